@@ -1,0 +1,138 @@
+"""The route table as plain, frozen data.
+
+`proxy.table.parse` turns routing.yaml text into these values; `proxy.matcher` compiles them into
+a matcher; dispatch turns a match into behaviour. Nothing here does I/O or reads a clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Mode(enum.Enum):
+    LEGACY = "legacy"
+    NATIVE = "native"
+    SHADOW = "shadow"
+
+
+class Side(enum.Enum):
+    LEGACY = "legacy"
+    NATIVE = "native"
+
+
+class Writes(enum.Enum):
+    NONE = "none"
+    DRY_RUN = "dry_run"
+
+
+class SegmentKind(enum.Enum):
+    LITERAL = "literal"
+    STR = "str"  # {name}: one segment
+    INT = "int"  # {name:int}: one segment of ASCII digits
+    PATH = "path"  # {name:path}: the rest, may contain "/"; only as the last segment
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    kind: SegmentKind
+    value: str  # the literal text, or the parameter name
+
+
+@dataclass(frozen=True, slots=True)
+class PathTemplate:
+    source: str  # as written, e.g. "/api/v1/admin/users/{id:int}"
+    segments: tuple[Segment, ...]  # split on "/", leading "/" dropped; "/" alone is ()
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyConfig:
+    url: str  # scheme://host[:port][/base], no trailing "/"
+    timeout: float  # seconds
+    preserve_host: bool = True
+    pool_size: int = 100  # aiohttp connector limit
+
+
+@dataclass(frozen=True, slots=True)
+class NativeConfig:
+    app: str | None  # "module:attribute" of an ASGI app, or None
+    url: str | None  # a separately running service, or None (exactly one of app/url is set)
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowConfig:
+    """The shadow block: the global defaults, or a route's defaults merged with its overrides."""
+
+    primary: Side = Side.LEGACY
+    sample: float = 1.0
+    noise_sample: float = 0.05
+    timeout: float = 2.0
+    max_in_flight: int = 64
+    max_body: int = 1024 * 1024
+    headers: tuple[str, ...] = ("content-type", "location")  # lower-cased
+    ignore: tuple[str, ...] = ()
+    redact: tuple[str, ...] = ()
+    writes: Writes = Writes.NONE
+    store: str = "sqlite:///parity.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    id: str
+    methods: frozenset[str] | None  # upper-case; None means "*"; GET implies HEAD
+    template: PathTemplate
+    mode: Mode
+    line: int  # line of the route's "- id:" item in the source file
+    shadow: ShadowConfig | None = None  # effective shadow settings; set only for shadow routes
+
+    def allows(self, method: str) -> bool:
+        if self.methods is None:
+            return True
+        return method in self.methods or (method == "HEAD" and "GET" in self.methods)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTable:
+    version: int
+    legacy: LegacyConfig
+    native: NativeConfig
+    shadow: ShadowConfig
+    routes: tuple[Route, ...]
+    source: str = "routing.yaml"  # file name used in messages
+    digest: str = ""  # sha256 of the source text, to tell tables apart in logs and reloads
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    route: Route
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NoRoute:
+    """No route matched: the request goes to legacy."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One validation error or warning, with where it was found."""
+
+    file: str
+    line: int
+    reason: str
+    route_id: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}: "
+        if self.route_id is not None:
+            where += f"route '{self.route_id}': "
+        return where + self.reason
+
+
+class TableError(Exception):
+    """A table failed validation; it is rejected whole."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in problems))
