@@ -43,7 +43,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 10.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -91,8 +93,12 @@ def mariadb_database(prefix: str = "strangler_test") -> Iterator[str]:
 
     try:
         conn = pymysql.connect(
-            host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, password=MARIADB_PASSWORD,
-            connect_timeout=3, autocommit=True,
+            host=MARIADB_HOST,
+            port=MARIADB_PORT,
+            user=MARIADB_USER,
+            password=MARIADB_PASSWORD,
+            connect_timeout=3,
+            autocommit=True,
         )
     except pymysql.err.OperationalError as exc:
         unavailable(f"MariaDB at {MARIADB_HOST}:{MARIADB_PORT} is unreachable: {exc}")
@@ -100,7 +106,9 @@ def mariadb_database(prefix: str = "strangler_test") -> Iterator[str]:
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            cur.execute(
+                f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
         yield name
     finally:
         with conn.cursor() as cur:
@@ -111,7 +119,9 @@ def mariadb_database(prefix: str = "strangler_test") -> Iterator[str]:
 def mariadb_dsn(database: str) -> dict[str, str]:
     """The environment a PHP process needs to reach `database` (see legacy/)."""
     return {
-        "DB_DSN": f"mysql:host={MARIADB_HOST};port={MARIADB_PORT};dbname={database};charset=utf8mb4",
+        "DB_DSN": (
+            f"mysql:host={MARIADB_HOST};port={MARIADB_PORT};dbname={database};charset=utf8mb4"
+        ),
         "DB_USER": MARIADB_USER,
         "DB_PASSWORD": MARIADB_PASSWORD,
     }

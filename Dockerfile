@@ -1,0 +1,12 @@
+# The gateway. The legacy application has its own image (legacy/Dockerfile); docker-compose.yml
+# runs both with MariaDB.
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY pyproject.toml README.md ./
+COPY proxy ./proxy
+COPY handlers ./handlers
+COPY shadow ./shadow
+RUN pip install --no-cache-dir . && mkdir -p /app/var
+EXPOSE 8000
+CMD ["strangler", "serve", "--host", "0.0.0.0", "--port", "8000", "--config", "/app/routing.yaml"]
