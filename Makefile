@@ -23,6 +23,7 @@ pytest: setup
 
 compose-check:
 	@if command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"; \
+	elif [ "$$CI" = true ]; then echo "docker-compose is missing under CI=true" >&2; exit 1; \
 	else echo "docker-compose not installed; skipping compose check" >&2; fi
 
 test: lint typecheck compose-check pytest
