@@ -1,0 +1,408 @@
+"""routing.yaml (version 1) → RouteTable.
+
+`parse` is pure: text in, frozen data out, or one TableError listing every problem found, each
+with file, line, route id and a stable reason. `load` reads the file and the environment around
+it. The YAML loader records the line of every mapping key, so a problem points at the key that
+caused it rather than at the route or the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import enum
+import hashlib
+import os
+import re
+from collections.abc import Callable, Collection, Hashable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from proxy import units
+from proxy.matcher import parse_match
+from proxy.model import (
+    LegacyConfig,
+    Mode,
+    NativeConfig,
+    PathTemplate,
+    Problem,
+    Route,
+    RouteTable,
+    ShadowConfig,
+    Side,
+    TableError,
+    Writes,
+)
+
+try:
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+SUPPORTED_VERSION = 1
+DEFAULT_CONFIG = "routing.yaml"
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+_ROUTE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+
+
+class _Map(dict[object, object]):
+    """A YAML mapping that remembers where it and each of its keys were written."""
+
+    line: int
+    key_lines: dict[object, int]
+    duplicates: list[tuple[object, int]]
+
+
+class _Seq(list[object]):
+    line: int
+    item_lines: list[int]
+
+
+class _Loader(_BaseLoader):
+    pass
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.line, result.key_lines, result.duplicates = node.start_mark.line + 1, {}, []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, Hashable):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            )
+        if key in result:
+            result.duplicates.append((key, line))
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
+    result = _Seq(loader.construct_object(item, deep=True) for item in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [item.start_mark.line + 1 for item in node.value]
+    return result
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+
+
+@dataclass
+class _Problems:
+    file: str
+    found: list[Problem] = field(default_factory=list)
+
+    def add(self, line: int, reason: str, route_id: str | None = None) -> None:
+        self.found.append(Problem(self.file, line, reason, route_id))
+
+
+# Any, because each parser returns the type of its own field; the key tables below pair them
+Parser = Callable[[object], Any]
+
+
+def _enum(kind: type[enum.Enum]) -> Parser:
+    def parse(value: object) -> enum.Enum:
+        for member in kind:
+            if member.value == value:
+                return member
+        expected = ", ".join(str(member.value) for member in kind)
+        raise ValueError(f"unknown value {value!r} (expected {expected})")
+
+    return parse
+
+
+LEGACY_KEYS: dict[str, Parser] = {
+    "url": units.parse_url,
+    "timeout": units.parse_duration,
+    "preserve_host": units.parse_bool,
+    "pool_size": units.parse_positive_int,
+}
+NATIVE_KEYS: dict[str, Parser] = {
+    "app": units.parse_app_spec,
+    "url": units.parse_url,
+    "timeout": units.parse_duration,
+}
+SHADOW_KEYS: dict[str, Parser] = {
+    "primary": _enum(Side),
+    "sample": units.parse_fraction,
+    "noise_sample": units.parse_fraction,
+    "timeout": units.parse_duration,
+    "max_in_flight": units.parse_positive_int,
+    "max_body": units.parse_size,
+    "headers": units.parse_header_names,
+    "ignore": units.parse_field_paths,
+    "redact": units.parse_field_paths,
+    "writes": _enum(Writes),
+    "store": units.parse_store_url,
+}
+TOP_KEYS = ("version", "legacy", "native", "shadow", "routes")
+ROUTE_KEYS = ("id", "match", "mode", "shadow")
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """The table named by STRANGLER_CONFIG, or routing.yaml in the working directory."""
+    env = os.environ if env is None else env
+    return Path(env.get("STRANGLER_CONFIG") or DEFAULT_CONFIG)
+
+
+def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> RouteTable:
+    """Read and parse a table; a file that cannot be read is a problem at line 0."""
+    filename = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise TableError([Problem(filename, 0, f"cannot read the file: {reason}")]) from exc
+    return parse(text, filename, os.environ if env is None else env)
+
+
+def parse(
+    text: str, filename: str = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
+) -> RouteTable:
+    """Parse and validate a table; env (LEGACY_URL, STRANGLER_STORE) overrides the file."""
+    env = {} if env is None else env
+    problems = _Problems(filename)
+    try:
+        document = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise TableError([Problem(filename, line, f"invalid YAML: {exc.problem}")]) from exc
+    except yaml.YAMLError as exc:
+        raise TableError([Problem(filename, 1, f"invalid YAML: {exc}")]) from exc
+    table = _read_table(problems, document, env)
+    if problems.found or table is None:
+        raise TableError(sorted(problems.found, key=lambda p: p.line))
+    return dataclasses.replace(
+        table, source=filename, digest=hashlib.sha256(text.encode()).hexdigest()
+    )
+
+
+def _read_table(p: _Problems, doc: object, env: Mapping[str, str]) -> RouteTable | None:
+    if not isinstance(doc, _Map):
+        got = "an empty file" if doc is None else "a list" if isinstance(doc, list) else repr(doc)
+        p.add(1, f"expected a mapping with version, legacy and routes, got {got}")
+        return None
+    _check_keys(p, doc, TOP_KEYS, "")
+    _read_version(p, doc)
+    legacy = _read_legacy(p, doc, env)
+    native = _read_native(p, doc)
+    shadow = _read_shadow(p, doc, env)
+    routes = _read_routes(p, doc, shadow, env)
+    _require_native_side(p, routes, doc)
+    return RouteTable(SUPPORTED_VERSION, legacy, native, shadow, tuple(routes))
+
+
+def _check_keys(
+    p: _Problems, block: _Map, allowed: Collection[str], where: str, route_id: str | None = None
+) -> None:
+    place = f" in {where}" if where else ""
+    for key in block:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            p.add(block.key_lines[key], f"unknown key {key!r}{place}{hint}", route_id)
+    for key, line in block.duplicates:
+        p.add(line, f"duplicate key {key!r}{place}", route_id)
+
+
+def _read_block(
+    p: _Problems,
+    parent: _Map,
+    key: str,
+    parsers: Mapping[str, Parser],
+    route_id: str | None = None,
+) -> dict[str, Any]:
+    """The parsed values of parent[key], a mapping; problems are reported at their own keys."""
+    block = parent.get(key)
+    if block is None:
+        return {}
+    if not isinstance(block, _Map):
+        p.add(parent.key_lines[key], f"{key} must be a mapping", route_id)
+        return {}
+    _check_keys(p, block, parsers, key, route_id)
+    values: dict[str, Any] = {}
+    for name, parse_value in parsers.items():
+        if name in block:
+            try:
+                values[name] = parse_value(block[name])
+            except ValueError as exc:
+                p.add(block.key_lines[name], f"{key}.{name}: {exc}", route_id)
+    return values
+
+
+def _key_line(block: object, key: str, default: int = 1) -> int:
+    return block.key_lines.get(key, default) if isinstance(block, _Map) else default
+
+
+def _read_version(p: _Problems, doc: _Map) -> None:
+    if "version" not in doc:
+        p.add(1, f"missing key 'version' (expected version: {SUPPORTED_VERSION})")
+    elif doc["version"] != SUPPORTED_VERSION or isinstance(doc["version"], bool):
+        reason = f"unsupported version {doc['version']!r} (expected {SUPPORTED_VERSION})"
+        p.add(doc.key_lines["version"], reason)
+
+
+def _read_legacy(p: _Problems, doc: _Map, env: Mapping[str, str]) -> LegacyConfig:
+    values = _read_block(p, doc, "legacy", LEGACY_KEYS)
+    block = doc.get("legacy")
+    line = _key_line(block, "url", _key_line(doc, "legacy"))
+    if env.get("LEGACY_URL"):
+        try:
+            values["url"] = units.parse_url(env["LEGACY_URL"])
+        except ValueError as exc:
+            p.add(line, f"LEGACY_URL: {exc}")
+    elif not (isinstance(block, _Map) and "url" in block):
+        p.add(line, "missing legacy url (set legacy.url or LEGACY_URL)")
+    return dataclasses.replace(LegacyConfig(url="", timeout=30.0), **values)
+
+
+def _read_native(p: _Problems, doc: _Map) -> NativeConfig:
+    values = _read_block(p, doc, "native", NATIVE_KEYS)
+    block = doc.get("native")
+    if isinstance(block, _Map) and "app" in block and "url" in block:
+        p.add(doc.key_lines["native"], "native sets both app and url; keep one")
+    return dataclasses.replace(NativeConfig(app=None, url=None, timeout=10.0), **values)
+
+
+def _read_shadow(p: _Problems, doc: _Map, env: Mapping[str, str]) -> ShadowConfig:
+    values = _read_block(p, doc, "shadow", SHADOW_KEYS)
+    return _with_env_store(p, dataclasses.replace(ShadowConfig(), **values), env, doc)
+
+
+def _with_env_store(
+    p: _Problems, shadow: ShadowConfig, env: Mapping[str, str], doc: _Map
+) -> ShadowConfig:
+    # the environment names where parity goes in this deployment, so it wins over every route
+    if not env.get("STRANGLER_STORE"):
+        return shadow
+    try:
+        return dataclasses.replace(shadow, store=units.parse_store_url(env["STRANGLER_STORE"]))
+    except ValueError as exc:
+        p.add(_key_line(doc, "shadow"), f"STRANGLER_STORE: {exc}")
+        return shadow
+
+
+def _read_routes(
+    p: _Problems, doc: _Map, shadow: ShadowConfig, env: Mapping[str, str]
+) -> list[Route]:
+    items = doc.get("routes")
+    if items is None:
+        return []
+    if not isinstance(items, _Seq):
+        p.add(doc.key_lines["routes"], "routes must be a list")
+        return []
+    routes: list[Route] = []
+    first_line: dict[str, int] = {}
+    for item, line in zip(items, items.item_lines, strict=True):
+        if not isinstance(item, _Map):
+            p.add(line, "a route must be a mapping with id, match and mode")
+            continue
+        route_id = _read_route_id(p, item, first_line)
+        route = _read_route(p, item, route_id, shadow, env, doc)
+        if route is not None:
+            routes.append(route)
+    return routes
+
+
+def _read_route_id(p: _Problems, item: _Map, first_line: dict[str, int]) -> str | None:
+    if "id" not in item:
+        p.add(item.line, "missing route id")
+        return None
+    route_id, line = item["id"], item.key_lines["id"]
+    if not isinstance(route_id, str) or not route_id:
+        p.add(line, f"route id {route_id!r} must be a non-empty string")
+        return None
+    if _ROUTE_ID.fullmatch(route_id) is None:
+        p.add(line, f"route id {route_id!r} may hold only letters, digits and . _ - :")
+        return None
+    if route_id in first_line:
+        p.add(line, f"duplicate route id {route_id!r} (first at line {first_line[route_id]})")
+        return None
+    first_line[route_id] = line
+    return route_id
+
+
+def _read_route(
+    p: _Problems,
+    item: _Map,
+    route_id: str | None,
+    shadow: ShadowConfig,
+    env: Mapping[str, str],
+    doc: _Map,
+) -> Route | None:
+    _check_keys(p, item, ROUTE_KEYS, "route", route_id)
+    matched = _read_match(p, item, route_id)
+    mode = _read_mode(p, item, route_id)
+    route_shadow = None
+    if mode is Mode.SHADOW:
+        overrides = _read_block(p, item, "shadow", SHADOW_KEYS, route_id)
+        route_shadow = _with_env_store(p, dataclasses.replace(shadow, **overrides), env, doc)
+    elif mode is not None and "shadow" in item:
+        reason = f"shadow block on a {mode.value} route (only mode: shadow routes take one)"
+        p.add(item.key_lines["shadow"], reason, route_id)
+    if route_id is None or matched is None or mode is None:
+        return None
+    route = Route(route_id, matched[0], matched[1], mode, item.line, route_shadow)
+    if route_shadow is not None:
+        _check_writes(p, route, route_shadow, item.key_lines["match"])
+    return route
+
+
+def _read_match(
+    p: _Problems, item: _Map, route_id: str | None
+) -> tuple[frozenset[str] | None, PathTemplate] | None:
+    if "match" not in item:
+        p.add(item.line, "missing key 'match' (e.g. match: GET /api/v1/admin/users)", route_id)
+        return None
+    spec = item["match"]
+    try:
+        if not isinstance(spec, str):
+            raise ValueError(f"match {spec!r} must be a string like 'GET /path'")
+        return parse_match(spec)
+    except ValueError as exc:
+        p.add(item.key_lines["match"], str(exc), route_id)
+        return None
+
+
+def _read_mode(p: _Problems, item: _Map, route_id: str | None) -> Mode | None:
+    expected = ", ".join(mode.value for mode in Mode)
+    if "mode" not in item:
+        p.add(item.line, f"missing key 'mode' (expected {expected})", route_id)
+        return None
+    for mode in Mode:
+        if mode.value == item["mode"]:
+            return mode
+    p.add(item.key_lines["mode"], f"unknown mode {item['mode']!r} (expected {expected})", route_id)
+    return None
+
+
+def _check_writes(p: _Problems, route: Route, shadow: ShadowConfig, line: int) -> None:
+    if shadow.writes is Writes.DRY_RUN:
+        return
+    if route.methods is None:
+        shadowed = "every method"
+    elif unsafe := sorted(route.methods - _SAFE_METHODS):
+        shadowed = ", ".join(unsafe)
+    else:
+        return
+    reason = f"shadows {shadowed} but writes is none; set writes: dry_run or narrow the methods"
+    p.add(line, reason, route.id)
+
+
+def _require_native_side(p: _Problems, routes: list[Route], doc: _Map) -> None:
+    block = doc.get("native")
+    if isinstance(block, _Map) and ("app" in block or "url" in block):
+        return  # set, or already reported as malformed
+    for route in routes:
+        if route.mode in (Mode.NATIVE, Mode.SHADOW):
+            reason = f"mode {route.mode.value} needs native.app or native.url, and neither is set"
+            p.add(route.line, reason, route.id)
+            return
