@@ -1,0 +1,146 @@
+"""The native application: `handlers.app:app`, or `create_app(database_url)` for tests.
+
+Each API request is parsed on the event loop, then runs whole (settings, key, query, includes,
+document) in one worker thread on one pooled connection; see handlers/db.py for why.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from handlers import api, errors
+from handlers.context import Context, load_settings
+from handlers.db import connect, create_db_engine, is_unreachable
+from handlers.errors import ApiError, DatabaseUnavailable, Reply, ValidationFailed
+from handlers.query import ServerError
+from handlers.request import ApiRequest
+from handlers.routing import Options, Target, match
+
+log = structlog.get_logger("handlers")
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATABASE = f"sqlite:///{ROOT / 'legacy' / 'var' / 'paymenter.sqlite'}"
+DRY_RUN_HEADER = "x-strangler-dry-run"
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def render(exc: Exception, request: ApiRequest) -> Reply:
+    wants_json = request.expects_json()
+    if isinstance(exc, ValidationFailed):
+        back = request.header("referer") or request.scheme_and_host()
+        return errors.render_validation(exc, wants_json, back)
+    if isinstance(exc, DatabaseUnavailable):
+        # An outage is reported as JSON whatever the client accepts: it is not a page.
+        return errors.render_http(exc.status, exc.message, True, {})
+    if isinstance(exc, ApiError):
+        return errors.render_http(exc.status, exc.message, wants_json, exc.headers)
+    return errors.render_http(500, "Server Error", wants_json, {})
+
+
+def serve(engine: Engine, request: ApiRequest, target: Target, dry_run: bool) -> Reply:
+    """Run one API request to completion; expected errors still commit (the key's
+    last_used_at), anything unexpected rolls back."""
+    write = request.method in WRITES
+    try:
+        with connect(engine, write=write, dry_run=dry_run) as db:
+            try:
+                ctx = Context(request, db, load_settings(db))
+                return api.dispatch(ctx, target.resource, target.action, target.key)
+            except (ApiError, ValidationFailed) as exc:
+                return render(exc, request)
+    except DBAPIError as exc:
+        if is_unreachable(exc):
+            log.error("database unreachable", error=str(exc.orig), method=request.method,
+                      path=request.raw_path)  # fmt: skip
+            return render(DatabaseUnavailable(), request)
+        log.error("database error", error=str(exc.orig), method=request.method,
+                  path=request.raw_path)  # fmt: skip
+        return render(ServerError(), request)
+    except DatabaseUnavailable as exc:
+        cause = exc.__cause__
+        log.error("database unreachable", error=str(getattr(cause, "orig", cause)),
+                  method=request.method, path=request.raw_path)  # fmt: skip
+        return render(exc, request)
+    except ServerError as exc:
+        log.error("request failed", error=str(exc), method=request.method, path=request.raw_path)
+        return render(exc, request)
+
+
+def _headers(reply: Reply, request: ApiRequest) -> dict[str, str]:
+    headers = dict(reply.headers)
+    if reply.status in (204, 304):
+        headers.pop("content-type", None)
+    headers.setdefault("cache-control", "no-cache, private")
+    if request.header("origin") is not None and request.path.startswith("/api/"):
+        headers["access-control-allow-origin"] = "*"
+    return headers
+
+
+async def _build_request(request: Request) -> ApiRequest:
+    scope = request.scope
+    client = scope.get("client")
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    return ApiRequest(
+        method=request.method.upper(),
+        raw_path=scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0] or scope["path"],
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        body_bytes=await request.body(),
+        client_ip=client[0] if client else "127.0.0.1",
+        scheme=scope.get("scheme", "http"),
+    )
+
+
+def create_app(database_url: str | None = None, *, engine: Engine | None = None) -> Starlette:
+    """The application on `database_url` (default: DATABASE_URL, then the demo's SQLite)."""
+    url = database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE
+    db_engine = engine if engine is not None else create_db_engine(url)
+
+    async def endpoint(request: Request) -> Response:
+        api_request = await _build_request(request)
+        try:
+            found = match(api_request.method, api_request.path, api_request.route_path())
+        except ApiError as exc:
+            found = None
+            reply = render(exc, api_request)
+        if isinstance(found, Options):
+            reply = Reply(200, b"", (("allow", found.allow),))
+        elif isinstance(found, Target):
+            dry_run = request.headers.get(DRY_RUN_HEADER) == "1"
+            reply = await run_in_threadpool(serve, db_engine, api_request, found, dry_run)
+        body = b"" if api_request.method == "HEAD" or reply.status in (204, 304) else reply.body
+        return Response(body, reply.status, _headers(reply, api_request))
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        db_engine.dispose()
+
+    app = Starlette(
+        routes=[Route("/{path:path}", endpoint, methods=list(_ALL_METHODS))], lifespan=lifespan
+    )
+    app.state.engine = db_engine
+    return app
+
+
+_ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def __getattr__(name: str) -> Starlette:
+    # `handlers.app:app` is built on first use, so importing the module opens nothing.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

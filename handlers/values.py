@@ -1,0 +1,178 @@
+"""Value formats of the API: UTC ISO dates with `.000000Z`, date casts at start of day in the
+application timezone, decimals as two-place strings, and the raw types of write echoes.
+
+Naive database datetimes are read in the application timezone (the `timezone` setting).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+
+from handlers import phpish
+
+_DATE_ONLY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DATETIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{1,2}):(\d{1,2})$")
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+_DECIMAL = re.compile(r"^(-?)(\d*)(?:\.(\d*))?$")
+
+# Attribute kinds that go through a model cast even in write echoes.
+CAST_KINDS = frozenset({"datetime", "date", "decimal_cast", "json", "int_cast"})
+
+
+def _build(parts: tuple[str | None, ...], tz: tzinfo) -> datetime | None:
+    numbers = [int(p) if p else 0 for p in parts[:6]]
+    try:
+        base = datetime(numbers[0], numbers[1], numbers[2], tzinfo=tz)
+    except ValueError:
+        return None
+    return base + timedelta(hours=numbers[3], minutes=numbers[4], seconds=numbers[5])
+
+
+def parse_datetime(value: Any, tz: tzinfo) -> datetime | None:
+    """A stored or client-sent date/time; naive values are in the application timezone."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tz)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(int(value), tz)
+    text = str(value)
+    match = _DATE_ONLY.match(text) or _DATETIME.match(text)
+    if match:
+        return _build(match.groups(), tz)
+    return _parse_iso(text, tz)
+
+
+def _parse_iso(text: str, tz: tzinfo) -> datetime | None:
+    match = _ISO.match(text.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    zone = tz if offset is None else _offset(offset)
+    parsed = _build((year, month, day, hour, minute, second), zone)
+    if parsed is not None and fraction:
+        parsed = parsed.replace(microsecond=int(fraction.ljust(6, "0")))
+    return parsed
+
+
+def _offset(text: str) -> tzinfo:
+    if text.upper() == "Z":
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_datetime(value: Any, tz: tzinfo) -> str | None:
+    return iso_utc(parse_datetime(value, tz))
+
+
+def format_date(value: Any, tz: tzinfo) -> str | None:
+    """`date` cast: start of day in the application timezone, then UTC."""
+    moment = parse_datetime(value, tz)
+    if moment is None:
+        return None
+    local = moment.astimezone(tz)
+    return iso_utc(datetime(local.year, local.month, local.day, tzinfo=tz))
+
+
+def to_storage(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def storage_datetime(value: Any, tz: tzinfo) -> Any:
+    """What a datetime-cast attribute holds after the client sets it."""
+    if value is None:
+        return None
+    moment = parse_datetime(value, tz)
+    return value if moment is None else to_storage(moment, tz)
+
+
+def _round2(number: Decimal) -> str:
+    return str(number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def decimal_str(value: Any) -> str | None:
+    """A decimal column as a two-place string."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value}.00"
+    if isinstance(value, float):
+        # sprintf("%.2f") rounds the binary value, as Python's formatting does.
+        return f"{value:.2f}"
+    if isinstance(value, Decimal):
+        return _round2(value)
+    text = str(value).strip()
+    match = _DECIMAL.match(text)
+    if match and len(match.group(3) or "") <= 2:
+        sign, whole, fraction = match.group(1), match.group(2) or "0", match.group(3) or ""
+        return f"{sign}{whole}.{fraction.ljust(2, '0')}"
+    try:
+        return _round2(Decimal(text))
+    except InvalidOperation:
+        return "0.00"
+
+
+def attribute_value(kind: str, value: Any, raw: bool, tz: tzinfo) -> Any:
+    """An attribute as the resource prints it; raw input keeps its type unless a cast applies."""
+    if raw and kind not in CAST_KINDS:
+        return value
+    if kind == "null" or value is None:
+        return None
+    if kind in ("int", "int_cast"):
+        return _to_int(value) if phpish.is_numeric(value) else value
+    if kind == "string":
+        return (
+            phpish.to_string(value)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else value
+        )
+    if kind in ("decimal", "decimal_cast"):
+        return decimal_str(value)
+    if kind == "datetime":
+        return format_datetime(value, tz)
+    if kind == "date":
+        return format_date(value, tz)
+    if kind == "json":
+        return _json(value)
+    return value
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return int(float(str(value).strip()))
+
+
+def _json(value: Any) -> Any:
+    if not isinstance(value, str | bytes):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
