@@ -1,0 +1,49 @@
+"""Native targets of the contract suite: the Python handlers (handlers.app) served by uvicorn on
+the same freshly seeded database as the legacy targets, on SQLite and on MariaDB."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+
+from tests.support.services import ROOT, free_port, wait_for_port
+
+
+@contextlib.contextmanager
+def native_server(db_url: str, dialect: str) -> Iterator[str]:
+    """uvicorn running `handlers.app:app` on `db_url`; yields its base URL."""
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "handlers.app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    env = {**os.environ, "DATABASE_URL": db_url}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, timeout=20, proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def native_targets() -> list[tuple[str, Callable[[str, str], AbstractContextManager[str]]]]:
+    """(name, factory): a name ending in "-mariadb" gets a MariaDB database, others SQLite."""
+    return [("native-sqlite", native_server), ("native-mariadb", native_server)]
