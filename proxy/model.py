@@ -119,9 +119,10 @@ class Problem:
     """One validation error or warning, with where it was found."""
 
     file: str
-    line: int
+    line: int  # 0: the file as a whole (it could not be read)
     reason: str
     route_id: str | None = None
+    warning: bool = False  # worth showing, but the table is still valid (e.g. unreachable route)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}: "
