@@ -34,6 +34,7 @@ function bind_model(array $def, string $value): array
         $stmt = db()->prepare($sql);
         $stmt->execute($params);
         $row = $stmt->fetch(PDO::FETCH_ASSOC);
+        $stmt->closeCursor();
         if ($row === false) {
             throw new HttpError(404, 'No query results for model [App\\Models\\Invoice].');
         }
@@ -42,6 +43,7 @@ function bind_model(array $def, string $value): array
     $stmt = db()->prepare('SELECT * FROM ' . qi($def['table']) . ' WHERE `id` = ? LIMIT 1');
     $stmt->execute([$value]);
     $row = $stmt->fetch(PDO::FETCH_ASSOC);
+    $stmt->closeCursor();
     if ($row === false) {
         throw new HttpError(404, 'No query results for model [' . $def['class'] . '] ' . $value);
     }
@@ -98,6 +100,7 @@ function api_show(Request $request, array $def, array $permissions, array $row):
     $stmt = db()->prepare('SELECT * FROM ' . qi($def['table']) . ' WHERE `id` = ? LIMIT 1');
     $stmt->execute([$row['id']]);
     $fresh = $stmt->fetch(PDO::FETCH_ASSOC);
+    $stmt->closeCursor();
     if ($fresh === false) {
         throw new HttpError(404, 'No query results for model [' . $def['class'] . '] ' . $row['id']);
     }

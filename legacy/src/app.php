@@ -35,6 +35,20 @@ require_once __DIR__ . '/login.php';
 require_once __DIR__ . '/admin.php';
 require_once __DIR__ . '/router.php';
 
+/** SQLite: wait for locks instead of failing at once, and enforce foreign keys (cascades). */
+function db_tune(): void
+{
+    try {
+        if (db_driver() === 'sqlite') {
+            db()->setAttribute(PDO::ATTR_TIMEOUT, 30);
+            db()->exec('PRAGMA foreign_keys = ON');
+        }
+    } catch (Throwable $e) {
+        // An unreachable database is reported by the route that needs it (e.g. /health).
+        log_exception($e);
+    }
+}
+
 function app_run(): void
 {
     ini_set('display_errors', '0');
@@ -48,6 +62,7 @@ function app_run(): void
     $request = null;
     try {
         $request = Request::fromGlobals();
+        db_tune();
         $response = route_request($request);
     } catch (Throwable $e) {
         try {

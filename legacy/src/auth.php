@@ -17,6 +17,7 @@ function api_authenticate(Request $request): array|Response
     $stmt = db()->prepare('SELECT * FROM `api_keys` WHERE `token` = ? AND `enabled` = ? LIMIT 1');
     $stmt->execute([hash('sha256', $token), 1]);
     $key = $stmt->fetch(PDO::FETCH_ASSOC);
+    $stmt->closeCursor();
     if ($key === false) {
         throw new HttpError(401, 'The provided API key is invalid or has been disabled.');
     }

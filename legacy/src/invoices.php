@@ -20,6 +20,7 @@ function next_invoice_number(Request $request): string
         $stmt = $pdo->prepare('SELECT `id`, `value` FROM `settings` WHERE `key` = ? LIMIT 1' . ($sqlite ? '' : ' FOR UPDATE'));
         $stmt->execute(['invoice_number']);
         $setting = $stmt->fetch(PDO::FETCH_ASSOC);
+        $stmt->closeCursor();
         $number = (int) (($setting === false ? null : $setting['value']) ?? 0);
         $number++;
         $now = now_db();
@@ -71,6 +72,7 @@ function process_paid_invoice(Request $request, array $invoice): void
         $find = db()->prepare('SELECT * FROM `credits` WHERE `user_id` = ? AND `currency_code` = ? ORDER BY `id` ASC LIMIT 1');
         $find->execute([$invoice['user_id'], $invoice['currency_code']]);
         $credit = $find->fetch(PDO::FETCH_ASSOC);
+        $find->closeCursor();
         if ($credit !== false) {
             $amount = (float) $credit['amount'] + (float) $price;
             save_changes($request, credits_resource(), $credit, ['amount' => $amount]);

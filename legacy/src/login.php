@@ -69,6 +69,7 @@ function login_submit(Request $request): Response
         $stmt = db()->prepare('SELECT `id`, `password` FROM `users` WHERE `email` = ? LIMIT 1');
         $stmt->execute([$email]);
         $user = $stmt->fetch(PDO::FETCH_ASSOC);
+        $stmt->closeCursor();
     }
     $base = $request->schemeAndHost();
     if ($user === false || !password_verify((string) $password, (string) $user['password'])) {

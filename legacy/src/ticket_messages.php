@@ -8,6 +8,7 @@ function flip_ticket_status(Request $request, array $message): void
     $stmt = db()->prepare('SELECT * FROM `tickets` WHERE `id` = ? LIMIT 1');
     $stmt->execute([$message['ticket_id']]);
     $ticket = $stmt->fetch(PDO::FETCH_ASSOC);
+    $stmt->closeCursor();
     if ($ticket === false) {
         return;
     }
