@@ -174,7 +174,10 @@ def parse(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        raise TableError([Problem(filename, line, f"invalid YAML: {exc.problem}")]) from exc
+        # `*` and `&` start aliases and anchors: the usual cause is an unquoted field path
+        hint = " (quote values that hold * or &)" if "alphabetic or numeric" in str(exc) else ""
+        reason = f"invalid YAML: {exc.problem}{hint}"
+        raise TableError([Problem(filename, line, reason)]) from exc
     except yaml.YAMLError as exc:
         raise TableError([Problem(filename, 1, f"invalid YAML: {exc}")]) from exc
     table = _read_table(problems, document, env)

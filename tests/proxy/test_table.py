@@ -257,6 +257,12 @@ ROUTE = "  - id: r\n    match: GET /a\n    mode: legacy\n"  # lines 7-9
 
 REJECTED = [
     ("yaml-syntax", "version: 1\nlegacy:\n\turl: x\n", "3", "invalid YAML: found character"),
+    (
+        "yaml-unquoted-star",
+        HEAD + "shadow: {ignore: [body.data[*].id]}\n",
+        "7",
+        "invalid YAML: did not find expected alphabetic or numeric character (quote values",
+    ),
     ("empty-file", "", "1", "expected a mapping with version, legacy and routes, got an empty"),
     (
         "not-a-mapping",

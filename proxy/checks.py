@@ -1,0 +1,144 @@
+"""Checks of a valid table against the world around it: does the native app serve its routes?
+
+`check_native_coverage` asks a Starlette or FastAPI app's own router, route by route, whether it
+would answer a sample request for every method a `native` or `shadow` route sends it. It makes no
+network call and serves nothing. A route the native side answers clients for (mode native, or
+shadow with `primary: native`) that the app does not serve is an error, since clients would get
+the app's 404; for a shadow route whose primary is legacy it is a warning, since only the
+comparison suffers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+
+from starlette.routing import BaseRoute, Host, Match, Mount
+from starlette.types import Scope
+
+from proxy.model import Mode, PathTemplate, Problem, Route, RouteTable, SegmentKind, Side
+
+# methods tried for a `*` route: the ones an API serves; OPTIONS and TRACE belong to middleware
+ANY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_SAMPLES = {SegmentKind.STR: "x", SegmentKind.INT: "1", SegmentKind.PATH: "x/y"}
+_UNWRAP_LIMIT = 16  # middleware wrappers followed through `.app` before giving up
+
+
+class AppImportError(Exception):
+    """`module:attribute` could not be imported; the message says which part failed."""
+
+
+def import_app(spec: str) -> object:
+    """The object named by `module:attribute` (the attribute may be dotted)."""
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise AppImportError(f"{spec!r} is not of the form module:attribute")
+    try:
+        found: object = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
+            raise AppImportError(f"no module named {exc.name!r} (from {spec!r})") from exc
+        raise AppImportError(f"importing {module_name!r} failed: {exc}") from exc
+    except Exception as exc:  # the app's own import-time error, reported rather than raised
+        raise AppImportError(
+            f"importing {module_name!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    for name in attribute.split("."):
+        try:
+            found = getattr(found, name)
+        except AttributeError:
+            raise AppImportError(f"module {module_name!r} has no attribute {attribute!r}") from None
+    return found
+
+
+def sample_path(template: PathTemplate) -> str:
+    """A concrete path the template matches: literals kept, parameters given sample values."""
+    return "/" + "/".join(
+        segment.value if segment.kind is SegmentKind.LITERAL else _SAMPLES[segment.kind]
+        for segment in template.segments
+    )
+
+
+def check_native_coverage(table: RouteTable, app: object | None = None) -> list[Problem]:
+    """Problems for native and shadow routes the native app does not serve.
+
+    `app` defaults to importing `native.app`. With `native.url` there is nothing to import and
+    no network call is made, so the check is skipped with a warning.
+    """
+    routes = [route for route in table.routes if route.mode in (Mode.NATIVE, Mode.SHADOW)]
+    if not routes:
+        return []
+    first = routes[0]
+    if app is None:
+        if table.native.app is None:
+            url = table.native.url
+            reason = f"native.url {url} is not called by check: coverage is not verified"
+            return [Problem(table.source, first.line, reason, warning=True)]
+        try:
+            app = import_app(table.native.app)
+        except AppImportError as exc:
+            return [Problem(table.source, first.line, f"native.app: {exc}")]
+    name = table.native.app or type(app).__name__
+    app_routes = _routes_of(app)
+    if app_routes is None:
+        reason = f"{name} is not a Starlette or FastAPI app: coverage cannot be verified"
+        return [Problem(table.source, first.line, reason, warning=True)]
+    return [
+        problem
+        for route in routes
+        for problem in _route_coverage(table.source, route, app_routes, name)
+    ]
+
+
+def _route_coverage(
+    source: str, route: Route, app_routes: Sequence[BaseRoute], name: str
+) -> list[Problem]:
+    path = sample_path(route.template)
+    methods = ANY_METHODS if route.methods is None else sorted(route.methods)
+    # only a failure the client would see is an error
+    warning = route.mode is Mode.SHADOW and (
+        route.shadow is None or route.shadow.primary is not Side.NATIVE
+    )
+    return [
+        Problem(source, route.line, f"{method} {path} is not served by {name}", route.id, warning)
+        for method in methods
+        if not _serves(app_routes, _scope(method, path))
+    ]
+
+
+def _scope(method: str, path: str) -> Scope:
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "root_path": "",
+        "headers": [],
+        "query_string": b"",
+        "path_params": {},
+    }
+
+
+def _serves(routes: Sequence[BaseRoute], scope: Scope) -> bool:
+    """As Starlette's router decides: the first route with a full match takes the request."""
+    for route in routes:
+        match, child_scope = route.matches(scope)
+        if match is not Match.FULL:
+            continue
+        inner = route.routes if isinstance(route, Mount | Host) else []
+        if inner:  # a mounted router: it answers only what one of its own routes matches
+            return _serves(inner, {**scope, **child_scope})
+        return True
+    return False
+
+
+def _routes_of(app: object) -> Sequence[BaseRoute] | None:
+    """The route list of a Starlette app, FastAPI app or router, looking through middleware."""
+    for _ in range(_UNWRAP_LIMIT):
+        for holder in (app, getattr(app, "router", None)):
+            routes = getattr(holder, "routes", None)
+            if isinstance(routes, list) and all(isinstance(r, BaseRoute) for r in routes):
+                return routes
+        app = getattr(app, "app", None)
+        if app is None:
+            return None
+    return None

@@ -1,0 +1,283 @@
+"""`strangler`: serve, check, routes, match.
+
+Each subcommand is a (configure, run) pair in COMMANDS, so later ones (report, noise, gate,
+history) are one entry each. Exit codes: 0 done, 1 the table or the request is not good, 2 bad
+usage. Bad input never ends in a traceback: problems go to stderr, one a line, as
+`file:line: route 'id': reason`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Callable
+from urllib.parse import unquote
+
+from rich.console import Console
+from rich.table import Table
+
+from proxy import checks
+from proxy.matcher import METHODS, compile_table, unreachable_routes
+from proxy.model import Mode, NoRoute, Problem, Route, RouteTable, TableError
+from proxy.table import default_config_path, load
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def _show(problem: Problem) -> None:
+    _err(("warning: " if problem.warning else "") + str(problem))
+
+
+def _load(path: str | None) -> RouteTable | None:
+    """The table, or None once its problems are on stderr."""
+    try:
+        return load(path if path is not None else default_config_path())
+    except TableError as exc:
+        for problem in exc.problems:
+            _show(problem)
+        return None
+
+
+def _methods_text(route: Route) -> str:
+    if route.methods is None:
+        return "*"
+    return "|".join(method for method in METHODS if method in route.methods)
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="route table (default: $STRANGLER_CONFIG, else ./routing.yaml)",
+    )
+
+
+# ---------------------------------------------------------------- serve
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+    )
+    _add_config(parser)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        _err("--workers must be at least 1")
+        return 2
+    try:
+        # imported here: the server pulls in uvicorn and aiohttp, which other commands never need
+        from proxy.server import serve  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        _err(f"the server cannot start: {exc}")
+        return 1
+    config = args.config if args.config is not None else str(default_config_path())
+    return int(serve(config_path=config, host=args.host, port=args.port, workers=args.workers))
+
+
+# ---------------------------------------------------------------- check
+
+
+def _configure_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "file", nargs="?", metavar="FILE", help="route table (default: as for --config)"
+    )
+    parser.add_argument(
+        "--app-dir",
+        default=".",
+        metavar="DIR",
+        help="directory put first on the import path to find native.app (default: .)",
+    )
+    parser.add_argument(
+        "--no-native",
+        action="store_true",
+        help="do not import native.app to check that it serves the native and shadow routes",
+    )
+
+
+def _native_coverage(table: RouteTable, app_dir: str) -> list[Problem]:
+    # as uvicorn does: the app is found relative to where the command runs, not where it lives
+    sys.path.insert(0, app_dir)
+    try:
+        return checks.check_native_coverage(table)
+    finally:
+        sys.path.remove(app_dir)
+
+
+def _check(args: argparse.Namespace) -> int:
+    table = _load(args.file)
+    if table is None:
+        return 1
+    findings = [
+        Problem(
+            table.source,
+            route.line,
+            f"never matches: route '{earlier.id}' (line {earlier.line}) takes all its requests",
+            route.id,
+            warning=True,
+        )
+        for route, earlier in unreachable_routes(table)
+    ]
+    if not args.no_native:
+        findings += _native_coverage(table, args.app_dir)
+    for finding in sorted(findings, key=lambda p: p.line):
+        _show(finding)
+    if any(not finding.warning for finding in findings):
+        return 1
+    counts = Counter(route.mode for route in table.routes)
+    by_mode = ", ".join(f"{counts[mode]} {mode.value}" for mode in Mode)
+    print(f"{table.source}: ok, {len(table.routes)} routes ({by_mode})")
+    return 0
+
+
+# ---------------------------------------------------------------- routes
+
+
+def _configure_routes(parser: argparse.ArgumentParser) -> None:
+    _add_config(parser)
+
+
+def _routes(args: argparse.Namespace) -> int:
+    table = _load(args.config)
+    if table is None:
+        return 1
+    view = Table(
+        title=f"{table.source} · first match wins",
+        caption=f"no match → legacy ({table.legacy.url})",
+    )
+    for column in ("id", "methods", "path", "mode", "line"):
+        view.add_column(column, no_wrap=True, justify="right" if column == "line" else "left")
+    for route in table.routes:
+        view.add_row(
+            route.id, _methods_text(route), route.template.source, route.mode.value, str(route.line)
+        )
+    console = Console()
+    if not console.is_terminal:  # piped: never wrap or cut a path
+        console = Console(width=10_000)
+    console.print(view)
+    return 0
+
+
+# ---------------------------------------------------------------- match
+
+
+def _configure_match(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("method", metavar="METHOD", help="HTTP method, e.g. GET")
+    parser.add_argument("path", metavar="PATH", help="request path as sent, e.g. /api/v1/users/5")
+    _add_config(parser)
+
+
+def _normalise(target: str) -> str:
+    """The path as the gateway matches it; raises ValueError for a path it refuses (400)."""
+    raw = target.partition("?")[0].encode("utf-8", "surrogateescape")
+    try:
+        from proxy.paths import (  # type: ignore[import-not-found,unused-ignore]
+            PathRejected,
+            normalise,
+        )
+    except ImportError:
+        return _fallback_normalise(raw.decode("utf-8", "surrogateescape"))
+    try:
+        return str(normalise(raw))
+    except PathRejected as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _fallback_normalise(path: str) -> str:
+    # used only while proxy.paths is absent; the gateway itself always uses proxy.paths
+    if not path.startswith("/"):
+        raise ValueError("the path must start with '/'")
+    if any(code in path.lower() for code in ("%2f", "%5c", "%00", "\x00")):
+        raise ValueError("an encoded '/', an encoded '\\' or a NUL")
+    decoded = unquote(path, errors="strict")  # invalid UTF-8 raises, a ValueError
+    parts: list[str] = []
+    for part in decoded.split("/")[1:]:
+        if part == "..":
+            if not parts:
+                raise ValueError("the path escapes the root")
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    trailing = "/" if decoded.endswith("/") and parts else ""
+    return "/" + "/".join(parts) + trailing
+
+
+def _match(args: argparse.Namespace) -> int:
+    method = args.method.upper()
+    if not method.isascii() or not method.replace("-", "").isalpha():
+        _err(f"bad method {args.method!r} (expected an HTTP method such as GET)")
+        return 2
+    table = _load(args.config)
+    if table is None:
+        return 1
+    try:
+        path = _normalise(args.path)
+    except ValueError as exc:
+        _err(f"bad path {args.path!r}: the gateway answers 400 ({exc})")
+        return 1
+    if path != args.path.partition("?")[0]:
+        print(f"path {args.path} is matched as {path}")
+    result = compile_table(table).match(method, path)
+    if isinstance(result, NoRoute):
+        print("no route: legacy")
+        return 0
+    route = result.route
+    params = "".join(f", {name}={value}" for name, value in result.params.items())
+    print(
+        f"matched route '{route.id}' ({table.source}:{route.line}) {_methods_text(route)} "
+        f"{route.template.source} → mode {route.mode.value}{params}"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------- main
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
+    "serve": ("run the gateway", _configure_serve, _serve),
+    "check": ("validate a route table without serving it", _configure_check, _check),
+    "routes": ("print the route table", _configure_routes, _routes),
+    "match": ("show which route a request takes, and why", _configure_match, _match),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="strangler",
+        description="A strangler-fig migration gateway: PHP to Python, one route at a time.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (summary, configure, handler) in COMMANDS.items():
+        sub = commands.add_parser(name, help=summary, description=summary)
+        configure(sub)
+        sub.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already printed
+        return exc.code if isinstance(exc.code, int) else 1
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        _err("strangler: a command is required (see strangler --help)")
+        return 2
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
