@@ -222,8 +222,7 @@ RELATIONS: dict[str, dict[str, Rel]] = {
         "properties": (
             "properties",
             True,
-            "SELECT * FROM properties WHERE model_type = 'App\\Models\\User' AND model_id = :id"
-            " ORDER BY id",
+            "SELECT * FROM properties WHERE model_type = :user_cls AND model_id = :id ORDER BY id",
             None,
         ),
         "orders": ("orders", True, "SELECT * FROM orders WHERE user_id = :id ORDER BY id", None),
@@ -253,14 +252,14 @@ RELATIONS: dict[str, dict[str, Rel]] = {
             True,
             "SELECT invoices.* FROM invoices"
             " JOIN invoice_items ON invoice_items.invoice_id = invoices.id"
-            " WHERE invoice_items.reference_type = 'App\\Models\\Service'"
+            " WHERE invoice_items.reference_type = :service_cls"
             " AND invoice_items.reference_id = :id ORDER BY invoice_items.id",
             None,
         ),
         "properties": (
             "properties",
             True,
-            "SELECT * FROM properties WHERE model_type = 'App\\Models\\Service' AND model_id = :id"
+            "SELECT * FROM properties WHERE model_type = :service_cls AND model_id = :id"
             " ORDER BY id",
             None,
         ),
@@ -312,7 +311,7 @@ RELATIONS: dict[str, dict[str, Rel]] = {
         "plans": (
             "plans",
             True,
-            "SELECT * FROM plans WHERE priceable_type = 'App\\Models\\Product'"
+            "SELECT * FROM plans WHERE priceable_type = :product_cls"
             " AND priceable_id = :id ORDER BY sort, id",
             None,
         ),
@@ -418,9 +417,22 @@ def resource_object(rtype: str, row: dict[str, Any], tz: ZoneInfo) -> dict[str, 
     return {"id": str(row["id"]), "type": rtype, "attributes": attributes(rtype, row, tz)}
 
 
+# Class names are bound, never written into SQL: a backslash is an escape in MySQL literals.
+CLASS_PARAMS = {
+    "user_cls": "App\\Models\\User",
+    "service_cls": "App\\Models\\Service",
+    "product_cls": "App\\Models\\Product",
+}
+
+
+def _bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    extra = {k: v for k, v in CLASS_PARAMS.items() if f":{k}" in sql and k not in params}
+    return {**params, **extra}
+
+
 def rows(engine: sa.Engine, sql: str, **params: Any) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
+        return [dict(r._mapping) for r in conn.execute(sa.text(sql), _bind(sql, params))]
 
 
 def row(engine: sa.Engine, table: str, id_: Any) -> dict[str, Any] | None:
@@ -430,7 +442,7 @@ def row(engine: sa.Engine, table: str, id_: Any) -> dict[str, Any] | None:
 
 def scalar(engine: sa.Engine, sql: str, **params: Any) -> Any:
     with engine.connect() as conn:
-        return conn.execute(sa.text(sql), params).scalar()
+        return conn.execute(sa.text(sql), _bind(sql, params)).scalar()
 
 
 def related(

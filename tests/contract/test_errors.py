@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from tests.contract.conftest import Api, Target
 from tests.contract.expect import rows, scalar
+from tests.contract.test_formats import global_setting
 
 MISSING_BEARER = {"error": "The request is missing a valid bearer token."}
 INVALID_KEY = {"message": "The provided API key is invalid or has been disabled."}
@@ -62,10 +63,15 @@ def test_wrong_type_or_ip_is_403(api: Api, token: str) -> None:
     assert r.json() == NO_ACCESS
 
 
-def test_forwarded_for_is_not_trusted_without_trusted_proxies(api: Api) -> None:
-    r = api.get("users", token="ip_locked", headers={"X-Forwarded-For": "10.9.9.9"})
-    assert r.status_code == 403
-    assert r.json() == NO_ACCESS
+def test_forwarded_for_counts_only_from_trusted_proxies(api: Api, db: sa.Engine) -> None:
+    forwarded = {"X-Forwarded-For": "10.9.9.9"}
+    with global_setting(db, "trusted_proxies", "[]", "array"):
+        r = api.get("users", token="ip_locked", headers=forwarded)
+        assert r.status_code == 403
+        assert r.json() == NO_ACCESS
+    with global_setting(db, "trusted_proxies", '["127.0.0.1"]', "array"):
+        assert api.get("users", token="ip_locked", headers=forwarded).status_code == 200
+        assert api.get("users", token="ip_locked").status_code == 403
 
 
 @pytest.mark.parametrize(

@@ -476,19 +476,17 @@ def test_nested_include_products_plans_prices(api: Api, db: sa.Engine) -> None:
 
 
 def test_user_meta_properties(api: Api, db: sa.Engine) -> None:
-    with_props = scalar(
-        db, "SELECT MIN(model_id) FROM properties WHERE model_type = 'App\\Models\\User'"
-    )
+    with_props = scalar(db, "SELECT MIN(model_id) FROM properties WHERE model_type = :user_cls")
     without = scalar(
         db,
         "SELECT MIN(id) FROM users WHERE id NOT IN"
-        " (SELECT model_id FROM properties WHERE model_type = 'App\\Models\\User')",
+        " (SELECT model_id FROM properties WHERE model_type = :user_cls)",
     )
     checked = 0
     if with_props is not None:
         props = rows(
             db,
-            "SELECT * FROM properties WHERE model_type = 'App\\Models\\User' AND model_id = :id",
+            "SELECT * FROM properties WHERE model_type = :user_cls AND model_id = :id",
             id=with_props,
         )
         data = api.get(f"users/{with_props}", params={"include": "properties"}).json()["data"]

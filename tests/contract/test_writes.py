@@ -556,8 +556,7 @@ def test_ticket_message_flips_the_ticket_status(api: Api, db: sa.Engine) -> None
 def test_service_store_defaults_and_plan_rule(api: Api, db: sa.Engine) -> None:
     plans = rows(
         db,
-        "SELECT id, priceable_id FROM plans"
-        " WHERE priceable_type = 'App\\Models\\Product' ORDER BY id",
+        "SELECT id, priceable_id FROM plans WHERE priceable_type = :product_cls ORDER BY id",
     )
     assert plans, "the seed data has no product plans"
     plan = plans[0]
