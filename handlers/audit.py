@@ -41,4 +41,4 @@ def audit(
 
 def _encode(values: dict[str, Any]) -> str:
     # An empty PHP array encodes as a JSON list.
-    return phpjson.encode(values if values else []).decode("ascii")
+    return phpjson.encode(phpjson.php_floats(values) if values else []).decode("ascii")

@@ -114,14 +114,23 @@ class Db:
         return int(result.lastrowid or 0)
 
 
-def is_unreachable(exc: BaseException) -> bool:
-    """Whether a database error means "cannot talk to the server" rather than a bad statement."""
-    if isinstance(exc, OperationalError):
-        code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-        # MySQL client errors 2002/2003/2006/2013 and server 1045/1049 (no access, no database);
-        # for SQLite every OperationalError opening or locking the file counts.
-        return code in (1045, 1049, 2002, 2003, 2006, 2013) or not isinstance(code, int)
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+_SQLITE_OUTAGES = ("unable to open", "disk i/o error", "not a database", "database is locked")
+_MYSQL_OUTAGES = (1045, 1049, 2002, 2003, 2006, 2013)
+
+
+def is_unreachable(exc: DBAPIError) -> bool:
+    """Whether a database error means "cannot use the database" rather than a bad statement:
+    MySQL client errors (no route, gone away, lost) and refused logins; SQLite files that cannot
+    be opened, read or locked in time."""
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError) or exc.orig is None:
+        return False
+    args = exc.orig.args
+    if args and isinstance(args[0], int):
+        return args[0] in _MYSQL_OUTAGES
+    message = str(exc.orig).lower()
+    return any(marker in message for marker in _SQLITE_OUTAGES)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from handlers import phpish
+from handlers import phpish, phpjson
 from handlers.model import Row
 from handlers.query import ServerError
 from handlers.request import ApiRequest
@@ -90,9 +90,9 @@ def links_and_meta(
     meta = {
         "current_page": win.page,
         "current_page_url": page_url(path, win.page),
-        "from": first_item,
+        "from": phpjson.php_floats(first_item),
         "path": path,
         "per_page": win.per_page,
-        "to": last_item,
+        "to": phpjson.php_floats(last_item),
     }
     return links, meta

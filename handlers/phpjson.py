@@ -24,6 +24,18 @@ def _escape_char(match: re.Match[str]) -> str:
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
+def php_floats(data: Any) -> Any:
+    """Integral floats as PHP prints them ("12", not "12.0"); used where floats can occur
+    (client input echoed back, pagination arithmetic), so the hot path never walks a tree."""
+    if isinstance(data, float):
+        return int(data) if data.is_integer() and abs(data) < 1e15 else data
+    if isinstance(data, dict):
+        return {k: php_floats(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [php_floats(v) for v in data]
+    return data
+
+
 def encode(data: Any) -> bytes:
     """`json_encode($data)` with flags 0."""
     raw = orjson.dumps(data)

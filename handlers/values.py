@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from handlers import phpish
+from handlers import phpish, phpjson
 
 _DATE_ONLY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DATETIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{1,2}):(\d{1,2})$")
@@ -29,12 +29,16 @@ CAST_KINDS = frozenset({"datetime", "date", "decimal_cast", "json", "int_cast"})
 
 
 def _build(parts: tuple[str | None, ...], tz: tzinfo) -> datetime | None:
-    numbers = [int(p) if p else 0 for p in parts[:6]]
+    numbers = [int(p) if p else 0 for p in parts[:6]] + [0] * (6 - len(parts[:6]))
     try:
         base = datetime(numbers[0], numbers[1], numbers[2], tzinfo=tz)
     except ValueError:
         return None
-    return base + timedelta(hours=numbers[3], minutes=numbers[4], seconds=numbers[5])
+    try:
+        return base.replace(hour=numbers[3], minute=numbers[4], second=numbers[5])
+    except ValueError:
+        # Out-of-range times roll over, as PHP's date parser lets them.
+        return base + timedelta(hours=numbers[3], minutes=numbers[4], seconds=numbers[5])
 
 
 def parse_datetime(value: Any, tz: tzinfo) -> datetime | None:
@@ -138,7 +142,7 @@ def decimal_str(value: Any) -> str | None:
 def attribute_value(kind: str, value: Any, raw: bool, tz: tzinfo) -> Any:
     """An attribute as the resource prints it; raw input keeps its type unless a cast applies."""
     if raw and kind not in CAST_KINDS:
-        return value
+        return phpjson.php_floats(value)
     if kind == "null" or value is None:
         return None
     if kind in ("int", "int_cast"):

@@ -1,0 +1,149 @@
+"""Read endpoints in-process against a seeded database: documents, auth order, includes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from handlers.app import create_app
+from tests.handlers.conftest import Seeded, auth, native_client
+
+ENDPOINTS = [
+    "users",
+    "services",
+    "orders",
+    "invoices",
+    "invoice-items",
+    "tickets",
+    "ticket-messages",
+    "credits",
+    "products",
+    "categories",
+]
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+async def test_index_is_a_json_api_collection(
+    native: httpx.AsyncClient, seeded_sqlite: Seeded, path: str
+) -> None:
+    response = await native.get(f"/api/v1/admin/{path}", headers=auth(seeded_sqlite))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.api+json"
+    body = response.json()
+    assert list(body) == ["data", "links", "meta"]
+    first = body["data"][0]
+    assert list(first)[:3] == ["id", "type", "attributes"]
+    assert first["id"] == str(first["attributes"]["id"])
+    assert body["meta"]["path"] == f"http://native.test/api/v1/admin/{path}"
+    assert body["meta"]["per_page"] == 15
+
+
+async def test_missing_model_is_404_even_without_a_token(native: httpx.AsyncClient) -> None:
+    response = await native.get(
+        "/api/v1/admin/users/99999999", headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 404
+    assert response.json() == {"message": "No query results for model [App\\Models\\User] 99999999"}
+
+
+async def test_existing_model_without_a_token_is_401(native: httpx.AsyncClient) -> None:
+    response = await native.get("/api/v1/admin/users/1", headers={"Accept": "application/json"})
+    assert response.status_code == 401
+    assert response.json() == {"error": "The request is missing a valid bearer token."}
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "message"),
+    [
+        ("disabled", 401, "The provided API key is invalid or has been disabled."),
+        ("wrong_type", 403, "You do not have permission to access this resource."),
+        ("ip_locked", 403, "You do not have permission to access this resource."),
+    ],
+)
+async def test_bad_keys_are_refused(
+    native: httpx.AsyncClient, seeded_sqlite: Seeded, token: str, status: int, message: str
+) -> None:
+    response = await native.get("/api/v1/admin/users", headers=auth(seeded_sqlite, token))
+    assert (response.status_code, response.json()) == (status, {"message": message})
+
+
+async def test_restricted_key_lacks_the_services_permission(
+    native: httpx.AsyncClient, seeded_sqlite: Seeded
+) -> None:
+    response = await native.get("/api/v1/admin/services", headers=auth(seeded_sqlite, "restricted"))
+    assert (response.status_code, response.json()) == (
+        403,
+        {"message": "This action is unauthorized."},
+    )
+
+
+async def test_errors_render_html_for_clients_that_do_not_ask_for_json(
+    native: httpx.AsyncClient, seeded_sqlite: Seeded
+) -> None:
+    headers = {"Authorization": auth(seeded_sqlite)["Authorization"]}
+    response = await native.get("/api/v1/admin/users?filter[nope]=1", headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<div class="code">400</div>' in response.text
+
+
+async def test_includes_add_relationships_and_deduplicated_included(
+    native: httpx.AsyncClient, seeded_sqlite: Seeded
+) -> None:
+    response = await native.get(
+        "/api/v1/admin/invoices?include=user,items&per_page=50", headers=auth(seeded_sqlite)
+    )
+    body = response.json()
+    for resource in body["data"]:
+        assert list(resource["relationships"]) == ["user", "items"]
+    keys = [(r["type"], r["id"]) for r in body.get("included", [])]
+    assert len(keys) == len(set(keys))
+    user_ids = {r["relationships"]["user"]["data"]["id"] for r in body["data"]}
+    assert user_ids <= {i for t, i in keys if t == "users"}
+
+
+async def test_sparse_fieldsets_keep_declared_order(
+    native: httpx.AsyncClient, seeded_sqlite: Seeded
+) -> None:
+    response = await native.get(
+        "/api/v1/admin/users?fields[users]=email,id", headers=auth(seeded_sqlite)
+    )
+    assert list(response.json()["data"][0]["attributes"]) == ["id", "email"]
+
+
+def _count_selects(engine: sa.Engine) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        # The key's last_used_at write is skipped within the same second, so only reads count.
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    return seen
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "users?include=role,properties,invoices,orders",
+        "categories?include=products.plans.prices,parent,children",
+        "invoice-items?include=reference,invoice",
+    ],
+)
+async def test_statements_do_not_grow_with_the_page_size(seeded_sqlite: Seeded, path: str) -> None:
+    app = create_app(seeded_sqlite.url)
+    statements = _count_selects(app.state.engine)
+    counts = []
+    async with native_client(app) as client:
+        for per_page in (1, 5, 100):
+            statements.clear()
+            response = await client.get(
+                f"/api/v1/admin/{path}&per_page={per_page}", headers=auth(seeded_sqlite)
+            )
+            assert response.status_code == 200
+            counts.append(len(statements))
+    assert counts[0] == counts[1] == counts[2]
+    assert counts[0] <= 8
