@@ -16,11 +16,14 @@ from collections.abc import Sequence
 from starlette.routing import BaseRoute, Host, Match, Mount
 from starlette.types import Scope
 
+from proxy.matcher import METHODS
 from proxy.model import Mode, PathTemplate, Problem, Route, RouteTable, SegmentKind, Side
 
 # methods tried for a `*` route: the ones an API serves; OPTIONS and TRACE belong to middleware
 ANY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _SAMPLES = {SegmentKind.STR: "x", SegmentKind.INT: "1", SegmentKind.PATH: "x/y"}
+# a path no application serves on purpose: an app that takes it routes every path itself
+PROBE_PATH = "/.strangler-coverage-probe/0/x"
 _UNWRAP_LIMIT = 16  # middleware wrappers followed through `.app` before giving up
 
 
@@ -83,6 +86,12 @@ def check_native_coverage(table: RouteTable, app: object | None = None) -> list[
     if app_routes is None:
         reason = f"{name} is not a Starlette or FastAPI app: coverage cannot be verified"
         return [Problem(table.source, first.line, reason, warning=True)]
+    if any(_serves(app_routes, _scope(method, PROBE_PATH)) for method in _methods_of(routes)):
+        reason = (
+            f"{name} routes every path to a catch-all (it takes {PROBE_PATH}): its router "
+            "cannot tell which routes the app really serves, so coverage cannot be verified"
+        )
+        return [Problem(table.source, first.line, reason, warning=True)]
     return [
         problem
         for route in routes
@@ -94,7 +103,7 @@ def _route_coverage(
     source: str, route: Route, app_routes: Sequence[BaseRoute], name: str
 ) -> list[Problem]:
     path = sample_path(route.template)
-    methods = ANY_METHODS if route.methods is None else sorted(route.methods)
+    methods = _methods_of([route])
     # only a failure the client would see is an error
     warning = route.mode is Mode.SHADOW and (
         route.shadow is None or route.shadow.primary is not Side.NATIVE
@@ -104,6 +113,11 @@ def _route_coverage(
         for method in methods
         if not _serves(app_routes, _scope(method, path))
     ]
+
+
+def _methods_of(routes: list[Route]) -> list[str]:
+    methods = {m for r in routes for m in (ANY_METHODS if r.methods is None else r.methods)}
+    return sorted(methods, key=METHODS.index)
 
 
 def _scope(method: str, path: str) -> Scope:

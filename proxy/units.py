@@ -10,6 +10,7 @@ or `B`. `10MB` is therefore 10,000,000 bytes, not 10 MiB: the letters mean what 
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import urlsplit
 
@@ -54,8 +55,8 @@ def parse_duration(value: object) -> float:
                 f"bad duration {value!r} (expected e.g. 500ms, 2s, 1m, or a number of seconds)"
             )
         seconds = float(found[1]) * _DURATION_UNITS[found[2]]
-    if seconds <= 0:
-        raise ValueError(f"duration {value!r} must be positive")
+    if not math.isfinite(seconds) or seconds <= 0:  # YAML reads .inf and .nan as floats
+        raise ValueError(f"duration {value!r} must be positive and finite")
     return seconds
 
 

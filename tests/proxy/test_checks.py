@@ -135,6 +135,22 @@ def test_an_app_that_cannot_be_introspected_gives_one_warning() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "catch_all",
+    [
+        Starlette(routes=[Route("/{path:path}", ok, methods=["GET", "POST"])]),
+        Starlette(routes=[Route("/health", ok), Mount("/", app=raw_asgi)]),
+    ],
+    ids=["path-route", "root-mount"],
+)
+def test_an_app_that_takes_every_path_gives_one_warning(catch_all: Starlette) -> None:
+    table = table_with(route("a", "GET /a", "native") + route("b", "GET /b", "native"))
+    [(reason, warning)] = reasons(table, catch_all)
+    assert warning
+    assert "routes every path to a catch-all" in reason
+    assert "coverage cannot be verified" in reason
+
+
 def test_the_app_is_imported_from_native_app_when_not_given() -> None:
     table = table_with(route("tickets", "GET /api/v1/admin/tickets", "native"))
     assert len(reasons(table, None)) == 1
