@@ -197,8 +197,9 @@ def _read_table(p: _Problems, doc: object, env: Mapping[str, str]) -> RouteTable
     _read_version(p, doc)
     legacy = _read_legacy(p, doc, env)
     native = _read_native(p, doc)
-    shadow = _read_shadow(p, doc, env)
-    routes = _read_routes(p, doc, shadow, env)
+    store = _env_store(p, doc, env)
+    shadow = _read_shadow(p, doc, store)
+    routes = _read_routes(p, doc, shadow, store)
     _require_native_side(p, routes, doc)
     return RouteTable(SUPPORTED_VERSION, legacy, native, shadow, tuple(routes))
 
@@ -275,27 +276,28 @@ def _read_native(p: _Problems, doc: _Map) -> NativeConfig:
     return dataclasses.replace(NativeConfig(app=None, url=None, timeout=10.0), **values)
 
 
-def _read_shadow(p: _Problems, doc: _Map, env: Mapping[str, str]) -> ShadowConfig:
-    values = _read_block(p, doc, "shadow", SHADOW_KEYS)
-    return _with_env_store(p, dataclasses.replace(ShadowConfig(), **values), env, doc)
-
-
-def _with_env_store(
-    p: _Problems, shadow: ShadowConfig, env: Mapping[str, str], doc: _Map
-) -> ShadowConfig:
-    # the environment names where parity goes in this deployment, so it wins over every route
+def _env_store(p: _Problems, doc: _Map, env: Mapping[str, str]) -> str | None:
     if not env.get("STRANGLER_STORE"):
-        return shadow
+        return None
     try:
-        return dataclasses.replace(shadow, store=units.parse_store_url(env["STRANGLER_STORE"]))
+        return units.parse_store_url(env["STRANGLER_STORE"])
     except ValueError as exc:
         p.add(_key_line(doc, "shadow"), f"STRANGLER_STORE: {exc}")
-        return shadow
+        return None
 
 
-def _read_routes(
-    p: _Problems, doc: _Map, shadow: ShadowConfig, env: Mapping[str, str]
-) -> list[Route]:
+def _read_shadow(p: _Problems, doc: _Map, store: str | None) -> ShadowConfig:
+    values = _read_block(p, doc, "shadow", SHADOW_KEYS)
+    return _merge_shadow(ShadowConfig(), values, store)
+
+
+def _merge_shadow(base: ShadowConfig, values: dict[str, Any], store: str | None) -> ShadowConfig:
+    # the environment names where parity goes in this deployment, so it wins over every route
+    merged = dataclasses.replace(base, **values)
+    return merged if store is None else dataclasses.replace(merged, store=store)
+
+
+def _read_routes(p: _Problems, doc: _Map, shadow: ShadowConfig, store: str | None) -> list[Route]:
     items = doc.get("routes")
     if items is None:
         return []
@@ -309,7 +311,7 @@ def _read_routes(
             p.add(line, "a route must be a mapping with id, match and mode")
             continue
         route_id = _read_route_id(p, item, first_line)
-        route = _read_route(p, item, route_id, shadow, env, doc)
+        route = _read_route(p, item, route_id, shadow, store)
         if route is not None:
             routes.append(route)
     return routes
@@ -338,8 +340,7 @@ def _read_route(
     item: _Map,
     route_id: str | None,
     shadow: ShadowConfig,
-    env: Mapping[str, str],
-    doc: _Map,
+    store: str | None,
 ) -> Route | None:
     _check_keys(p, item, ROUTE_KEYS, "route", route_id)
     matched = _read_match(p, item, route_id)
@@ -347,7 +348,7 @@ def _read_route(
     route_shadow = None
     if mode is Mode.SHADOW:
         overrides = _read_block(p, item, "shadow", SHADOW_KEYS, route_id)
-        route_shadow = _with_env_store(p, dataclasses.replace(shadow, **overrides), env, doc)
+        route_shadow = _merge_shadow(shadow, overrides, store)
     elif mode is not None and "shadow" in item:
         reason = f"shadow block on a {mode.value} route (only mode: shadow routes take one)"
         p.add(item.key_lines["shadow"], reason, route_id)

@@ -221,6 +221,19 @@ def test_store_from_the_environment_wins_over_the_file_and_every_route() -> None
     assert table.routes[0].shadow.store == "mysql+pymysql://root@db/parity"
 
 
+def test_a_bad_store_in_the_environment_is_one_problem() -> None:
+    text = with_head(
+        "shadow: {store: 'sqlite:///a.db'}\n"
+        "routes:\n"
+        "  - {id: a, match: GET /a, mode: shadow}\n"
+        "  - {id: b, match: GET /b, mode: shadow}\n"
+    )
+    assert problems_of(text, env={"STRANGLER_STORE": "parity.db"}) == [
+        "routing.yaml:6: STRANGLER_STORE: bad store 'parity.db' "
+        "(expected an SQLAlchemy URL, e.g. sqlite:///parity.db)"
+    ]
+
+
 def test_parse_reads_no_environment_unless_given_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEGACY_URL", "http://elsewhere")
     assert parse(HEAD).legacy.url == "http://127.0.0.1:8080"
