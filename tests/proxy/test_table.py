@@ -254,6 +254,18 @@ def test_load_of_a_missing_file_is_a_table_error(tmp_path: Path) -> None:
     )
 
 
+def test_load_of_a_file_that_is_not_utf8_is_a_table_error(tmp_path: Path) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_bytes(b"version: 1\nlegacy: {url: 'http://caf\xe9'}\n")
+    with pytest.raises(TableError) as caught:
+        load(path, env={})
+    [problem] = caught.value.problems
+    assert (problem.line, problem.reason.startswith("cannot read the file: 'utf-8' codec")) == (
+        0,
+        True,
+    )
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [({}, Path("routing.yaml")), ({"STRANGLER_CONFIG": "/etc/edge.yaml"}, Path("/etc/edge.yaml"))],
