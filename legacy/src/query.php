@@ -205,7 +205,7 @@ function check_includes(Request $request, array $includes, array $permissions, a
             : 'There are no allowed includes.';
         throw new HttpError(400, $message);
     }
-    $fields = requested_table_fields($request);
+    $fields = null;
     foreach ($requested as $include) {
         foreach (['Count', 'Exists'] as $suffix) {
             if (str_ends_with($include, $suffix)) {
@@ -216,6 +216,7 @@ function check_includes(Request $request, array $includes, array $permissions, a
                 continue 2;
             }
         }
+        $fields ??= requested_table_fields($request);
         $path = '';
         foreach (explode('.', $include) as $segment) {
             $path = $path === '' ? $segment : $path . '.' . $segment;

@@ -551,6 +551,20 @@ def test_fields_as_a_string_is_400(api: Api) -> None:
     assert r.json() == {"message": "The fields parameter must be an array of resource types."}
 
 
+def test_fields_value_must_be_a_string(api: Api) -> None:
+    r = api.get("users", params={"fields[users][]": "email"})
+    assert r.status_code == 400
+    assert r.json() == {
+        "message": "The fields parameter value must be a comma seperated list of attributes."
+    }
+
+
+def test_empty_fields_for_a_type_drops_its_attributes(api: Api) -> None:
+    doc = api.get("users", params={"fields[users]": "", "per_page": 2}).json()
+    for obj in doc["data"]:
+        assert list(obj) == ["id", "type"]
+
+
 def test_fields_for_an_included_relation_is_400(api: Api) -> None:
     r = api.get("invoices", params={"include": "user", "fields[users]": "email"})
     assert r.status_code == 400

@@ -601,3 +601,79 @@ def test_service_store_defaults_and_plan_rule(api: Api, db: sa.Engine) -> None:
         "2099-12-31", ZoneInfo(str(app_timezone(db)))
     )
     assert r.json()["data"]["attributes"]["price"] == "9.50"
+
+
+# -- audit trail of every writable resource ---------------------------------------------------
+
+
+def lifecycle_bodies(api: Api, db: sa.Engine) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    uid = make_user(api)
+    cur = currencies(db)
+    plan = rows(
+        db,
+        "SELECT id, priceable_id FROM plans WHERE priceable_type = :product_cls ORDER BY id",
+    )[0]
+    invoice = int(scalar(db, "SELECT MIN(id) FROM invoices"))
+    ticket = int(scalar(db, "SELECT MIN(id) FROM tickets"))
+    return {
+        "users": ({"email": email(), "password": "lifecycle-pass"}, {"last_name": "Lovelace"}),
+        "services": (
+            {
+                "product_id": plan["priceable_id"],
+                "plan_id": plan["id"],
+                "user_id": uid,
+                "currency_code": cur[0],
+                "price": "1.00",
+            },
+            {"status": "active"},
+        ),
+        "orders": ({"user_id": uid, "currency_code": cur[0]}, {"currency_code": cur[-1]}),
+        "invoices": ({"user_id": uid, "currency_code": cur[0]}, {"status": "cancelled"}),
+        "invoice-items": (
+            {"invoice_id": invoice, "description": "x", "price": 1, "quantity": 1},
+            {"quantity": 3},
+        ),
+        "tickets": ({"subject": "Lifecycle", "user_id": uid}, {"priority": "high"}),
+        "ticket-messages": ({"message": "hello", "user_id": uid, "ticket_id": ticket}, {}),
+        "credits": ({"user_id": uid, "currency_code": cur[0], "amount": 2}, {"amount": 5}),
+    }
+
+
+MODELS = {
+    "users": "App\\Models\\User",
+    "services": "App\\Models\\Service",
+    "orders": "App\\Models\\Order",
+    "invoices": "App\\Models\\Invoice",
+    "invoice-items": "App\\Models\\InvoiceItem",
+    "tickets": "App\\Models\\Ticket",
+    "ticket-messages": "App\\Models\\TicketMessage",
+    "credits": "App\\Models\\Credit",
+}
+
+
+@pytest.mark.parametrize("ep", list(MODELS))
+def test_create_update_delete_are_audited(api: Api, db: sa.Engine, ep: str) -> None:
+    create, update = lifecycle_bodies(api, db)[ep]
+    r = api.post(ep, create)
+    assert r.status_code == 201, r.text
+    new_id = int(r.json()["data"]["id"])
+    events = ["created"]
+    if update:
+        number = None
+        if ep == "invoices":
+            number = scalar(db, "SELECT number FROM invoices WHERE id = :id", id=new_id)
+        r = api.patch(f"{ep}/{number or new_id}", update)
+        assert r.status_code == 200, r.text
+        events.append("updated")
+        [(key, value)] = update.items()
+        last = audits(db, MODELS[ep], new_id)[-1]
+        assert json.loads(last["new_values"]) == {key: value}
+    target_id = new_id
+    if ep == "invoices":
+        target_id = scalar(db, "SELECT number FROM invoices WHERE id = :id", id=new_id) or new_id
+    assert api.delete(f"{ep}/{target_id}").status_code == 204
+    events.append("deleted")
+    trail = audits(db, MODELS[ep], new_id)
+    assert [a["event"] for a in trail] == events
+    assert json.loads(trail[0]["new_values"])["id"] == new_id
+    assert int(json.loads(trail[-1]["old_values"])["id"]) == new_id
