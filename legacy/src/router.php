@@ -38,8 +38,33 @@ function route_table(): array
     return $routes;
 }
 
+/** CORS preflight on api/* (framework defaults: every origin, method and header; max age 0). */
+function cors_preflight(Request $request): ?Response
+{
+    $method = $request->header('access-control-request-method');
+    if ($request->method !== 'OPTIONS' || $request->header('origin') === null || $method === null
+        || !str_starts_with($request->path, '/api/')) {
+        return null;
+    }
+    $headers = [
+        'Access-Control-Allow-Origin' => '*',
+        'Access-Control-Allow-Methods' => strtoupper($method),
+        'Access-Control-Max-Age' => '0',
+        'Vary' => 'Access-Control-Request-Method, Access-Control-Request-Headers',
+    ];
+    $requested = $request->header('access-control-request-headers');
+    if ($requested !== null) {
+        $headers['Access-Control-Allow-Headers'] = $requested;
+    }
+    return new Response(204, '', $headers);
+}
+
 function route_request(Request $request): Response
 {
+    $preflight = cors_preflight($request);
+    if ($preflight !== null) {
+        return $preflight;
+    }
     $path = rtrim($request->path, '/');
     if ($path === '') {
         $path = '/';

@@ -230,3 +230,20 @@ def test_success_bodies_escape_slashes_and_unicode(api: Api, db: sa.Engine) -> N
     if non_ascii:
         assert r.text.isascii()
         assert "\\u" in r.text
+
+
+def test_cors_on_api_routes(http: httpx.Client, api: Api) -> None:
+    r = http.options(
+        "/api/v1/admin/users",
+        headers={
+            "Origin": "https://panel.example.test",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert r.headers["access-control-allow-methods"] == "GET"
+    assert r.headers["access-control-allow-headers"] == "authorization"
+    r = api.get("users", headers={"Origin": "https://panel.example.test"})
+    assert r.headers["access-control-allow-origin"] == "*"
