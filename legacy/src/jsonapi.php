@@ -310,9 +310,8 @@ function resource_object(Model $m, Request $request): array
         }
         $attributes[$name] = attribute_value($kind, $m->row[$name] ?? null, isset($m->raw[$name]));
     }
-    if ($attributes !== []) {
-        $out['attributes'] = $attributes;
-    }
+    // Always an object, even when a sparse fieldset selects nothing.
+    $out['attributes'] = $attributes === [] ? new stdClass() : $attributes;
     $relationships = [];
     foreach ($def['relationships'] as $name => $rel) {
         if (!array_key_exists($name, $m->rels)) {

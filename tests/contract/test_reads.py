@@ -559,10 +559,11 @@ def test_fields_value_must_be_a_string(api: Api) -> None:
     }
 
 
-def test_empty_fields_for_a_type_drops_its_attributes(api: Api) -> None:
+def test_empty_fields_for_a_type_leaves_an_empty_attributes_object(api: Api) -> None:
     doc = api.get("users", params={"fields[users]": "", "per_page": 2}).json()
     for obj in doc["data"]:
-        assert list(obj) == ["id", "type"]
+        assert list(obj) == ["id", "type", "attributes"]
+        assert obj["attributes"] == {}
 
 
 def test_fields_for_an_included_relation_is_400(api: Api) -> None:
