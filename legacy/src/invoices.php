@@ -59,12 +59,52 @@ function next_invoice_number(Request $request): string
     );
 }
 
-/** A paid invoice: Credit items add their price to the user's credit in the invoice currency. */
+/**
+ * Renew a service paid through an invoice: the next due date is one billing period after the
+ * current expiry (or after now when it has none or is not active); free and one-time plans have
+ * none. The service becomes active.
+ */
+function renew_service(Request $request, array $service): void
+{
+    $stmt = db()->prepare('SELECT * FROM `plans` WHERE `id` = ?');
+    $stmt->execute([$service['plan_id']]);
+    $plan = $stmt->fetch(PDO::FETCH_ASSOC);
+    $stmt->closeCursor();
+    if ($plan === false) {
+        throw new RuntimeException('Attempt to read property "type" on null');
+    }
+    $expires = null;
+    if (!in_array($plan['type'], ['one-time', 'free'], true)) {
+        $tz = app_timezone();
+        $base = ($service['expires_at'] === null || $service['status'] !== 'active')
+            ? new DateTimeImmutable('now', $tz)
+            : parse_datetime($service['expires_at'])->setTime(0, 0, 0);
+        $unit = (string) $plan['billing_unit'];
+        $period = (int) $plan['billing_period'];
+        $expires = $base->modify('+' . $period . ' ' . $unit)->format('Y-m-d H:i:s');
+    }
+    save_changes($request, services_resource(), $service, ['expires_at' => $expires, 'status' => 'active']);
+}
+
+/**
+ * A paid invoice: Service items renew their service; Credit items add their price to the user's
+ * credit in the invoice currency.
+ */
 function process_paid_invoice(Request $request, array $invoice): void
 {
     $stmt = db()->prepare('SELECT * FROM `invoice_items` WHERE `invoice_id` = ? ORDER BY `id` ASC');
     $stmt->execute([$invoice['id']]);
     foreach ($stmt->fetchAll(PDO::FETCH_ASSOC) as $item) {
+        if (($item['reference_type'] ?? null) === 'App\\Models\\Service') {
+            $find = db()->prepare('SELECT * FROM `services` WHERE `id` = ?');
+            $find->execute([$item['reference_id']]);
+            $service = $find->fetch(PDO::FETCH_ASSOC);
+            $find->closeCursor();
+            if ($service !== false) {
+                renew_service($request, $service);
+            }
+            continue;
+        }
         if (($item['reference_type'] ?? null) !== 'App\\Models\\Credit') {
             continue;
         }

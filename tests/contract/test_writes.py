@@ -677,3 +677,49 @@ def test_create_update_delete_are_audited(api: Api, db: sa.Engine, ep: str) -> N
     assert [a["event"] for a in trail] == events
     assert json.loads(trail[0]["new_values"])["id"] == new_id
     assert int(json.loads(trail[-1]["old_values"])["id"]) == new_id
+
+
+def test_paying_an_invoice_renews_its_services(api: Api, db: sa.Engine) -> None:
+    plans = rows(
+        db,
+        "SELECT * FROM plans WHERE priceable_type = :product_cls AND type = 'recurring'"
+        " AND billing_unit IN ('day', 'week', 'month', 'year') ORDER BY id",
+    )
+    if not plans:
+        pytest.skip("the seed data has no recurring plans")
+    plan = plans[0]
+    uid = make_user(api)
+    cur = currencies(db)[0]
+    service = api.post(
+        "services",
+        {
+            "product_id": plan["priceable_id"],
+            "plan_id": plan["id"],
+            "user_id": uid,
+            "currency_code": cur,
+            "price": 5,
+        },
+    ).json()["data"]
+    invoice_id = int(
+        api.post("invoices", {"user_id": uid, "currency_code": cur}).json()["data"]["id"]
+    )
+    item = {
+        "invoice_id": invoice_id,
+        "description": "Renewal",
+        "price": 5,
+        "quantity": 1,
+        "reference_type": "App\\Models\\Service",
+        "reference_id": int(service["id"]),
+    }
+    assert api.post("invoice-items", item).status_code == 201
+    number = row(db, "invoices", invoice_id)["number"]  # type: ignore[index]
+    assert api.patch(f"invoices/{number}", {"status": "paid"}).status_code == 200
+    renewed = row(db, "services", int(service["id"]))
+    assert renewed is not None
+    assert renewed["status"] == "active"
+    today = dt.datetime.now(app_timezone(db)).date()
+    unit, period = plan["billing_unit"], int(plan["billing_period"])
+    days = {"day": 1, "week": 7, "month": 28, "year": 365}[unit] * period
+    expires = dt.date.fromisoformat(str(renewed["expires_at"])[:10])
+    assert days - 1 <= (expires - today).days <= days + 4 * period
+    assert audits(db, "App\\Models\\Service", int(service["id"]))[-1]["event"] == "updated"
