@@ -1,0 +1,267 @@
+"""The runner the gateway calls on every request of a shadow route.
+
+`Experiment.submit` is synchronous and returns at once: it decides (deterministic sampling, the
+in-flight cap, the body cap) and schedules a background task that calls the candidate (and, for a
+sampled fraction of safe requests, the primary again: A/A) under the route's timeout, compares in
+a worker thread, and hands the results to the writer. Nothing in it can raise into the caller or
+delay it: a candidate that hangs, raises or returns garbage becomes an errored observation, and
+work over the cap is shed and counted. Internal faults are counted in `faults` and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import enum
+import functools
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import orjson
+
+from shadow.compare import Comparison, Outcome, Rules, compare
+from shadow.fieldpath import Pattern, parse_all
+from shadow.noise import NoiseLedger, Thresholds
+from shadow.observation import Lifted, Observation, Side, lift
+from shadow.records import RequestInfo, Result, Sample, Source
+from shadow.redact import redact_query, redact_text, redact_tree
+
+log = logging.getLogger("strangler.shadow")
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+Call = Callable[[], Awaitable[Observation]]
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowSettings:
+    """routing.yaml's shadow keys (see DESIGN.md), plus the noise thresholds (see shadow.noise)."""
+
+    primary: str = "legacy"  # legacy | native: the side that answers the client
+    sample: float = 1.0
+    noise_sample: float = 0.05
+    timeout: float = 2.0  # seconds
+    max_in_flight: int = 64
+    max_body: int = 1024 * 1024  # bytes
+    headers: tuple[str, ...] = ("content-type", "location")
+    ignore: tuple[str, ...] = ()
+    redact: tuple[str, ...] = ()
+    writes: str = "none"  # none | dry_run
+    relative_threshold: float = 0.20
+    absolute_threshold: float = 0.0003
+
+    @classmethod
+    def from_config(cls, config: object, **overrides: object) -> ShadowSettings:
+        """Copy the same-named attributes of any config object (enum members by value)."""
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            if hasattr(config, f.name):
+                value = getattr(config, f.name)
+                values[f.name] = value.value if isinstance(value, enum.Enum) else value
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.relative_threshold, self.absolute_threshold)
+
+
+@functools.lru_cache(maxsize=256)
+def compiled(paths: tuple[str, ...]) -> tuple[Pattern, ...]:
+    """Patterns parsed once per distinct list (settings are frozen, so lists repeat)."""
+    return parse_all(paths)
+
+
+def sampled(request_id: str, fraction: float) -> bool:
+    """Deterministic: the same request id is always in or always out, so a run can be replayed."""
+    if fraction >= 1.0:
+        return True
+    if fraction <= 0.0:
+        return False
+    digest = hashlib.blake2b(request_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < fraction
+
+
+class ResultSink(Protocol):
+    def put(self, result: Result, /) -> bool: ...
+
+
+class Experiment:
+    def __init__(
+        self,
+        writer: ResultSink,
+        settings: ShadowSettings = ShadowSettings(),
+        *,
+        clock: Callable[[], float] = time.time,
+        ledger: NoiseLedger | None = None,
+        compare_threads: int = 2,
+    ) -> None:
+        self.writer = writer
+        self.settings = settings  # defaults; a route passes its own to submit
+        self.clock = clock
+        self.ledger = ledger or NoiseLedger()
+        self.shed = 0
+        self.faults = 0  # bugs of our own, caught so the caller never sees them
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        # comparing is CPU work: off the event loop, on threads of its own so that a burst of
+        # deepdiffs cannot starve the loop's default executor
+        self._executor = concurrent.futures.ThreadPoolExecutor(compare_threads, "strangler-compare")
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def submit(
+        self,
+        route_id: str,
+        request: RequestInfo,
+        primary: Observation,
+        candidate: Call,
+        primary_again: Call | None = None,
+        *,
+        settings: ShadowSettings | None = None,
+    ) -> None:
+        """Schedule the comparison of one request; returns at once and never raises."""
+        try:
+            self._submit(route_id, request, primary, candidate, primary_again, settings)
+        except Exception:
+            self.faults += 1
+            log.exception("shadow submit failed for route %s", route_id)
+
+    def _submit(
+        self,
+        route: str,
+        request: RequestInfo,
+        primary: Observation,
+        candidate: Call,
+        again: Call | None,
+        settings: ShadowSettings | None,
+    ) -> None:
+        s = settings or self.settings
+        at = self.clock()
+        if not sampled(request.request_id, s.sample):
+            self.writer.put(Result(route, at, Outcome.SKIPPED, unsampled=1))
+            return
+        if primary.truncated or primary.skipped or not self._shadowed(request.method, s):
+            self.writer.put(Result(route, at, Outcome.SKIPPED))
+            return
+        if self._closed or len(self._tasks) >= min(s.max_in_flight, self.settings.max_in_flight):
+            self.shed += 1
+            self.writer.put(Result(route, at, Outcome.SHED))
+            return
+        aa = again is not None and request.method.upper() in SAFE_METHODS
+        aa_call = again if aa and sampled(request.request_id + "#aa", s.noise_sample) else None
+        noise = self.ledger.noise_fields(route, s.thresholds)
+        rules = Rules(tuple(h.lower() for h in s.headers), compiled(s.ignore), noise)
+        job = _Job(route, request, at, primary, rules, compiled(s.redact))
+        task = asyncio.get_running_loop().create_task(self._run(job, candidate, aa_call, s))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    def _shadowed(method: str, s: ShadowSettings) -> bool:
+        return method.upper() in SAFE_METHODS or s.writes == "dry_run"
+
+    async def _run(self, job: _Job, candidate: Call, again: Call | None, s: ShadowSettings) -> None:
+        try:
+            calls = [observe(candidate, Side.CANDIDATE, s.timeout)]
+            if again is not None:
+                calls.append(observe(again, Side.PRIMARY, s.timeout))
+            seen = await asyncio.gather(*calls)
+            loop = asyncio.get_running_loop()
+            results = await loop.run_in_executor(
+                self._executor, evaluate, job, seen[0], seen[1] if again else None
+            )
+            for source, comparison, result in results:
+                self.ledger.record(job.route, source, comparison)
+                self.writer.put(result)
+        except Exception:
+            self.faults += 1
+            log.exception("shadow experiment failed for route %s", job.route)
+
+    async def close(self, deadline: float = 5.0) -> None:
+        """Stop taking work, let running experiments finish within `deadline`, cancel the rest."""
+        self._closed = True
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=deadline)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def observe(call: Call, side: Side, budget: float) -> Observation:
+    """Call one side under its timeout; every way it can fail becomes an errored observation."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        async with asyncio.timeout(budget):
+            seen: object = await call()
+    except TimeoutError:
+        return Observation.failed(side, f"timed out after {budget:g}s", loop.time() - started)
+    except Exception as exc:
+        error = f"raised {type(exc).__name__}: {exc}"
+        return Observation.failed(side, error, loop.time() - started)
+    if not isinstance(seen, Observation):
+        error = f"garbage: {type(seen).__name__} instead of an observation"
+        return Observation.failed(side, error, loop.time() - started)
+    return seen if seen.side is side else dataclasses.replace(seen, side=side)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    route: str
+    request: RequestInfo
+    at: float
+    primary: Observation
+    rules: Rules
+    redact: tuple[Pattern, ...]
+
+
+def evaluate(
+    job: _Job, candidate: Observation, again: Observation | None
+) -> list[tuple[Source, Comparison, Result]]:
+    """Compare (in a worker thread) and build the results to store, samples redacted."""
+    out = [(Source.PC, *_judge(job, candidate, Source.PC, job.rules))]
+    if again is not None:  # A/A finds noise, so it must not have noise set apart already
+        out.append((Source.AA, *_judge(job, again, Source.AA, replace_noise(job.rules))))
+    return out
+
+
+def replace_noise(rules: Rules) -> Rules:
+    return dataclasses.replace(rules, noise=frozenset())
+
+
+def _judge(
+    job: _Job, other: Observation, source: Source, rules: Rules
+) -> tuple[Comparison, Result]:
+    if other.truncated or other.skipped:
+        return Comparison(Outcome.SKIPPED), Result(job.route, job.at, Outcome.SKIPPED, source)
+    c = compare(job.primary, other, rules)
+    sample = None
+    if c.outcome in (Outcome.MISMATCHED, Outcome.ERRORED):
+        sample = make_sample(job, c, other, rules.headers)
+    p, o = job.primary, other
+    result = Result(
+        job.route, job.at, c.outcome, source,
+        p.duration if p.error is None else None, o.duration if o.error is None else None,
+        (*c.differences, *c.noise), sample,
+    )  # fmt: skip
+    return c, result
+
+
+def make_sample(job: _Job, c: Comparison, other: Observation, headers: tuple[str, ...]) -> Sample:
+    def side(lifted: Lifted | None, seen: Observation) -> str:
+        if seen.error is not None:
+            return orjson.dumps({"error": redact_text(seen.error)}).decode()
+        tree = (lifted or lift(seen, headers)).tree()
+        return orjson.dumps(redact_tree(tree, job.redact)).decode()
+
+    r = job.request
+    request = RequestInfo(r.method, redact_text(r.path), redact_query(r.query), r.request_id)
+    error = redact_text(c.error) if c.error else None
+    return Sample(request, side(c.primary, job.primary), side(c.candidate, other), error)

@@ -1,0 +1,197 @@
+"""Noise learned, not guessed (after Diffy): call the primary twice, and what differs is noise.
+
+For each route we count primary/candidate comparisons (`pc_compared`) and A/A comparisons
+(`aa_compared`); for each field (a generalised path, `body.data[*].updated_at`) the comparisons
+where it differed, `pc_differed` and `aa_differed`. Then, per field:
+
+    p = pc_differed / pc_compared      the candidate's difference rate
+    q = aa_differed / aa_compared      the noise rate (0 while there are no A/A comparisons)
+
+and the field is a *real* difference only when all three hold:
+
+    p > q                              the candidate differs more often than the primary does
+    p - q >= absolute                  by at least `absolute` of all comparisons (default 0.0003,
+                                       i.e. 0.03 percentage points: 3 in 10,000 requests)
+    p - q >= relative * p              and noise explains at most (1 - relative) of the
+                                       candidate's differences there (default relative 0.20)
+
+Example: an `updated_at` that differs in 40 % of A/A pairs and 42 % of candidate pairs is noise
+((0.42 - 0.40) / 0.42 = 4.8 % < 20 %); a field with no A/A difference that differs once in 1,000
+candidate pairs is real (0.1 % ≥ 0.03 %, and 100 % ≥ 20 %). A field can count twice in one
+comparison when it differs in two ways (value at one item, missing at another); rates are
+capped at 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from shadow.compare import Comparison, Outcome
+from shadow.records import CountRow, FieldRow, SampleRow, Source
+
+_MAX_FIELDS = 2000  # per route, in memory: a runaway of generated keys must not grow forever
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    relative: float = 0.20
+    absolute: float = 0.0003
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRates:
+    field: str
+    pc_compared: int
+    pc_differed: int
+    aa_compared: int
+    aa_differed: int
+
+    @property
+    def candidate_rate(self) -> float:
+        return min(1.0, self.pc_differed / self.pc_compared) if self.pc_compared else 0.0
+
+    @property
+    def noise_rate(self) -> float:
+        return min(1.0, self.aa_differed / self.aa_compared) if self.aa_compared else 0.0
+
+
+def is_real(rates: FieldRates, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:
+    p, q = rates.candidate_rate, rates.noise_rate
+    excess = p - q
+    return p > q and excess >= thresholds.absolute and excess >= thresholds.relative * p
+
+
+def is_noise(rates: FieldRates, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:
+    """Seen differing between two primary answers, and not a real difference."""
+    return rates.aa_differed > 0 and not is_real(rates, thresholds)
+
+
+class NoiseLedger:
+    """In-memory counts for one gateway process, so comparisons can set noise apart as they run.
+
+    Touched only from the event loop thread (the experiment records after each comparison).
+    """
+
+    def __init__(self) -> None:
+        self._compared: Counter[tuple[str, Source]] = Counter()
+        self._differed: defaultdict[str, Counter[tuple[str, Source]]] = defaultdict(Counter)
+
+    def record(self, route: str, source: Source, comparison: Comparison) -> None:
+        if comparison.outcome in (Outcome.ERRORED, Outcome.SKIPPED, Outcome.SHED):
+            return
+        self._compared[route, source] += 1
+        fields = self._differed[route]
+        for name in {d.field for d in (*comparison.differences, *comparison.noise)}:
+            if (name, source) in fields or len(fields) < _MAX_FIELDS:
+                fields[name, source] += 1
+
+    def rates(self, route: str) -> dict[str, FieldRates]:
+        fields = self._differed.get(route, Counter())
+        pc, aa = self._compared[route, Source.PC], self._compared[route, Source.AA]
+        names = {name for name, _ in fields}
+        return {n: FieldRates(n, pc, fields[n, Source.PC], aa, fields[n, Source.AA]) for n in names}
+
+    def noise_fields(
+        self, route: str, thresholds: Thresholds = DEFAULT_THRESHOLDS
+    ) -> frozenset[str]:
+        return frozenset(n for n, r in self.rates(route).items() if is_noise(r, thresholds))
+
+
+def rates_from_rows(
+    counts: Iterable[CountRow], fields: Iterable[FieldRow]
+) -> dict[str, dict[str, FieldRates]]:
+    """Per route and field, the rates over every stored bucket given (a pure fold)."""
+    compared: Counter[tuple[str, Source]] = Counter()
+    for row in counts:
+        c = row.counts
+        compared[row.route, Source.PC] += c["matched"] + c["mismatched"] + c["ignored"]
+        compared[row.route, Source.AA] += c["aa_compared"] - c["aa_errored"]
+    differed: Counter[tuple[str, str, Source]] = Counter()
+    for f in fields:
+        differed[f.route, f.field, f.source] += f.n
+    out: dict[str, dict[str, FieldRates]] = defaultdict(dict)
+    for route, name, _ in differed:
+        out[route][name] = FieldRates(
+            name,
+            compared[route, Source.PC],
+            differed[route, name, Source.PC],
+            compared[route, Source.AA],
+            differed[route, name, Source.AA],
+        )
+    return dict(out)
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreProposal:
+    route: str
+    field: str  # a pattern, lists generalised to [*]
+    rates: FieldRates
+    example: str | None = None  # a concrete place where it differed
+
+
+def propose_ignores(
+    rates: Mapping[str, Mapping[str, FieldRates]],
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    samples: Iterable[SampleRow] = (),
+    min_aa: int = 20,
+) -> tuple[IgnoreProposal, ...]:
+    """`ignore:` entries for the fields that A/A evidence shows to be noise.
+
+    Routes with fewer than `min_aa` A/A comparisons propose nothing: too little evidence.
+    """
+    examples = {(s.route, s.field): s.path for s in samples if s.path}
+    found = []
+    for route in sorted(rates):
+        for name in sorted(rates[route]):
+            r = rates[route][name]
+            if r.aa_compared >= min_aa and is_noise(r, thresholds):
+                found.append(IgnoreProposal(route, name, r, examples.get((route, name))))
+    return tuple(found)
+
+
+_PLAIN_YAML = re.compile(r"[A-Za-z][\w.\[\]*-]*")
+
+
+def render_ignore_yaml(
+    proposals: Sequence[IgnoreProposal], existing: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """YAML to paste under `routes:` in routing.yaml, each entry with its evidence.
+
+    A route's `shadow.ignore` replaces the global list, so the route's current entries
+    (`existing`) are repeated first.
+    """
+    lines = [
+        "# Learned from A/A comparisons (the primary against itself). Evidence per entry:",
+        "# A/A pairs that differed there, and candidate pairs that did.",
+        "routes:",
+    ]
+    by_route: dict[str, list[IgnoreProposal]] = defaultdict(list)
+    for p in proposals:
+        by_route[p.route].append(p)
+    for route, items in by_route.items():
+        lines += [f"  - id: {_scalar(route)}", "    shadow:", "      ignore:"]
+        for kept in (existing or {}).get(route, ()):
+            lines.append(f"        - {_scalar(kept)}")
+        for p in items:
+            lines.append(f"        - {_scalar(p.field)}  # {evidence(p)}")
+    return "\n".join(lines) + "\n" if by_route else "# no noise found: nothing to ignore\n"
+
+
+def evidence(p: IgnoreProposal) -> str:
+    r = p.rates
+    text = (
+        f"A/A {r.aa_differed}/{r.aa_compared} ({r.noise_rate:.1%}), "
+        f"candidate {r.pc_differed}/{r.pc_compared} ({r.candidate_rate:.1%})"
+    )
+    return text + (f", e.g. {p.example}" if p.example else "")
+
+
+def _scalar(text: str) -> str:
+    return text if _PLAIN_YAML.fullmatch(text) else json.dumps(text)  # JSON strings are YAML

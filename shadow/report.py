@@ -1,0 +1,300 @@
+"""Fold stored rows into a parity report, and render it: a rich table, markdown, or JSON.
+
+Pure: rows in (see `Store.read_rows`), values out; no SQL and no clock (`since` is passed in).
+Parity is (matched + ignored) / compared: an ignored comparison differed only where the operator
+or the learned noise says differences do not matter. Latency percentiles come from fixed
+histogram slots, so each is the upper bound of the slot holding it ("≤ 25 ms"), not an exact
+value; the overflow slot reads as above the last bound.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+
+from shadow.noise import (
+    DEFAULT_THRESHOLDS,
+    FieldRates,
+    Thresholds,
+    is_noise,
+    is_real,
+    rates_from_rows,
+)
+from shadow.records import LATENCY_BOUNDS, CountRow, Rows, SampleRow, Source
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    path: str
+    method: str
+    request_path: str
+    query: str
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLine:
+    field: str
+    kinds: tuple[str, ...]
+    count: int  # primary/candidate comparisons that differed there
+    rate: float  # of compared
+    noise_rate: float
+    example: Example | None
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    n: int
+    p50: float | None  # seconds, upper bound of the slot; inf above the last bound
+    p99: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    bucket: int
+    compared: int
+    matched: int
+    ignored: int
+    mismatched: int
+    errored: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouteReport:
+    route: str
+    requests: int
+    compared: int
+    matched: int
+    ignored: int
+    mismatched: int
+    errored: int
+    skipped: int
+    shed: int
+    unsampled: int
+    aa_compared: int
+    parity: float | None  # (matched + ignored) / compared
+    fields: tuple[FieldLine, ...]  # real differences, most frequent first
+    noise: tuple[FieldLine, ...]  # fields learned as noise
+    primary: Latency
+    candidate: Latency
+    trend: tuple[TrendPoint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    since: float | None
+    routes: tuple[RouteReport, ...]
+    dropped: int  # results the store never received
+
+
+def build_report(
+    rows: Rows,
+    *,
+    since: float | None = None,
+    route: str | None = None,
+    bucket_seconds: int = 60,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    top: int = 10,
+) -> Report:
+    def keep(r: str, bucket: int) -> bool:
+        return (route is None or r == route) and (since is None or bucket + bucket_seconds > since)
+
+    counts = [c for c in rows.counts if keep(c.route, c.bucket)]
+    fields = [f for f in rows.fields if keep(f.route, f.bucket)]
+    latency = [x for x in rows.latency if keep(x.route, x.bucket)]
+    samples = [s for s in rows.samples if (route is None or s.route == route)]
+    samples = [s for s in samples if since is None or s.at >= since]
+    rates = rates_from_rows(counts, fields)
+    kinds: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+    for f in fields:
+        if f.source is Source.PC:
+            kinds[f.route, f.field].add(f.kind)
+    slots: Counter[tuple[str, str, int]] = Counter()
+    for x in latency:
+        slots[x.route, x.side, x.slot] += x.n
+    by_route: defaultdict[str, list[CountRow]] = defaultdict(list)
+    for c in counts:
+        by_route[c.route].append(c)
+    reports = []
+    for name in sorted(r for r in by_route if r):
+        route_fields = rates.get(name, {})
+        lines = _field_lines(route_fields, kinds, samples, name)
+        real = [ln for ln in lines if is_real(route_fields[ln.field], thresholds)]
+        noise = [ln for ln in lines if is_noise(route_fields[ln.field], thresholds)]
+        reports.append(_route(name, by_route[name], real[:top], noise, slots))
+    dropped = sum(c.counts["dropped"] for c in counts)
+    return Report(since, tuple(reports), dropped)
+
+
+def _field_lines(
+    rates: Mapping[str, FieldRates],
+    kinds: Mapping[tuple[str, str], set[str]],
+    samples: Iterable[SampleRow],
+    route: str,
+) -> list[FieldLine]:
+    examples: dict[str, Example] = {}
+    for s in sorted(samples, key=lambda s: -s.at):
+        if s.route == route and s.source is Source.PC:
+            examples.setdefault(
+                s.field, Example(s.path, s.method, s.request_path, s.query, s.request_id)
+            )
+    lines = [
+        FieldLine(
+            n,
+            tuple(sorted(kinds.get((route, n), ()))),
+            r.pc_differed,
+            r.candidate_rate,
+            r.noise_rate,
+            examples.get(n),
+        )
+        for n, r in rates.items()
+    ]
+    return sorted(lines, key=lambda ln: (-ln.count, ln.field))
+
+
+def _route(
+    name: str, rows: list[CountRow], fields: list[FieldLine], noise: list[FieldLine],
+    slots: Counter[tuple[str, str, int]],
+) -> RouteReport:  # fmt: skip
+    total: Counter[str] = Counter()
+    for r in rows:
+        total.update(r.counts)
+    compared = total["matched"] + total["ignored"] + total["mismatched"] + total["errored"]
+    requests = compared + total["skipped"] + total["shed"] + total["unsampled"]
+    parity = (total["matched"] + total["ignored"]) / compared if compared else None
+    trend = tuple(
+        TrendPoint(
+            r.bucket,
+            sum(r.counts[k] for k in ("matched", "ignored", "mismatched", "errored")),
+            r.counts["matched"],
+            r.counts["ignored"],
+            r.counts["mismatched"],
+            r.counts["errored"],
+        )
+        for r in sorted(rows, key=lambda r: r.bucket)
+    )
+    return RouteReport(
+        name, requests, compared, total["matched"], total["ignored"], total["mismatched"],
+        total["errored"], total["skipped"], total["shed"], total["unsampled"],
+        total["aa_compared"], parity, tuple(fields), tuple(noise),
+        _latency(name, "primary", slots), _latency(name, "candidate", slots), trend,
+    )  # fmt: skip
+
+
+def _latency(route: str, side: str, slots: Counter[tuple[str, str, int]]) -> Latency:
+    counts = [slots[route, side, i] for i in range(len(LATENCY_BOUNDS) + 1)]
+    n = sum(counts)
+    return Latency(n, percentile(counts, 0.50), percentile(counts, 0.99))
+
+
+def percentile(counts: list[int], q: float) -> float | None:
+    """The upper bound of the histogram slot that holds the q-th quantile."""
+    n = sum(counts)
+    if n == 0:
+        return None
+    running = 0
+    for i, c in enumerate(counts):
+        running += c
+        if running >= q * n:
+            return LATENCY_BOUNDS[i] if i < len(LATENCY_BOUNDS) else float("inf")
+    return float("inf")
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """Plain JSON types only; infinity (over the last latency bound) becomes the string "inf"."""
+    return _json_safe(asdict(report))  # type: ignore[no-any-return]
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and value == float("inf"):
+        return "inf"
+    return value
+
+
+def fmt_percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value == float("inf"):
+        return f">{LATENCY_BOUNDS[-1]:g}s"
+    return f"≤{value * 1000:g}ms" if value < 1 else f"≤{value:g}s"
+
+
+def _summary_cells(r: RouteReport) -> list[str]:
+    return [
+        r.route, str(r.requests), str(r.compared), fmt_percent(r.parity), str(r.mismatched),
+        str(r.errored), f"{r.skipped}/{r.shed}",
+        f"{fmt_seconds(r.primary.p50)} / {fmt_seconds(r.primary.p99)}",
+        f"{fmt_seconds(r.candidate.p50)} / {fmt_seconds(r.candidate.p99)}",
+    ]  # fmt: skip
+
+
+_HEADINGS = [
+    "route", "requests", "compared", "parity", "mismatched", "errored", "skipped/shed",
+    "primary p50/p99", "candidate p50/p99",
+]  # fmt: skip
+
+
+def _field_cells(line: FieldLine) -> list[str]:
+    example = line.example.path if line.example else ""
+    if line.example and line.example.request_id:
+        example += f" (request {line.example.request_id})"
+    return [line.field, ",".join(line.kinds), str(line.count), fmt_percent(line.rate), example]
+
+
+def render_table(report: Report) -> RenderableType:
+    summary = Table(title="Shadow parity", title_justify="left")
+    for heading in _HEADINGS:
+        summary.add_column(heading, justify="left" if heading == "route" else "right")
+    for r in report.routes:
+        summary.add_row(*_summary_cells(r))
+    parts: list[RenderableType] = [summary]
+    for r in report.routes:
+        if r.fields or r.noise:
+            table = Table(title=f"{r.route}: differing fields", title_justify="left")
+            for heading in ("field", "kinds", "count", "rate", "example"):
+                table.add_column(heading)
+            for line in r.fields:
+                table.add_row(*_field_cells(line))
+            for line in r.noise:
+                table.add_row(
+                    *_field_cells(line)[:4], f"noise (A/A {fmt_percent(line.noise_rate)})"
+                )
+            parts.append(table)
+    if report.dropped:
+        parts.append(f"[yellow]{report.dropped} results dropped before reaching the store[/]")
+    return Group(*parts)
+
+
+def render_markdown(report: Report) -> str:
+    out = ["# Shadow parity", "", "| " + " | ".join(_HEADINGS) + " |"]
+    out.append("|" + "---|" * len(_HEADINGS))
+    out += ["| " + " | ".join(_md(c) for c in _summary_cells(r)) + " |" for r in report.routes]
+    for r in report.routes:
+        if not (r.fields or r.noise):
+            continue
+        out += ["", f"## {r.route}", "", "| field | kinds | count | rate | example |"]
+        out.append("|---|---|---|---|---|")
+        out += ["| " + " | ".join(_md(c) for c in _field_cells(ln)) + " |" for ln in r.fields]
+        for ln in r.noise:
+            cells = [*_field_cells(ln)[:4], f"noise (A/A {fmt_percent(ln.noise_rate)})"]
+            out.append("| " + " | ".join(_md(c) for c in cells) + " |")
+    if report.dropped:
+        out += ["", f"{report.dropped} results dropped before reaching the store."]
+    return "\n".join(out) + "\n"
+
+
+def _md(cell: str) -> str:
+    return cell.replace("|", "\\|") if cell else " "

@@ -1,0 +1,272 @@
+"""The parity store: SQLAlchemy Core on SQLite (default), MariaDB/MySQL or PostgreSQL.
+
+Tables, all keyed so that several gateway processes can write one store at once:
+
+- `shadow_counts`  (route, bucket): outcome counters, A/A counters, latency sums per side
+- `shadow_latency` (route, bucket, side, slot): a fixed-bucket latency histogram per side
+- `shadow_fields`  (route, bucket, source, field, kind): difference counts, `pc` and `aa` apart
+- `shadow_samples` (route, field, slot): the latest redacted example per slot, at most
+  `records.SAMPLES_PER_FIELD` per (route, field): the slot is a hash of the request id, so
+  the bound holds without reading before writing
+
+Counters are only ever incremented in the database (`n = n + excluded.n` through each dialect's
+upsert), never read, modified and written back, so concurrent writers add up. Rows are written in
+key order so two writers take row locks in the same order and cannot deadlock each other.
+`StoreWriter` (batched, off the event loop) lives in `shadow.writer` and is re-exported here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Index,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from shadow.records import (
+    COUNTERS,
+    Batch,
+    CountRow,
+    FieldRow,
+    LatencyRow,
+    Rows,
+    SampleRow,
+    Source,
+)
+from shadow.writer import StoreWriter
+
+__all__ = ["CountRow", "FieldRow", "LatencyRow", "Rows", "Store", "StoreWriter", "open_store"]
+
+_LONG = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+_FIELD_LEN = 400
+_SAMPLE_CHARS = 256 * 1024  # one stored side at most; a sample shows a place, not a dump
+
+metadata = MetaData()
+counts = Table(
+    "shadow_counts",
+    metadata,
+    Column("route", String(200), primary_key=True),
+    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in COUNTERS),
+    Column("primary_seconds", Float, nullable=False, default=0.0),
+    Column("candidate_seconds", Float, nullable=False, default=0.0),
+)
+latency = Table(
+    "shadow_latency",
+    metadata,
+    Column("route", String(200), primary_key=True),
+    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
+    Column("side", String(16), primary_key=True),
+    Column("slot", SmallInteger, primary_key=True, autoincrement=False),
+    Column("n", BigInteger, nullable=False),
+)
+fields = Table(
+    "shadow_fields",
+    metadata,
+    Column("route", String(200), primary_key=True),
+    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
+    Column("source", String(4), primary_key=True),
+    Column("field", String(_FIELD_LEN), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+samples = Table(
+    "shadow_samples",
+    metadata,
+    Column("route", String(200), primary_key=True),
+    Column("field", String(_FIELD_LEN), primary_key=True),
+    Column("slot", SmallInteger, primary_key=True, autoincrement=False),
+    Column("at", Float, nullable=False),
+    Column("source", String(4), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("request_path", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("request_id", String(200), nullable=False),
+    Column("primary_side", _LONG, nullable=False),
+    Column("candidate_side", _LONG, nullable=False),
+    Column("error", Text),
+)
+Index("shadow_counts_bucket", counts.c.bucket)
+Index("shadow_fields_bucket", fields.c.bucket)
+
+
+def create_store_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (reports) run beside the writers; NORMAL is durable enough for counters
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def open_store(url: str) -> Store:
+    store = Store(create_store_engine(url))
+    store.create()
+    return store
+
+
+class Store:
+    """Synchronous; call it from a worker thread (`StoreWriter` does) or from the CLI."""
+
+    def __init__(self, engine: Engine, *, bucket_seconds: int = 60, retries: int = 3) -> None:
+        self.engine = engine
+        self.bucket_seconds = bucket_seconds  # the writer folds results into buckets this wide
+        self.retries = retries
+
+    def create(self) -> None:
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def write(self, batch: Batch) -> None:
+        for attempt in range(self.retries):
+            try:
+                with self.engine.begin() as conn:
+                    _write(conn, batch)
+                return
+            except OperationalError:
+                # deadlock or lock timeout between gateways: the whole batch is retried, as
+                # the transaction rolled back and nothing of it was counted
+                if attempt == self.retries - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+    def read_rows(self, since: float | None = None, route: str | None = None) -> Rows:
+        with self.engine.connect() as conn:
+            return Rows(
+                tuple(_count_row(r) for r in conn.execute(self._select(counts, since, route))),
+                tuple(LatencyRow(*r) for r in conn.execute(self._select(latency, since, route))),
+                tuple(
+                    FieldRow(r.route, r.bucket, Source(r.source), r.field, r.kind, r.n)
+                    for r in conn.execute(self._select(fields, since, route))
+                ),
+                tuple(_sample_row(r) for r in conn.execute(self._select(samples, since, route))),
+            )
+
+    def _select(self, table: Table, since: float | None, route: str | None) -> Any:
+        query = select(table)
+        if since is not None and table is samples:
+            query = query.where(table.c.at >= since)
+        elif since is not None:
+            # a bucket that started before `since` but ends after it is kept whole: counts
+            # cannot be split inside a bucket, and dropping it would hide the newest requests
+            query = query.where(table.c.bucket > since - self.bucket_seconds)
+        if route is not None:
+            query = query.where(table.c.route == route)
+        return query.order_by(*table.primary_key.columns)
+
+
+def _count_row(r: Any) -> CountRow:
+    return CountRow(
+        r.route, r.bucket, {name: int(getattr(r, name)) for name in COUNTERS},
+        float(r.primary_seconds), float(r.candidate_seconds),
+    )  # fmt: skip
+
+
+def _sample_row(r: Any) -> SampleRow:
+    return SampleRow(
+        r.route, r.field, r.slot, r.at, Source(r.source), r.kind, r.path, r.method,
+        r.request_path, r.query, r.request_id, r.primary_side, r.candidate_side, r.error,
+    )  # fmt: skip
+
+
+def _write(conn: Connection, batch: Batch) -> None:
+    count_rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for (route, bucket, column), n in batch.counts.items():
+        row = count_rows.setdefault((route, bucket), _zero_counts(route, bucket))
+        row[column] += n
+    for (route, bucket, side), seconds in batch.seconds.items():
+        row = count_rows.setdefault((route, bucket), _zero_counts(route, bucket))
+        row[f"{side}_seconds"] += seconds
+    _add(conn, counts, [count_rows[k] for k in sorted(count_rows)])
+    _add(conn, latency, [
+        {"route": r, "bucket": b, "side": s, "slot": slot, "n": n}
+        for (r, b, s, slot), n in sorted(batch.latency.items())
+    ])  # fmt: skip
+    _add(conn, fields, [
+        {"route": r, "bucket": b, "source": src, "field": f[:_FIELD_LEN], "kind": k, "n": n}
+        for (r, b, src, f, k), n in sorted(batch.fields.items())
+    ])  # fmt: skip
+    _replace(conn, samples, [_sample_values(batch.samples[k]) for k in sorted(batch.samples)])
+
+
+def _zero_counts(route: str, bucket: int) -> dict[str, Any]:
+    row: dict[str, Any] = {"route": route, "bucket": bucket}
+    row.update(dict.fromkeys(COUNTERS, 0))
+    row.update(primary_seconds=0.0, candidate_seconds=0.0)
+    return row
+
+
+def _sample_values(s: SampleRow) -> dict[str, Any]:
+    return {
+        "route": s.route, "field": s.field[:_FIELD_LEN], "slot": s.slot, "at": s.at,
+        "source": s.source.value, "kind": s.kind, "path": s.path, "method": s.method,
+        "request_path": s.request_path, "query": s.query, "request_id": s.request_id[:200],
+        "primary_side": s.primary[:_SAMPLE_CHARS], "candidate_side": s.candidate[:_SAMPLE_CHARS],
+        "error": s.error,
+    }  # fmt: skip
+
+
+def _keys(table: Table) -> list[str]:
+    return [c.name for c in table.primary_key.columns]
+
+
+def _add(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert, or add each non-key value to the stored one: `n = n + excluded.n`."""
+    if rows:
+        values = [c for c in rows[0] if c not in _keys(table)]
+        conn.execute(_upsert(conn, table, values, lambda col, new: table.c[col] + new), rows)
+
+
+def _replace(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        values = [c for c in rows[0] if c not in _keys(table)]
+        conn.execute(_upsert(conn, table, values, lambda _col, new: new), rows)
+
+
+def _upsert(conn: Connection, table: Table, values: Iterable[str], combine: Any) -> Any:
+    name = conn.dialect.name
+    if name in ("mysql", "mariadb"):
+        mine = mysql.insert(table)
+        return mine.on_duplicate_key_update({c: combine(c, mine.inserted[c]) for c in values})
+    dialect_insert = postgresql.insert if name == "postgresql" else sqlite.insert
+    if name not in ("postgresql", "sqlite"):
+        raise NotImplementedError(
+            f"parity store on {name}: use SQLite, MariaDB/MySQL or PostgreSQL"
+        )
+    ins = dialect_insert(table)
+    return ins.on_conflict_do_update(
+        index_elements=_keys(table), set_={c: combine(c, ins.excluded[c]) for c in values}
+    )
