@@ -26,7 +26,7 @@ from handlers.db import connect, create_db_engine, is_unreachable
 from handlers.errors import ApiError, DatabaseUnavailable, Reply, ValidationFailed
 from handlers.query import ServerError
 from handlers.request import ApiRequest
-from handlers.routing import Options, Target, match
+from handlers.routing import Options, Target, match, preflight
 
 log = structlog.get_logger("handlers")
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,8 +49,10 @@ def render(exc: Exception, request: ApiRequest) -> Reply:
 
 
 def serve(engine: Engine, request: ApiRequest, target: Target, dry_run: bool) -> Reply:
-    """Run one API request to completion; expected errors still commit (the key's
-    last_used_at), anything unexpected rolls back."""
+    """Run one API request to completion. Errors the legacy side raises halfway through a
+    request still commit what came before them (PHP writes in autocommit: the key's
+    last_used_at, an invoice marked paid before its renewal failed); a database error rolls
+    back."""
     write = request.method in WRITES
     try:
         with connect(engine, write=write, dry_run=dry_run) as db:
@@ -58,6 +60,10 @@ def serve(engine: Engine, request: ApiRequest, target: Target, dry_run: bool) ->
                 ctx = Context(request, db, load_settings(db))
                 return api.dispatch(ctx, target.resource, target.action, target.key)
             except (ApiError, ValidationFailed) as exc:
+                return render(exc, request)
+            except ServerError as exc:
+                log.error("request failed", error=str(exc), method=request.method,
+                          path=request.raw_path)  # fmt: skip
                 return render(exc, request)
     except DBAPIError as exc:
         if is_unreachable(exc):
@@ -71,9 +77,6 @@ def serve(engine: Engine, request: ApiRequest, target: Target, dry_run: bool) ->
         cause = exc.__cause__
         log.error("database unreachable", error=str(getattr(cause, "orig", cause)),
                   method=request.method, path=request.raw_path)  # fmt: skip
-        return render(exc, request)
-    except ServerError as exc:
-        log.error("request failed", error=str(exc), method=request.method, path=request.raw_path)
         return render(exc, request)
 
 
@@ -109,11 +112,15 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
 
     async def endpoint(request: Request) -> Response:
         api_request = await _build_request(request)
-        try:
-            found = match(api_request.method, api_request.path, api_request.route_path())
-        except ApiError as exc:
-            found = None
-            reply = render(exc, api_request)
+        cors = preflight(api_request.method, api_request.path, api_request.headers)
+        found: Target | Options | None = None
+        if cors:
+            reply = Reply(204, b"", cors)
+        else:
+            try:
+                found = match(api_request.method, api_request.path, api_request.route_path())
+            except ApiError as exc:
+                reply = render(exc, api_request)
         if isinstance(found, Options):
             reply = Reply(200, b"", (("allow", found.allow),))
         elif isinstance(found, Target):

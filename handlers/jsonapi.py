@@ -40,8 +40,8 @@ def resource_object(ctx: Context, model: Model) -> dict[str, Any]:
         for name, kind in definition.attributes.items()
         if wanted is None or name in wanted
     }
-    if attributes:
-        out["attributes"] = attributes
+    # Always an object, even when a sparse fieldset selects nothing.
+    out["attributes"] = attributes
     relationships = {
         name: _relationship(model.rels[name])
         for name in definition.relationships

@@ -29,6 +29,25 @@ class Options:
     allow: str
 
 
+def preflight(method: str, path: str, headers: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """CORS preflight on api/* with the framework's defaults (every origin, method and header,
+    max age 0); empty when the request is not one."""
+    wanted = headers.get("access-control-request-method")
+    if method != "OPTIONS" or "origin" not in headers or wanted is None:
+        return ()
+    if not path.startswith("/api/"):
+        return ()
+    found = [
+        ("access-control-allow-origin", "*"),
+        ("access-control-allow-methods", wanted.upper()),
+        ("access-control-max-age", "0"),
+        ("vary", "Access-Control-Request-Method, Access-Control-Request-Headers"),
+    ]
+    if "access-control-request-headers" in headers:
+        found.append(("access-control-allow-headers", headers["access-control-request-headers"]))
+    return tuple(found)
+
+
 def _split(path: str) -> tuple[Resource, str | None] | None:
     if not path.startswith(PREFIX):
         return None

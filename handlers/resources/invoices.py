@@ -9,6 +9,7 @@ from handlers.context import Context
 from handlers.model import Relation, Resource, Row, Rules
 from handlers.persist import insert_row, save_changes
 from handlers.resources.credits import CREDITS
+from handlers.resources.renewal import renew_service
 from handlers.resources.services import STAMPS
 from handlers.resources.users import CRUD
 
@@ -72,12 +73,17 @@ def format_number(ctx: Context, number: int) -> str:
 
 
 def process_paid_invoice(ctx: Context, invoice: Row) -> None:
-    """Credit items add their price to the user's credit in the invoice currency."""
+    """Service items renew their service; Credit items add their price to the user's credit
+    in the invoice currency."""
     items = ctx.db.all(
         "SELECT * FROM `invoice_items` WHERE `invoice_id` = ? ORDER BY `id` ASC", [invoice["id"]]
     )
     for item in items:
-        if item.get("reference_type") == "App\\Models\\Credit":
+        if item.get("reference_type") == "App\\Models\\Service":
+            service = ctx.db.one("SELECT * FROM `services` WHERE `id` = ?", [item["reference_id"]])
+            if service is not None:
+                renew_service(ctx, service)
+        elif item.get("reference_type") == "App\\Models\\Credit":
             _add_credit(ctx, invoice, values.decimal_str(item["price"]) or "0.00")
 
 

@@ -12,8 +12,28 @@ from tests.contract.spec import ENDPOINTS
 TOKENS = (
     ["admin"] * 12 + ["restricted"] * 3 + ["disabled", "wrong_type", "ip_locked", None, "bogus"]
 )
-FILTER_VALUES = ["a", "1", "e", "true", "false", "", "a,b", "%", "_", "\\", "é", "usd", "paid",
-                 "open", "0", "2025", ",", "x,", "Müller", "pending,active"]  # fmt: skip
+FILTER_VALUES = [
+    "a",
+    "1",
+    "e",
+    "true",
+    "false",
+    "",
+    "a,b",
+    "%",
+    "_",
+    "\\",
+    "é",
+    "usd",
+    "paid",
+    "open",
+    "0",
+    "2025",
+    ",",
+    "x,",
+    "Müller",
+    "pending,active",
+]
 PER_PAGES = [None] * 6 + ["1", "2", "5", "15", "50", "1000", "0", "-1", "abc", "2.5", "3"]
 PAGES = [None] * 6 + ["1", "2", "3", "0", "-2", "x", "999"]
 ACCEPTS = ["application/json"] * 10 + [None, "*/*", "text/html", "application/vnd.api+json"]
@@ -36,6 +56,7 @@ class Call:
     json: Any = None
     content: bytes | None = None
     content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -61,6 +82,8 @@ class Generator:
         return int(self.pick(ids))
 
     def read(self) -> Call:
+        if self.rng.random() < 0.12:
+            return self.odd()
         endpoint = self.pick(list(ENDPOINTS.values()))
         token, accept = self.pick(TOKENS), self.pick(ACCEPTS)
         if self.rng.random() < 0.35:
@@ -128,6 +151,66 @@ class Generator:
         return [
             (f"fields[{kind}]", ",".join(self.rng.sample(ATTRS[kind], k=min(2, len(ATTRS[kind])))))
         ]
+
+    def odd(self) -> Call:
+        """Requests at the edges: HEAD, OPTIONS, odd paths, arrays where strings belong,
+        content negotiation, headers that change how errors render."""
+        user = self.some_id("users")
+        return self.pick(
+            [
+                Call("HEAD", "users"),
+                Call("HEAD", "users/999999"),
+                Call("OPTIONS", f"users/{user}"),
+                Call("GET", "users/"),
+                Call("GET", "users/%31"),
+                Call("GET", f"users/{user}/extra"),
+                Call("GET", ""),
+                Call("GET", "nothing"),
+                Call("GET", "users", [("include[]", "role")]),
+                Call("GET", "users", [("fields", "id")]),
+                Call("GET", "users", [("filter", "abc")]),
+                Call("GET", "users", [("filter[email][]", "user1"), ("filter[email][]", "2")]),
+                Call("GET", "users", [("filter[email][x][]", "1")]),
+                Call("GET", "users", [("sort", ",,-id")]),
+                Call("GET", "users", [("per_page", " 3 "), ("page[size]", "2")]),
+                Call("GET", "users", [("fields[users]", "")]),
+                Call("GET", "users", [("filter[first_name]", "ZOË")]),
+                Call("GET", "users", [("include", "role,properties"), ("fields[roles]", "name")]),
+                Call("GET", "tickets", [("include", "assigned_to")]),
+                Call("GET", "tickets", [("include", "assigned_toCount")]),
+                Call(
+                    "GET",
+                    "users",
+                    token="admin",
+                    accept="*/*",
+                    headers=(("X-Requested-With", "XMLHttpRequest"),),
+                ),
+                Call(
+                    "GET", "users", [("filter[x]", "1")], accept="text/html;q=0.5, application/json"
+                ),
+                Call(
+                    "POST",
+                    "orders",
+                    json={},
+                    accept=None,
+                    headers=(("Referer", "http://diff.test/back"),),
+                ),
+                Call("GET", "users", token=None, headers=(("Authorization", "Basic abc"),)),
+                Call("GET", "users", token=None, headers=(("Authorization", "Bearer ,x"),)),
+                Call(
+                    "POST",
+                    "orders",
+                    content=b"user_id=1&currency_code=USD",
+                    content_type="application/x-www-form-urlencoded",
+                ),
+                Call(
+                    "PATCH",
+                    f"users/{user}",
+                    content=b"first_name=Form",
+                    content_type="application/x-www-form-urlencoded",
+                ),
+            ]
+        )
 
     def write(self) -> Call:
         from tests.handlers.diffwrites import write_call

@@ -97,6 +97,7 @@ def build(call: Call, tokens: dict[str, str]) -> dict[str, Any]:
         headers["Accept"] = call.accept
     if call.content_type is not None:
         headers["Content-Type"] = call.content_type
+    headers.update(dict(call.headers))
     request: dict[str, Any] = {"headers": headers, "params": call.params}
     if call.json is not None:
         request["json"] = call.json
