@@ -83,20 +83,23 @@ class StoreWriter:
             await self._write_some()
 
     async def close(self, deadline: float = 5.0) -> None:
+        """Stop taking results and write what is queued, within `deadline` seconds."""
         self._closing = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self._wake.set()
         try:
-            await asyncio.wait_for(self.flush(), deadline)
+            async with asyncio.timeout(deadline):
+                if self._task is not None:
+                    # never cancelled mid-write: a batch already in the store's thread lands
+                    # anyway, and must be counted as written, not lost
+                    await asyncio.shield(self._task)
+                await self.flush()
         except TimeoutError:
             self._drop(len(self._queue))
             self._queue.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()

@@ -1,0 +1,193 @@
+"""A labelled corpus of response pairs, each run through the real pipeline (lift → normalise →
+compare → classify) with the outcome and the differing field paths it must produce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from shadow.compare import Kind, Outcome, Rules, compare
+from shadow.fieldpath import parse_all
+from shadow.noise import NoiseLedger
+from shadow.observation import Observation
+from shadow.records import Source
+from tests.shadow.helpers import candidate, primary
+
+HTML = (("content-type", "text/html; charset=UTF-8"),)
+API = (("content-type", "application/vnd.api+json"),)
+
+
+@dataclass(frozen=True)
+class Case:
+    primary: Observation
+    candidate: Observation
+    outcome: Outcome
+    differences: tuple[tuple[str, Kind], ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+CORPUS = {
+    "identical": Case(primary('{"a":1}'), candidate('{"a":1}'), Outcome.MATCHED),
+    "keys_reordered": Case(
+        primary('{"a":1,"b":{"x":1,"y":2}}'),
+        candidate('{"b":{"y":2,"x":1},"a":1}'),
+        Outcome.MATCHED,
+    ),
+    "list_reordered": Case(
+        primary('{"data":[{"id":1},{"id":2},{"id":3}]}'),
+        candidate('{"data":[{"id":3},{"id":1},{"id":2}]}'),
+        Outcome.MISMATCHED,
+        (("body.data", Kind.ORDER),),
+    ),
+    "int_vs_string": Case(
+        primary('{"data":[{"id":7}]}'),
+        candidate('{"data":[{"id":"7"}]}'),
+        Outcome.MISMATCHED,
+        (("body.data[0].id", Kind.TYPE),),
+    ),
+    "bool_vs_int": Case(
+        primary('{"active":true}'),
+        candidate('{"active":1}'),
+        Outcome.MISMATCHED,
+        (("body.active", Kind.TYPE),),
+    ),
+    "missing_and_extra": Case(
+        primary('{"a":1,"b":2}'),
+        candidate('{"a":1,"c":3}'),
+        Outcome.MISMATCHED,
+        (("body.b", Kind.MISSING), ("body.c", Kind.EXTRA)),
+    ),
+    "float_one_point_zero": Case(primary('{"n":1.0}'), candidate('{"n":1}'), Outcome.MATCHED),
+    "float_exponent": Case(primary('{"n":1e2}'), candidate('{"n":100}'), Outcome.MATCHED),
+    "float_different_value": Case(
+        primary('{"n":1.5}'), candidate('{"n":1}'), Outcome.MISMATCHED, (("body.n", Kind.VALUE),)
+    ),
+    "unicode_escape": Case(
+        primary('{"s":"caf\\u00e9"}'), candidate('{"s":"café"}'), Outcome.MATCHED
+    ),
+    "pretty_vs_compact": Case(
+        primary('{\n  "a": [\n    1,\n    2\n  ],\n  "b": null\n}\n'),
+        candidate('{"a":[1,2],"b":null}'),
+        Outcome.MATCHED,
+    ),
+    "header_name_case": Case(
+        primary("{}", (("Content-Type", "application/json"), ("Location", "/x"))),
+        candidate("{}", (("content-type", "application/json"), ("LOCATION", "/x"))),
+        Outcome.MATCHED,
+    ),
+    "vnd_api_json_parsed": Case(
+        primary('{"data":{"id":"1"}}', API),
+        candidate('{ "data" : { "id" : "1" } }', API),
+        Outcome.MATCHED,
+    ),
+    "html_error_vs_json_error": Case(
+        primary('{"error":"not found"}', status=404),
+        candidate("<html><body>Not Found</body></html>", HTML, status=404),
+        Outcome.MISMATCHED,
+        (("body", Kind.TYPE), ("headers.content-type", Kind.VALUE)),
+    ),
+    "empty_vs_null": Case(
+        primary('{"note":""}'),
+        candidate('{"note":null}'),
+        Outcome.MISMATCHED,
+        (("body.note", Kind.TYPE),),
+    ),
+    "status_differs": Case(
+        primary("{}", status=200),
+        candidate("{}", status=201),
+        Outcome.MISMATCHED,
+        (("status", Kind.VALUE),),
+    ),
+    "list_shorter": Case(
+        primary('{"a":[1,2,3]}'),
+        candidate('{"a":[1,2]}'),
+        Outcome.MISMATCHED,
+        (("body.a", Kind.LENGTH),),
+    ),
+    "ignored_field_only": Case(
+        primary('{"meta":{"url":"http://a/x"},"a":1}'),
+        candidate('{"meta":{"url":"http://b/x"},"a":1}'),
+        Outcome.IGNORED,
+        ignore=("body.meta.url",),
+    ),
+    "ignored_beside_a_real_one": Case(
+        primary('{"data":[{"t":1,"v":"a"}]}'),
+        candidate('{"data":[{"t":2,"v":"b"}]}'),
+        Outcome.MISMATCHED,
+        (("body.data[0].v", Kind.VALUE),),
+        ("body.data[*].t",),
+    ),
+    "invalid_json_candidate": Case(primary('{"a":1}'), candidate('{"a":'), Outcome.ERRORED),
+    "candidate_failed": Case(
+        primary('{"a":1}'),
+        Observation.failed(candidate("").side, "timed out after 2s"),
+        Outcome.ERRORED,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CORPUS.values(), ids=CORPUS.keys())
+def test_corpus_pair_has_its_outcome_and_field_paths(case: Case) -> None:
+    rules = Rules(headers=("content-type", "location"), ignore=parse_all(case.ignore))
+    result = compare(case.primary, case.candidate, rules)
+    assert result.outcome is case.outcome
+    assert sorted((d.path, d.kind) for d in result.differences) == sorted(case.differences)
+
+
+TIMESTAMPED = '{{"data":[{{"id":1,"updated_at":"{t}","name":"{n}"}}]}}'
+
+
+def test_volatile_timestamp_is_learned_as_noise_from_aa_and_a_real_difference_beside_it_stays() -> (
+    None
+):
+    ledger = NoiseLedger()
+    rules = Rules()
+    for i in range(30):  # the primary, called twice, disagrees with itself on updated_at
+        first = primary(TIMESTAMPED.format(t=f"10:00:{i:02}", n="Ann"))
+        again = primary(TIMESTAMPED.format(t=f"10:01:{i:02}", n="Ann"))
+        ledger.record("users.list", Source.AA, compare(first, again, rules))
+    noise = ledger.noise_fields("users.list")
+    assert noise == {"body.data[*].updated_at"}
+
+    learned = Rules(noise=noise)
+    only_time = compare(
+        primary(TIMESTAMPED.format(t="11:00:00", n="Ann")),
+        candidate(TIMESTAMPED.format(t="11:00:01", n="Ann")),
+        learned,
+    )
+    assert only_time.outcome is Outcome.IGNORED
+    assert [d.field for d in only_time.noise] == ["body.data[*].updated_at"]
+
+    both = compare(
+        primary(TIMESTAMPED.format(t="11:00:00", n="Ann")),
+        candidate(TIMESTAMPED.format(t="11:00:01", n="Bob")),
+        learned,
+    )
+    assert both.outcome is Outcome.MISMATCHED
+    assert [(d.path, d.kind) for d in both.differences] == [("body.data[0].name", Kind.VALUE)]
+
+
+def test_without_aa_evidence_the_timestamp_is_a_real_difference() -> None:
+    result = compare(
+        primary(TIMESTAMPED.format(t="11:00:00", n="Ann")),
+        candidate(TIMESTAMPED.format(t="11:00:01", n="Ann")),
+        Rules(noise=NoiseLedger().noise_fields("users.list")),
+    )
+    assert result.outcome is Outcome.MISMATCHED
+    assert [d.field for d in result.differences] == ["body.data[*].updated_at"]
+
+
+def test_same_bytes_match_without_parsing() -> None:
+    result = compare(primary('{"a":1}'), candidate('{"a":1}'), Rules())
+    assert result.outcome is Outcome.MATCHED
+    assert result.primary is None  # the fast path never lifted the bodies
+
+
+def test_binary_bodies_compare_by_hash() -> None:
+    png = (("content-type", "image/png"),)
+    same = compare(primary(b"\x89PNG\x00\xff", png), candidate(b"\x89PNG\x00\xff", png), Rules())
+    other = compare(primary(b"\x89PNG\x00\xff", png), candidate(b"\x89PNG\x00\xfe", png), Rules())
+    assert same.outcome is Outcome.MATCHED
+    assert [(d.path, d.kind) for d in other.differences] == [("body", Kind.VALUE)]
+    assert other.primary is not None and str(other.primary.body).startswith("sha256:")
