@@ -2,10 +2,11 @@
 
 Always masked: the Authorization, Proxy-Authorization, Cookie and Set-Cookie headers; any key,
 anywhere in a JSON body or a query string, whose name looks like a credential (password, token,
-secret, api key, session, ...; case-insensitive, `_`/`-` ignored); credential-looking `key=value`
-and `"key": "value"` pairs inside text bodies; and the field paths configured under `redact:`.
-Masking keeps the shape (the key stays, its value becomes `[redacted]`), so a redacted sample still
-shows where the two sides differ.
+secret, api key, session, ...; case-insensitive, `-` read as `_`); in text bodies, credential-
+looking `key=value` and `"key": "value"` pairs and the values of password/token `<input>`s; and
+the field paths configured under `redact:`. Text redaction is best effort (free text has no
+schema); JSON keys and headers are exact. Masking keeps the shape (the key stays, its value
+becomes `[redacted]`), so a redacted sample still shows where the two sides differ.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ _TEXT_PAIR = re.compile(
     r"""(?P<sep>\s*[:=]\s*)(?P<quote>["']?)(?P<value>[^"'&\s,;}<]+)""",
     re.IGNORECASE,
 )
+
+# an HTML <input> whose name or type says credential: its value attribute is masked
+_INPUT_TAG = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
+_INPUT_SECRET = re.compile(
+    r"""\b(?:type\s*=\s*["']?password|name\s*=\s*["']?[\w-]*(?:pass|token|secret|key|csrf))""",
+    re.IGNORECASE,
+)
+_INPUT_VALUE = re.compile(r"""(\bvalue\s*=\s*)("[^"]*"|'[^']*'|[^\s>]*)""", re.IGNORECASE)
 
 
 def is_secret_key(key: str) -> bool:
@@ -78,7 +87,14 @@ def redact_text(text: str) -> str:
     """Credential-looking pairs in free text (an HTML page, a form echo, a URL)."""
     if "=" not in text and ":" not in text:
         return text
-    return _TEXT_PAIR.sub(lambda m: f"{m['key']}{m['sep']}{m['quote']}{MASK}", text)
+    text = _TEXT_PAIR.sub(lambda m: f"{m['key']}{m['sep']}{m['quote']}{MASK}", text)
+    return _INPUT_TAG.sub(_mask_input, text) if "<" in text else text
+
+
+def _mask_input(tag: re.Match[str]) -> str:
+    if not _INPUT_SECRET.search(tag[0]):
+        return tag[0]
+    return _INPUT_VALUE.sub(lambda m: f'{m[1]}"{MASK}"', tag[0])
 
 
 def redact_query(query: str) -> str:

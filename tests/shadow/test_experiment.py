@@ -1,0 +1,228 @@
+"""The experiment runner: the caller gets control back at once, and every fault of the candidate
+(hang, exception, garbage, over the in-flight cap) becomes a counted result, never an error."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import threading
+
+import pytest
+
+from shadow import experiment as experiment_module
+from shadow.compare import Outcome
+from shadow.experiment import Experiment, ShadowSettings, sampled
+from shadow.observation import Observation
+from shadow.records import RequestInfo, Result, Source
+from tests.shadow.helpers import candidate, primary
+
+GET = RequestInfo("GET", "/api/v1/admin/users", "page=1", "req-1")
+BODY = '{"data":[{"id":1,"name":"Ann"}]}'
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.results: list[Result] = []
+
+    def put(self, result: Result) -> bool:
+        self.results.append(result)
+        return True
+
+
+def answer(body: str = BODY) -> experiment_module.Call:
+    async def call() -> Observation:
+        return candidate(body)
+
+    return call
+
+
+async def test_a_matching_candidate_is_compared_in_the_background() -> None:
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(noise_sample=0.0))
+    exp.submit("users.list", GET, primary(BODY), answer())
+    assert sink.results == [] and exp.in_flight == 1  # submit only scheduled the work
+    await exp.close()
+    assert [(r.outcome, r.source) for r in sink.results] == [(Outcome.MATCHED, Source.PC)]
+    assert sink.results[0].candidate_duration == pytest.approx(0.02)
+
+
+async def test_a_hanging_candidate_times_out_as_errored() -> None:
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(timeout=0.05))
+    never = asyncio.Event()
+
+    async def hang() -> Observation:
+        await never.wait()
+        raise AssertionError("never released")
+
+    exp.submit("users.list", GET, primary(BODY), hang)
+    assert sink.results == []
+    await exp.close()
+    [result] = sink.results
+    assert result.outcome is Outcome.ERRORED
+    assert result.sample is not None and "timed out after 0.05s" in (result.sample.error or "")
+
+
+async def test_a_raising_candidate_is_errored_and_the_caller_sees_nothing() -> None:
+    sink = ListSink()
+    exp = Experiment(sink)
+
+    async def boom() -> Observation:
+        raise ConnectionResetError("peer reset")
+
+    exp.submit("users.list", GET, primary(BODY), boom)
+    await exp.close()
+    assert [r.outcome for r in sink.results] == [Outcome.ERRORED]
+    assert "ConnectionResetError: peer reset" in (sink.results[0].sample.error or "")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [None, "200 OK", b"{}", Observation.of(candidate("").side, 0, (), b"", 0.0)],
+    ids=["none", "text", "bytes", "no-status"],
+)
+async def test_a_candidate_returning_garbage_is_errored(garbage: object) -> None:
+    sink = ListSink()
+    exp = Experiment(sink)
+
+    async def junk() -> Observation:
+        return garbage  # type: ignore[return-value]
+
+    exp.submit("users.list", GET, primary(BODY), junk)
+    await exp.close()
+    assert [r.outcome for r in sink.results] == [Outcome.ERRORED]
+
+
+async def test_over_max_in_flight_work_is_shed_and_counted() -> None:
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(max_in_flight=2))
+    gate = asyncio.Event()
+
+    async def slow() -> Observation:
+        await gate.wait()
+        return candidate(BODY)
+
+    for i in range(5):
+        exp.submit("users.list", RequestInfo("GET", "/u", "", f"r{i}"), primary(BODY), slow)
+    assert exp.in_flight == 2 and exp.shed == 3
+    assert [r.outcome for r in sink.results] == [Outcome.SHED] * 3
+    gate.set()
+    await exp.close()
+    assert sorted(r.outcome.value for r in sink.results) == ["matched"] * 2 + ["shed"] * 3
+
+
+async def test_an_aa_call_runs_for_sampled_safe_requests_only() -> None:
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(noise_sample=1.0, writes="dry_run"))
+    again = answer('{"data":[{"id":1,"name":"Ann"}],"at":"later"}')
+    exp.submit("users.list", GET, primary(BODY), answer(), again)
+    post = RequestInfo("POST", "/api/v1/admin/users", "", "req-2")
+    exp.submit("users.write", post, primary(BODY), answer(), again)
+    await exp.close()
+    seen = sorted((r.route, r.source.value, r.outcome.value) for r in sink.results)
+    assert seen == [
+        ("users.list", "aa", "mismatched"),
+        ("users.list", "pc", "matched"),
+        ("users.write", "pc", "matched"),
+    ]
+    aa = next(r for r in sink.results if r.source is Source.AA)
+    assert [d.field for d in aa.differences] == ["body.at"]
+
+
+async def test_unsafe_methods_without_dry_run_are_skipped() -> None:
+    sink = ListSink()
+    exp = Experiment(sink)
+    exp.submit("users.write", RequestInfo("DELETE", "/u/1"), primary(BODY), answer())
+    await exp.close()
+    assert [r.outcome for r in sink.results] == [Outcome.SKIPPED]
+
+
+async def test_a_primary_over_max_body_is_skipped_without_calling_the_candidate() -> None:
+    sink = ListSink()
+    exp = Experiment(sink)
+    called = False
+
+    async def track() -> Observation:
+        nonlocal called
+        called = True
+        return candidate(BODY)
+
+    big = Observation.of(primary("").side, 200, (), b"x" * 10, 0.01, truncated=True)
+    exp.submit("users.list", GET, big, track)
+    await exp.close()
+    assert [r.outcome for r in sink.results] == [Outcome.SKIPPED] and not called
+
+
+async def test_unsampled_requests_are_tallied_not_compared() -> None:
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(sample=0.0))
+    exp.submit("users.list", GET, primary(BODY), answer())
+    await exp.close()
+    assert [(r.unsampled, r.differences) for r in sink.results] == [(1, ())]
+
+
+async def test_comparison_runs_off_the_event_loop_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[str] = []
+    real = experiment_module.evaluate
+
+    def spy(*args: object) -> object:
+        threads.append(threading.current_thread().name)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(experiment_module, "evaluate", spy)
+    exp = Experiment(ListSink())
+    exp.submit("users.list", GET, primary(BODY), answer())
+    await exp.close()
+    assert len(threads) == 1 and threads[0] != threading.current_thread().name
+    assert threads[0].startswith("strangler-compare")
+
+
+async def test_a_broken_writer_never_reaches_the_caller() -> None:
+    class Broken:
+        def put(self, result: Result) -> bool:
+            raise RuntimeError("queue exploded")
+
+    exp = Experiment(Broken(), ShadowSettings(sample=0.0))
+    exp.submit("users.list", GET, primary(BODY), answer())  # must not raise
+    await exp.close()
+    assert exp.faults == 1
+
+
+async def test_learned_noise_turns_later_comparisons_ignored() -> None:
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(noise_sample=1.0))
+    for i in range(5):
+        request = RequestInfo("GET", "/u", "", f"r{i}")
+        first = primary(f'{{"id":1,"at":"{i}"}}')
+        exp.submit("users.list", request, first, answer(f'{{"id":1,"at":"{i}x"}}'),
+                   answer(f'{{"id":1,"at":"{i}y"}}'))  # fmt: skip
+        await asyncio.sleep(0.05)  # one at a time, so each sees what the previous A/A taught
+    await exp.close()
+    pc = [r.outcome for r in sink.results if r.source is Source.PC]
+    assert pc[0] is Outcome.MISMATCHED and pc[-1] is Outcome.IGNORED
+
+
+def test_sampling_is_deterministic_per_request_id() -> None:
+    ids = [f"req-{i}" for i in range(10_000)]
+    first = [sampled(i, 0.3) for i in ids]
+    assert first == [sampled(i, 0.3) for i in ids]
+    assert 2_700 < sum(first) < 3_300
+    assert all(sampled(i, 1.0) for i in ids[:100])
+    assert not any(sampled(i, 0.0) for i in ids[:100])
+    # a smaller fraction selects a subset of a larger one: raising `sample` only adds requests
+    assert all(sampled(i, 0.5) for i in ids if sampled(i, 0.1))
+
+
+def test_settings_copy_a_route_config_by_name() -> None:
+    class Writes(enum.Enum):  # stands in for the gateway's enum, which shadow may not import
+        DRY_RUN = "dry_run"
+
+    class Config:
+        sample = 0.5
+        timeout = 1.5
+        headers = ("content-type",)
+        writes = Writes.DRY_RUN
+
+    settings = ShadowSettings.from_config(Config(), relative_threshold=0.1)
+    assert (settings.sample, settings.timeout, settings.headers) == (0.5, 1.5, ("content-type",))
+    assert settings.writes == "dry_run" and settings.thresholds.relative == 0.1
