@@ -1,0 +1,122 @@
+"""Reports: rows folded per route (counts, parity, top fields with an example, noise fields,
+latency percentiles, trend), filtered by time and route, rendered three ways."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from rich.console import Console
+
+from shadow.compare import Difference, Kind, Outcome
+from shadow.records import RequestInfo, Result, Rows, Sample, Source, fold
+from shadow.report import (
+    Report,
+    build_report,
+    percentile,
+    render_markdown,
+    render_table,
+    to_json,
+)
+from shadow.store import Store, open_store
+
+NAME = Difference("body.data[0].name", "body.data[*].name", Kind.VALUE)
+STAMP = Difference("body.data[0].updated_at", "body.data[*].updated_at", Kind.VALUE)
+
+
+def traffic() -> list[Result]:
+    def sample(i: int) -> Sample:
+        return Sample(RequestInfo("GET", "/api/users", "page=1", f"req-{i}"), "{}", "{}")
+
+    results = []
+    for i in range(100):  # minute 0: 100 compared, every one with a noisy timestamp
+        at = 60.0 + i * 0.1
+        diffs = (STAMP, NAME) if i % 10 == 0 else (STAMP,)
+        outcome = Outcome.MISMATCHED if i % 10 == 0 else Outcome.IGNORED
+        results.append(Result("users.list", at, outcome, Source.PC, 0.004, 0.03, diffs, sample(i)))
+        results.append(
+            Result("users.list", at, Outcome.MISMATCHED, Source.AA, None, None, (STAMP,))
+        )
+    results += [
+        Result("users.list", 130.0, Outcome.ERRORED, Source.PC, 0.004, None),
+        Result("users.list", 130.0, Outcome.SHED),
+        Result("users.list", 130.0, Outcome.SKIPPED),
+        Result("users.list", 130.0, Outcome.SKIPPED, unsampled=1),
+        Result("orders.list", 200.0, Outcome.MATCHED, Source.PC, 0.2, 0.3),
+    ]
+    return results
+
+
+@pytest.fixture
+def rows(tmp_path: Path) -> Rows:
+    store: Store = open_store(f"sqlite:///{tmp_path}/parity.db")
+    store.write(fold(traffic(), 60, dropped=2, now=200.0))
+    read = store.read_rows()
+    store.close()
+    return read
+
+
+def test_a_route_is_folded_into_its_counts_fields_noise_and_latency(rows: Rows) -> None:
+    report = build_report(rows)
+    users = next(r for r in report.routes if r.route == "users.list")
+    assert (users.requests, users.compared) == (104, 101)
+    assert (users.matched, users.ignored, users.mismatched, users.errored) == (0, 90, 10, 1)
+    assert (users.skipped, users.shed, users.unsampled) == (1, 1, 1)
+    assert users.parity == pytest.approx(90 / 101)
+    assert [(f.field, f.count, f.kinds) for f in users.fields] == [
+        ("body.data[*].name", 10, ("value",))
+    ]
+    assert users.fields[0].example is not None
+    assert users.fields[0].example.path == "body.data[0].name"
+    assert [n.field for n in users.noise] == ["body.data[*].updated_at"]
+    assert (users.primary.p50, users.primary.p99) == (0.005, 0.005)
+    assert (users.candidate.p50, users.candidate.p99) == (0.05, 0.05)
+    assert [(t.bucket, t.compared) for t in users.trend] == [(60, 100), (120, 1)]
+    assert report.dropped == 2
+
+
+def test_since_and_route_filter_the_report(rows: Rows) -> None:
+    late = build_report(rows, since=125.0)
+    assert [(r.route, r.compared) for r in late.routes] == [("orders.list", 1), ("users.list", 1)]
+    only = build_report(rows, route="orders.list")
+    assert [r.route for r in only.routes] == ["orders.list"]
+
+
+def test_percentiles_read_the_histogram_slots() -> None:
+    assert percentile([0] * 14, 0.5) is None
+    assert percentile([90, 0, 0, 10] + [0] * 10, 0.5) == 0.001
+    assert percentile([90, 0, 0, 10] + [0] * 10, 0.99) == 0.01
+    assert percentile([0] * 13 + [1], 0.5) == float("inf")
+
+
+def test_json_is_plain_and_carries_what_the_dashboard_needs(rows: Rows) -> None:
+    data = to_json(build_report(rows))
+    orjson.dumps(data)  # raises on anything that is not plain JSON
+    users = data["routes"][1] if data["routes"][0]["route"] != "users.list" else data["routes"][0]
+    assert users["fields"][0]["field"] == "body.data[*].name"
+    assert users["noise"][0]["noise_rate"] == 1.0
+    assert users["trend"][0] == {
+        "bucket": 60, "compared": 100, "matched": 0, "ignored": 90, "mismatched": 10, "errored": 0,
+    }  # fmt: skip
+
+
+def test_markdown_lists_routes_and_fields(rows: Rows) -> None:
+    text = render_markdown(build_report(rows))
+    assert "| users.list | 104 | 101 | 89.1% | 10 | 1 | 1/1 | ≤5ms / ≤5ms | ≤50ms / ≤50ms |" in text
+    assert "| body.data[*].name | value | 10 | 10.0% | body.data[0].name (request req-" in text
+    assert "| body.data[*].updated_at | value | 100 | 100.0% | noise (A/A 100.0%) |" in text
+
+
+def test_terminal_table_renders_the_same_numbers(rows: Rows) -> None:
+    console = Console(record=True, width=200)
+    console.print(render_table(build_report(rows)))
+    text = console.export_text()
+    assert "users.list" in text and "89.1%" in text and "body.data[*].name" in text
+    assert "2 results dropped" in text
+
+
+def test_an_empty_store_renders_an_empty_report() -> None:
+    report = build_report(Rows())
+    assert report == Report(None, (), 0)
+    assert render_markdown(report).startswith("# Shadow parity")
