@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import structlog
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -22,7 +21,7 @@ from starlette.routing import Route
 
 from handlers import api, errors
 from handlers.context import Context, load_settings
-from handlers.db import connect, create_db_engine, is_unreachable
+from handlers.db import Engines, connect, create_engines, is_unreachable
 from handlers.errors import ApiError, DatabaseUnavailable, Reply, ValidationFailed
 from handlers.query import ServerError
 from handlers.request import ApiRequest
@@ -48,14 +47,14 @@ def render(exc: Exception, request: ApiRequest) -> Reply:
     return errors.render_http(500, "Server Error", wants_json, {})
 
 
-def serve(engine: Engine, request: ApiRequest, target: Target, dry_run: bool) -> Reply:
+def serve(engines: Engines, request: ApiRequest, target: Target, dry_run: bool) -> Reply:
     """Run one API request to completion. Errors the legacy side raises halfway through a
     request still commit what came before them (PHP writes in autocommit: the key's
     last_used_at, an invoice marked paid before its renewal failed); a database error rolls
     back."""
     write = request.method in WRITES
     try:
-        with connect(engine, write=write, dry_run=dry_run) as db:
+        with connect(engines, write=write, dry_run=dry_run) as db:
             try:
                 ctx = Context(request, db, load_settings(db))
                 return api.dispatch(ctx, target.resource, target.action, target.key)
@@ -105,10 +104,11 @@ async def _build_request(request: Request) -> ApiRequest:
     )
 
 
-def create_app(database_url: str | None = None, *, engine: Engine | None = None) -> Starlette:
-    """The application on `database_url` (default: DATABASE_URL, then the demo's SQLite)."""
+def create_app(database_url: str | None = None, *, engines: Engines | None = None) -> Starlette:
+    """The application on `database_url` (default: DATABASE_URL, then the demo's SQLite).
+    `app.state.engines` holds the pools; ASGI lifespan shutdown disposes them."""
     url = database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE
-    db_engine = engine if engine is not None else create_db_engine(url)
+    db_engines = engines if engines is not None else create_engines(url)
 
     async def endpoint(request: Request) -> Response:
         api_request = await _build_request(request)
@@ -125,19 +125,19 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
             reply = Reply(200, b"", (("allow", found.allow),))
         elif isinstance(found, Target):
             dry_run = request.headers.get(DRY_RUN_HEADER) == "1"
-            reply = await run_in_threadpool(serve, db_engine, api_request, found, dry_run)
+            reply = await run_in_threadpool(serve, db_engines, api_request, found, dry_run)
         body = b"" if api_request.method == "HEAD" or reply.status in (204, 304) else reply.body
         return Response(body, reply.status, _headers(reply, api_request))
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
-        db_engine.dispose()
+        db_engines.dispose()
 
     app = Starlette(
         routes=[Route("/{path:path}", endpoint, methods=list(_ALL_METHODS))], lifespan=lifespan
     )
-    app.state.engine = db_engine
+    app.state.engines = db_engines
     return app
 
 

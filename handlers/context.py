@@ -83,6 +83,12 @@ class Context:
     def __post_init__(self) -> None:
         self.tz = timezone_of(self.settings)
         self.sqlite = self.db.driver == "sqlite"
+        # Forwarded headers count only from proxies the `trusted_proxies` setting lists.
+        proxies = self.settings.get("trusted_proxies")
+        if isinstance(proxies, dict):
+            proxies = list(proxies.values())
+        if isinstance(proxies, list):
+            self.request.trusted_proxies = [p for p in proxies if isinstance(p, str)]
 
     def setting(self, key: str, default: Any = None) -> Any:
         value = self.settings.get(key)

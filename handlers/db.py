@@ -8,6 +8,11 @@ free of per-statement task switches; pymysql and sqlite3 are mature, and the SQL
 demo uses has no async driver worth the name. The pool is sized to the thread pool so a burst
 waits on threads, never on connections.
 
+Reads run in autocommit, as PDO does, so the API key's `last_used_at` write never holds a row
+lock past its own statement (on MariaDB a second, autocommit pool serves reads). Writes run in
+one transaction: it carries the invoice-number lock to commit and can be rolled back whole for
+a dry run.
+
 SQL is written once with `?` placeholders and backtick-quoted identifiers, which both SQLite
 and MariaDB accept; MariaDB values come back as strings for DECIMAL and date/time columns,
 exactly like PDO, so both databases feed the same formatting code.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,7 +54,28 @@ def _mysql_conversions() -> dict[Any, Any]:
     return conv
 
 
-def create_db_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class Engines:
+    """The pools a request can draw from: autocommit reads and transactional writes (one and
+    the same pool on SQLite, where reads simply never BEGIN)."""
+
+    read: Engine
+    write: Engine
+
+    def dispose(self) -> None:
+        self.read.dispose()
+        if self.write is not self.read:
+            self.write.dispose()
+
+
+def create_engines(url: str) -> Engines:
+    if url.startswith("sqlite"):
+        engine = create_db_engine(url)
+        return Engines(engine, engine)
+    return Engines(create_db_engine(url, autocommit=True), create_db_engine(url))
+
+
+def create_db_engine(url: str, *, autocommit: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
@@ -61,6 +88,7 @@ def create_db_engine(url: str) -> Engine:
         return engine
     return sa.create_engine(
         url,
+        isolation_level="AUTOCOMMIT" if autocommit else "REPEATABLE READ",
         pool_size=POOL_SIZE,
         max_overflow=POOL_SIZE,
         pool_pre_ping=False,
@@ -136,10 +164,10 @@ def is_unreachable(exc: DBAPIError) -> bool:
 
 
 @contextmanager
-def connect(engine: Engine, *, write: bool, dry_run: bool) -> Iterator[Db]:
+def connect(engines: Engines, *, write: bool, dry_run: bool) -> Iterator[Db]:
     """A connection for one request; writes run in one transaction, rolled back on dry runs."""
     try:
-        conn = engine.connect()
+        conn = (engines.write if write else engines.read).connect()
     except DBAPIError as exc:
         raise DatabaseUnavailable() from exc
     try:

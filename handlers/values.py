@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -87,11 +88,28 @@ def iso_utc(moment: datetime | None) -> str | None:
 
 
 def format_datetime(value: Any, tz: tzinfo) -> str | None:
+    if isinstance(value, str):
+        return _format_text(value, tz)
+    return iso_utc(parse_datetime(value, tz))
+
+
+@lru_cache(maxsize=65536)
+def _format_text(value: str, tz: tzinfo) -> str | None:
+    # Stored timestamps repeat across rows and requests; formatting is pure, so cache it.
     return iso_utc(parse_datetime(value, tz))
 
 
 def format_date(value: Any, tz: tzinfo) -> str | None:
     """`date` cast: start of day in the application timezone, then UTC."""
+    return _format_date(value, tz) if isinstance(value, str) else _date_of(value, tz)
+
+
+@lru_cache(maxsize=65536)
+def _format_date(value: str, tz: tzinfo) -> str | None:
+    return _date_of(value, tz)
+
+
+def _date_of(value: Any, tz: tzinfo) -> str | None:
     moment = parse_datetime(value, tz)
     if moment is None:
         return None

@@ -103,7 +103,7 @@ async def native_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}") as client:
             yield client
     finally:
-        app.state.engine.dispose()
+        app.state.engines.dispose()
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def _count_selects(engine: sa.Engine) -> list[str]:
 )
 async def test_statements_do_not_grow_with_the_page_size(seeded_sqlite: Seeded, path: str) -> None:
     app = create_app(seeded_sqlite.url)
-    statements = _count_selects(app.state.engine)
+    statements = _count_selects(app.state.engines.read)
     counts = []
     async with native_client(app) as client:
         for per_page in (1, 5, 100):
