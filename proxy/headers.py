@@ -1,0 +1,191 @@
+"""Header rules of a proxied exchange, as pure functions over ASGI header lists.
+
+Both directions drop hop-by-hop headers (RFC 9110 section 7.6.1) and any header the Connection
+header names. The request gains X-Forwarded-For/-Proto/-Host (appended to what earlier proxies
+wrote), an X-Request-ID, and the Host the upstream should see; a response `Location` that points
+at the upstream is rewritten to the origin the client used. Everything that depends only on the
+upstream is computed once per table by `upstream_of`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+Headers = list[tuple[bytes, bytes]]
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# an internal mark of the shadow issue; a client must never be able to set it
+DRY_RUN = b"x-strangler-dry-run"
+REQUEST_ID = b"x-request-id"
+_VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:+/=\-]{1,128}")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """One upstream base URL, with what every request to it needs precomputed."""
+
+    url: str  # scheme://host[:port][/base], no trailing "/"
+    base_path: str  # "" or "/base"
+    host_header: str  # "host[:port]" as the upstream expects it in Host
+    origins: tuple[str, ...]  # lower-cased spellings of scheme://host[:port] seen in Location
+    preserve_host: bool
+
+
+def upstream_of(url: str, *, preserve_host: bool) -> Upstream:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    default = _DEFAULT_PORTS.get(scheme)
+    host_header = host if port is None or port == default else f"{host}:{port}"
+    origins = {f"{scheme}://{host_header}"}
+    if port is None or port == default:
+        origins.add(f"{scheme}://{host}:{default}")
+    return Upstream(
+        url=url.rstrip("/"),
+        base_path=parts.path.rstrip("/"),
+        host_header=host_header,
+        origins=tuple(sorted(origins)),
+        preserve_host=preserve_host,
+    )
+
+
+def connection_tokens(headers: Headers) -> frozenset[bytes]:
+    """Header names the Connection header declares hop-by-hop."""
+    names: set[bytes] = set()
+    for name, value in headers:
+        if name.lower() == b"connection":
+            names.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    return frozenset(names)
+
+
+def _is_hop(name: bytes, declared: frozenset[bytes]) -> bool:
+    return name in HOP_BY_HOP or name.startswith(b"proxy-") or name in declared
+
+
+@dataclass(frozen=True, slots=True)
+class ClientView:
+    """What the client's request says about where it came from and what it reached."""
+
+    host: str  # the Host the client sent, or the server address
+    scheme: str
+    client_ip: str
+    request_id: str
+    request_id_given: bool
+
+
+def read_request(
+    headers: Headers, scheme: str, server_host: str, client_ip: str, new_request_id: str
+) -> ClientView:
+    """Pick out of the client's headers what forwarding needs (one pass, no copies)."""
+    host = server_host
+    request_id = ""
+    for name, value in headers:
+        if name == b"host":
+            host = value.decode("latin-1")
+        elif name == REQUEST_ID and _VALID_REQUEST_ID.fullmatch(value):
+            # an id that could break a log line or a header is replaced, not trusted
+            request_id = value.decode("ascii")
+    given = bool(request_id)
+    return ClientView(host, scheme, client_ip, request_id or new_request_id, given)
+
+
+def request_headers(
+    headers: Headers, view: ClientView, upstream: Upstream
+) -> list[tuple[str, str]]:
+    """The headers sent upstream, as aiohttp takes them."""
+    declared = connection_tokens(headers)
+    out: list[tuple[str, str]] = []
+    forwarded_for = forwarded_proto = forwarded_host = ""
+    for name, value in headers:
+        lowered = name.lower()
+        if _is_hop(lowered, declared) or lowered in _REPLACED:
+            if lowered == b"x-forwarded-for":
+                forwarded_for = value.decode("latin-1")
+            elif lowered == b"x-forwarded-proto":
+                forwarded_proto = value.decode("latin-1")
+            elif lowered == b"x-forwarded-host":
+                forwarded_host = value.decode("latin-1")
+            continue
+        out.append((name.decode("latin-1"), value.decode("latin-1")))
+    out.append(("Host", view.host if upstream.preserve_host else upstream.host_header))
+    out.append(("X-Forwarded-For", _append(forwarded_for, view.client_ip)))
+    out.append(("X-Forwarded-Proto", _append(forwarded_proto, view.scheme)))
+    out.append(("X-Forwarded-Host", _append(forwarded_host, view.host)))
+    out.append(("X-Request-ID", view.request_id))
+    return out
+
+
+_REPLACED = frozenset(
+    {b"host", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", REQUEST_ID, DRY_RUN}
+)
+
+
+def _append(earlier: str, value: str) -> str:
+    return f"{earlier}, {value}" if earlier else value
+
+
+def response_headers(
+    raw: tuple[tuple[bytes, bytes], ...] | Headers, view: ClientView, upstream: Upstream
+) -> Headers:
+    """The upstream's response headers as the client gets them."""
+    declared = connection_tokens(list(raw))
+    out: Headers = []
+    for name, value in raw:
+        lowered = name.lower()
+        if _is_hop(lowered, declared) or lowered == REQUEST_ID:
+            continue
+        if lowered == b"location":
+            value = rewrite_location(value, view, upstream)
+        out.append((lowered, value))
+    out.append((REQUEST_ID, view.request_id.encode("ascii")))
+    return out
+
+
+def rewrite_location(value: bytes, view: ClientView, upstream: Upstream) -> bytes:
+    """A Location at the upstream's origin (and base path) is moved to the client's origin."""
+    text = value.decode("latin-1")
+    lowered = text.lower()
+    for origin in upstream.origins:
+        if lowered.startswith(origin) and lowered[len(origin) : len(origin) + 1] in (
+            "",
+            "/",
+            "?",
+            "#",
+        ):
+            rest = text[len(origin) :]
+            if upstream.base_path and rest.startswith(upstream.base_path):
+                rest = rest[len(upstream.base_path) :]
+            if not rest.startswith("/"):
+                rest = "/" + rest
+            return f"{view.scheme}://{view.host}{rest}".encode("latin-1")
+    return value
+
+
+def with_request_id(headers: Headers, request_id: str) -> Headers:
+    """Response headers of an in-process app, with the request id set."""
+    out = [(n, v) for n, v in headers if n.lower() != REQUEST_ID]
+    out.append((REQUEST_ID, request_id.encode("ascii")))
+    return out
+
+
+def header_value(headers: Headers, name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
