@@ -79,6 +79,7 @@ class Context:
     db: Db
     settings: dict[str, Any]
     permissions: list[str] = field(default_factory=list)
+    fieldsets: dict[str, list[str] | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tz = timezone_of(self.settings)

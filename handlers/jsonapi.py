@@ -31,12 +31,21 @@ def _relationship(value: Model | list[Model] | None) -> dict[str, Any]:
     return {"data": None if value is None else identifier(value)}
 
 
+def _wanted(ctx: Context, kind: str) -> list[str] | None:
+    """The sparse fieldset of a type, parsed once per request (the parse can raise 400, so it
+    only happens when a resource of that type is printed, as on the legacy side)."""
+    if kind not in ctx.fieldsets:
+        ctx.fieldsets[kind] = sparse_fields(ctx.request.query.get("fields"), kind)
+    return ctx.fieldsets[kind]
+
+
 def resource_object(ctx: Context, model: Model) -> dict[str, Any]:
     definition = resource_def(model.type)
     out: dict[str, Any] = {"id": str(model.row[definition.key]), "type": definition.type}
-    wanted = sparse_fields(ctx.request.query.get("fields"), definition.type)
+    wanted = _wanted(ctx, definition.type)
+    row, raw, tz = model.row, model.raw, ctx.tz
     attributes = {
-        name: values.attribute_value(kind, model.row.get(name), name in model.raw, ctx.tz)
+        name: values.attribute_value(kind, row.get(name), name in raw, tz)
         for name, kind in definition.attributes.items()
         if wanted is None or name in wanted
     }

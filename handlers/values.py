@@ -10,6 +10,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -161,25 +162,36 @@ def attribute_value(kind: str, value: Any, raw: bool, tz: tzinfo) -> Any:
     """An attribute as the resource prints it; raw input keeps its type unless a cast applies."""
     if raw and kind not in CAST_KINDS:
         return phpjson.php_floats(value)
-    if kind == "null" or value is None:
+    if value is None:
         return None
-    if kind in ("int", "int_cast"):
-        return _to_int(value) if phpish.is_numeric(value) else value
-    if kind == "string":
-        return (
-            phpish.to_string(value)
-            if isinstance(value, int | float) and not isinstance(value, bool)
-            else value
-        )
-    if kind in ("decimal", "decimal_cast"):
-        return decimal_str(value)
-    if kind == "datetime":
-        return format_datetime(value, tz)
-    if kind == "date":
-        return format_date(value, tz)
-    if kind == "json":
-        return _json(value)
+    return FORMATTERS[kind](value, tz)
+
+
+def _int_value(value: Any, _tz: tzinfo) -> Any:
+    if isinstance(value, int):
+        return value
+    return _to_int(value) if phpish.is_numeric(value) else value
+
+
+def _string_value(value: Any, _tz: tzinfo) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return phpish.to_string(value)
     return value
+
+
+Formatter = Callable[[Any, tzinfo], Any]
+# One function per attribute kind, looked up once per attribute (the hot path of every read).
+FORMATTERS: dict[str, Formatter] = {
+    "null": lambda _value, _tz: None,
+    "int": _int_value,
+    "int_cast": _int_value,
+    "string": _string_value,
+    "decimal": lambda value, _tz: decimal_str(value),
+    "decimal_cast": lambda value, _tz: decimal_str(value),
+    "datetime": format_datetime,
+    "date": format_date,
+    "json": lambda value, _tz: _json(value),
+}
 
 
 def _to_int(value: Any) -> int:
