@@ -7,10 +7,10 @@ Naive database datetimes are read in the application timezone (the `timezone` se
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
-from collections.abc import Callable
 from typing import Any
 
 import orjson
