@@ -44,6 +44,6 @@ def native_server(db_url: str, dialect: str) -> Iterator[str]:
             proc.wait()
 
 
-def native_targets() -> list[tuple[str, Callable[[str, str], AbstractContextManager[str]]]]:
-    """(name, factory): a name ending in "-mariadb" gets a MariaDB database, others SQLite."""
-    return [("native-sqlite", native_server), ("native-mariadb", native_server)]
+def native_targets() -> dict[str, Callable[[str, str], AbstractContextManager[str]]]:
+    """Name -> factory: a name ending in "-mariadb" gets a MariaDB database, others SQLite."""
+    return {"native-sqlite": native_server, "native-mariadb": native_server}
