@@ -1,0 +1,89 @@
+"""The composition root: every edge of the gateway is wired here, and can be injected.
+
+    create_app(settings)                       # production: table from settings.config_path
+    create_app(settings, table=t, session=s)   # tests: a table value, a fake upstream session
+
+`app_from_env` is the factory uvicorn calls in each worker (`--factory`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import aiohttp
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
+
+from proxy import logs, native
+from proxy import table as table_module
+from proxy.admin import AdminContext, create_admin
+from proxy.dispatch import Gateway, Hook, ModeHandler
+from proxy.forwarder import Forwarder, open_session
+from proxy.model import Mode, RouteTable
+from proxy.reload import Reloader
+from proxy.settings import Settings
+from proxy.state import TableHolder, build_snapshot
+
+
+def create_app(
+    settings: Settings,
+    *,
+    table: RouteTable | None = None,
+    session: aiohttp.ClientSession | None = None,
+    native_app: ASGIApp | None = None,
+    mode_handlers: Mapping[Mode, ModeHandler] | None = None,
+    admin_routes: Callable[[AdminContext], Sequence[BaseRoute]] | None = None,
+) -> Gateway:
+    """The gateway, wired. Raises TableError for a bad table, AppImportError for a bad app."""
+    logs.configure_once()
+    if table is None:
+        if settings.config_path is None:
+            raise ValueError("no route table: pass table= or set settings.config_path")
+        table = table_module.load(settings.config_path, settings.env)
+    holder = TableHolder(build_snapshot(table))
+    if native_app is None and table.native.app is not None and table.native.url is None:
+        native_app = native.load_app(table.native.app)
+    reloader = Reloader(holder, settings.config_path, settings.env)
+    context = AdminContext(holder, reloader, settings.admin_token)
+    admin = create_admin(context, admin_routes(context) if admin_routes is not None else ())
+    forwarder = Forwarder(session)
+    lifespan = native.Lifespan(native_app) if native_app is not None else None
+    owns_session = session is None
+
+    async def start() -> None:
+        if forwarder.session is None:
+            forwarder.session = open_session(holder.current.table.legacy.pool_size)
+        if settings.watch and settings.config_path is not None:
+            reloader.start(settings.reload_interval)
+        if lifespan is not None:
+            await lifespan.startup()
+            gateway.native_state = lifespan.state
+
+    async def stop() -> None:
+        if lifespan is not None:
+            await lifespan.shutdown()
+        await reloader.stop()
+        if owns_session and forwarder.session is not None:
+            await forwarder.session.close()
+            forwarder.session = None
+
+    startup: tuple[Hook, ...] = (start,)
+    shutdown: tuple[Hook, ...] = (stop,)
+    gateway = Gateway(
+        holder,
+        forwarder,
+        admin,
+        native_app=native_app,
+        mode_handlers=mode_handlers,
+        on_startup=startup,
+        on_shutdown=shutdown,
+    )
+    gateway.reloader = reloader
+    return gateway
+
+
+def app_from_env() -> ASGIApp:
+    """uvicorn's factory: settings from the environment, the table from STRANGLER_CONFIG."""
+    settings = Settings.from_env()
+    logs.configure(json=settings.log_json, level=settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,222 @@
+"""The gateway's ASGI callable: normalise, match, count, hand over to the route's mode.
+
+    client → Gateway ─┬─ /_strangler/...  → the admin app (Starlette)
+                      ├─ bad path         → 400 JSON
+                      └─ match on the snapshot in force (read once per request)
+                           → handlers[mode](call): legacy → forwarder, native → native caller,
+                             shadow → its primary side until the shadow handler is plugged in
+
+A mode's behaviour is a `ModeHandler`: an async function of one `Call`. `Gateway.handlers` maps
+every Mode to one, so the shadow issue replaces `handlers[Mode.SHADOW]` (through
+`create_app(mode_handlers=...)`) and builds on `Gateway.legacy` and `Gateway.native`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from proxy import errors, logs, native
+from proxy.forwarder import Exchange, Forwarder
+from proxy.headers import ClientView, read_request
+from proxy.model import Mode, Route, RouteMatch, Side
+from proxy.paths import PathRejected, normalise
+from proxy.state import UNMATCHED, Snapshot, TableHolder
+
+ADMIN_PREFIX = "/_strangler"
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Call:
+    """One request on its way through dispatch."""
+
+    scope: Scope
+    receive: Receive
+    send: Send
+    path: str  # normalised: what was matched and what is forwarded
+    view: ClientView
+    snapshot: Snapshot  # the table this request started with, to its end
+    route: Route | None  # None: no route matched (the request goes to legacy)
+    exchange: Exchange
+
+
+ModeHandler = Callable[[Call], Awaitable[None]]
+
+
+class Gateway:
+    """The bare ASGI callable every request enters by."""
+
+    def __init__(
+        self,
+        holder: TableHolder,
+        forwarder: Forwarder,
+        admin: ASGIApp,
+        *,
+        native_app: ASGIApp | None = None,
+        mode_handlers: Mapping[Mode, ModeHandler] | None = None,
+        on_startup: tuple[Hook, ...] = (),
+        on_shutdown: tuple[Hook, ...] = (),
+    ) -> None:
+        self.holder = holder
+        self.forwarder = forwarder
+        self.admin = admin
+        self.native_app = native_app
+        self.native_state: dict[str, Any] | None = None
+        self.handlers: dict[Mode, ModeHandler] = {
+            Mode.LEGACY: self.legacy,
+            Mode.NATIVE: self.native,
+            Mode.SHADOW: self.primary_only,
+        }
+        self.handlers.update(mode_handlers or {})
+        self.on_startup = on_startup
+        self.reloader: Any = None  # set by create_app: the Reloader, for tests and later issues
+        self.on_shutdown = on_shutdown
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self.http(scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
+        else:  # websockets are not proxied (yet): refuse the handshake
+            await send({"type": "websocket.close", "code": 1003})
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        began = time.perf_counter()
+        client = scope.get("client")
+        server = scope.get("server")
+        view = read_request(
+            scope["headers"],
+            scope["scheme"],
+            f"{server[0]}:{server[1]}" if server else "",
+            client[0] if client else "",
+            os.urandom(16).hex(),
+        )
+        structlog.contextvars.bind_contextvars(request_id=view.request_id)
+        exchange = Exchange(view.request_id)
+        method = scope["method"]
+        route_id = mode = "-"
+        raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+        path = raw.decode("latin-1")
+        try:
+            try:
+                path = normalise(raw)
+            except PathRejected as exc:
+                exchange.status, exchange.error = errors.BAD_PATH, exc.reason
+                exchange.bytes_out = await errors.send_error(
+                    send, errors.BAD_PATH, f"bad path: {exc.reason}", view.request_id
+                )
+                return
+            if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+                route_id = mode = "admin"
+                await self._admin(scope, receive, send, path, exchange)
+                return
+            snapshot = self.holder.current  # once: the request keeps this table to its end
+            found = snapshot.matcher.match(method, path)
+            route = found.route if isinstance(found, RouteMatch) else None
+            route_id = route.id if route is not None else UNMATCHED
+            self.holder.counts[route_id] += 1
+            chosen = route.mode if route is not None else Mode.LEGACY
+            mode = chosen.value
+            call = Call(scope, receive, send, path, view, snapshot, route, exchange)
+            await self.handlers[chosen](call)
+        finally:
+            logs.access(
+                view.request_id,
+                route_id,
+                mode,
+                method,
+                path,
+                exchange.status,
+                (time.perf_counter() - began) * 1000,
+                exchange.bytes_out,
+                exchange.error,
+            )
+
+    # ------------------------------------------------------------ the sides, for any mode
+
+    async def legacy(self, call: Call) -> None:
+        await self.forwarder.forward(
+            call.scope,
+            call.receive,
+            call.send,
+            call.path,
+            call.view,
+            call.snapshot.legacy,
+            call.exchange,
+        )
+
+    async def native(self, call: Call) -> None:
+        snapshot = call.snapshot
+        if snapshot.native_url is not None:
+            await self.forwarder.forward(
+                call.scope,
+                call.receive,
+                call.send,
+                call.path,
+                call.view,
+                snapshot.native_url,
+                call.exchange,
+            )
+            return
+        if self.native_app is None:
+            call.exchange.status, call.exchange.error = errors.BAD_GATEWAY, "no native app"
+            call.exchange.bytes_out = await errors.send_error(
+                call.send, errors.BAD_GATEWAY, "no native side is configured", call.view.request_id
+            )
+            return
+        await native.call_native(
+            self.native_app,
+            call.scope,
+            call.receive,
+            call.send,
+            call.path,
+            snapshot.native_timeout,
+            call.exchange,
+            self.native_state,
+        )
+
+    async def primary_only(self, call: Call) -> None:
+        """Shadow routes until the shadow handler exists: only the primary side answers."""
+        shadow = call.route.shadow if call.route is not None else None
+        if shadow is not None and shadow.primary is Side.NATIVE:
+            await self.native(call)
+        else:
+            await self.legacy(call)
+
+    # ------------------------------------------------------------ admin and lifespan
+
+    async def _admin(
+        self, scope: Scope, receive: Receive, send: Send, path: str, exchange: Exchange
+    ) -> None:
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
+            elif message["type"] == "http.response.body":
+                exchange.bytes_out += len(message.get("body", b""))
+            await send(message)
+
+        await self.admin({**scope, "path": path}, receive, counting_send)
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            kind = message["type"]
+            hooks = self.on_startup if kind == "lifespan.startup" else self.on_shutdown
+            try:
+                for hook in hooks:
+                    await hook()
+            except Exception as exc:
+                logs.get_logger("proxy.dispatch").error(f"{kind}_failed", exc_info=exc)
+                await send({"type": f"{kind}.failed", "message": str(exc)})
+                return
+            await send({"type": f"{kind}.complete"})
+            if kind == "lifespan.shutdown":
+                return

@@ -1,0 +1,196 @@
+"""Hot reload: on file change, on SIGHUP and on `POST /_strangler/reload`.
+
+Reading, parsing, validating and compiling happen in a worker thread; only the final swap (one
+attribute assignment in `TableHolder.install`) happens on the event loop, so a request sees
+either the old snapshot or the new one, never a mix. A table that fails validation leaves the
+one in force, is logged with file:line:reason, and the result says why. Every attempt is kept
+in `Reloader.history` (newest last, bounded) for the operator surface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from proxy import table as table_module
+from proxy.logs import get_logger
+from proxy.model import Problem, TableError
+from proxy.state import Snapshot, TableHolder, build_snapshot
+
+log = get_logger("proxy.reload")
+HISTORY = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    at: float  # wall-clock seconds
+    trigger: str  # "file" | "sighup" | "admin" | ...
+    ok: bool
+    problems: tuple[str, ...]  # file:line: reason, for a rejected table; warnings otherwise
+    old_digest: str
+    new_digest: str  # the digest of the text that was tried
+    in_force: str  # the digest of the table in force afterwards
+    changed: bool  # a new table was swapped in
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "trigger": self.trigger,
+            "at": self.at,
+            "problems": list(self.problems),
+            "old_digest": self.old_digest,
+            "new_digest": self.new_digest,
+            "digest": self.in_force,
+            "changed": self.changed,
+        }
+
+
+def _prepare(path: Path, env: Mapping[str, str]) -> tuple[str, Snapshot | TableError]:
+    """Read, validate and compile a table file (runs in a worker thread)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return "", _unreadable(path, exc)
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8")
+        return digest, build_snapshot(table_module.parse(text, str(path), env))
+    except UnicodeDecodeError as exc:
+        return digest, _unreadable(path, exc)
+    except TableError as exc:
+        return digest, exc
+
+
+def _unreadable(path: Path, exc: Exception) -> TableError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return TableError([Problem(str(path), 0, f"cannot read the file: {reason}")])
+
+
+class Reloader:
+    def __init__(
+        self,
+        holder: TableHolder,
+        path: Path | None,
+        env: Mapping[str, str],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.holder = holder
+        self.path = path
+        self.env = env
+        self.clock = clock
+        self.history: deque[ReloadResult] = deque(maxlen=HISTORY)
+        self._lock = asyncio.Lock()
+        self._signature: tuple[int, int] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def reload(self, trigger: str) -> ReloadResult:
+        async with self._lock:
+            old = self.holder.current
+            if self.path is None:
+                return self._record(trigger, old, "", ("no table file to reload from",))
+            digest, prepared = await asyncio.to_thread(_prepare, self.path, self.env)
+            if isinstance(prepared, TableError):
+                problems = tuple(str(p) for p in prepared.problems)
+                log.error("reload_rejected", trigger=trigger, problems=list(problems))
+                return self._record(trigger, old, digest, problems)
+            if prepared.table.digest == old.table.digest:
+                return self._record(trigger, old, digest, (), changed=False)
+            warnings = _warnings(old, prepared)
+            installed = self.holder.install(prepared)
+            log.info(
+                "reload_applied",
+                trigger=trigger,
+                old_digest=old.table.digest,
+                new_digest=installed.table.digest,
+                routes=len(installed.table.routes),
+                warnings=list(warnings),
+            )
+            return self._record(trigger, old, digest, warnings, ok=True, changed=True)
+
+    def _record(
+        self,
+        trigger: str,
+        old: Snapshot,
+        digest: str,
+        problems: tuple[str, ...],
+        *,
+        ok: bool | None = None,
+        changed: bool = False,
+    ) -> ReloadResult:
+        result = ReloadResult(
+            at=self.clock(),
+            trigger=trigger,
+            ok=(not problems) if ok is None else ok,
+            problems=problems,
+            old_digest=old.table.digest,
+            new_digest=digest,
+            in_force=self.holder.current.table.digest,
+            changed=changed,
+        )
+        self.history.append(result)
+        return result
+
+    # ------------------------------------------------------------ triggers
+
+    def _stat(self) -> tuple[int, int] | None:
+        assert self.path is not None
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    async def watch(self, interval: float = 1.0) -> None:
+        """Poll the file; a new mtime or size triggers a reload (a no-op for the same text)."""
+        if self.path is None:
+            return
+        self._signature = self._stat()
+        while True:
+            await asyncio.sleep(interval)
+            signature = self._stat()
+            if signature is not None and signature != self._signature:
+                self._signature = signature
+                await self.reload("file")
+
+    def start(self, interval: float) -> None:
+        """Start the file watcher and the SIGHUP handler on the running loop."""
+        self._spawn(self.watch(interval))
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload("sighup")))
+        except (ValueError, RuntimeError, NotImplementedError) as exc:
+            # not the main thread (tests run servers in threads) or no signals on this platform
+            log.info("sighup_unavailable", detail=str(exc))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _warnings(old: Snapshot, new: Snapshot) -> tuple[str, ...]:
+    if old.table.native.app != new.table.native.app:
+        return (
+            f"native.app changed from {old.table.native.app!r} to {new.table.native.app!r}: "
+            "the running app stays until restart",
+        )
+    return ()

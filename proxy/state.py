@@ -1,0 +1,68 @@
+"""The table in force: an immutable snapshot, swapped whole by one attribute assignment.
+
+A request reads `holder.current` once and uses that snapshot to the end, so it finishes on the
+table it started with, whatever reloads happen meanwhile. Everything forwarding needs that
+depends only on the table (upstream hosts, timeouts, the compiled matcher) is built here, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass
+
+from proxy.forwarder import Target, target_of
+from proxy.headers import upstream_of
+from proxy.matcher import Matcher, compile_table
+from proxy.model import RouteTable
+
+UNMATCHED = "(unmatched)"  # the counter key of requests no route claimed (they go to legacy)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    table: RouteTable
+    matcher: Matcher
+    legacy: Target
+    native_url: Target | None  # set when native.url is configured
+    native_timeout: float
+    generation: int  # 1 for the first table, +1 per successful reload
+
+
+def build_snapshot(table: RouteTable, generation: int = 1) -> Snapshot:
+    """Compile a validated table into what the hot path reads (pure CPU; may run in a thread)."""
+    legacy = target_of(
+        upstream_of(table.legacy.url, preserve_host=table.legacy.preserve_host),
+        table.legacy.timeout,
+    )
+    native_url = None
+    if table.native.url is not None:
+        native_url = target_of(
+            upstream_of(table.native.url, preserve_host=True), table.native.timeout
+        )
+    return Snapshot(
+        table=table,
+        matcher=compile_table(table),
+        legacy=legacy,
+        native_url=native_url,
+        native_timeout=table.native.timeout,
+        generation=generation,
+    )
+
+
+class TableHolder:
+    """Holds the snapshot in force, and the request counts per route since start."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.current = snapshot
+        # counts survive reloads: they are keyed by route id, not by table
+        self.counts: Counter[str] = Counter()
+
+    def install(self, snapshot: Snapshot) -> Snapshot:
+        """Put a snapshot built elsewhere (e.g. in a thread) in force."""
+        snapshot = dataclasses.replace(snapshot, generation=self.current.generation + 1)
+        self.current = snapshot  # the one atomic step
+        return snapshot
+
+    def swap(self, table: RouteTable) -> Snapshot:
+        return self.install(build_snapshot(table))

@@ -1,0 +1,194 @@
+"""Legacy forwarding in-process: a fake upstream, the gateway through httpx.ASGITransport."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from proxy.errors import UpstreamBroken
+from proxy.forwarder import Exchange, Forwarder, open_session, target_of
+from proxy.headers import ClientView, upstream_of
+from tests.gateway.conftest import FakeUpstream, gateway_for, make_table, running
+
+
+async def test_request_and_response_pass_through(upstream: FakeUpstream) -> None:
+    async with running(gateway_for(make_table(upstream.url))) as client:
+        response = await client.post(
+            "/a//b/./c?x=1&x=2&y=%zz", content=b"hello", headers={"X-Custom": "v"}
+        )
+    report = response.json()
+    assert response.status_code == 200
+    assert report["method"] == "POST"
+    assert report["uri"] == "/a/b/c?x=1&x=2&y=%zz"  # normalised path, query byte for byte
+    assert report["body_sha256"] == hashlib.sha256(b"hello").hexdigest()
+    sent = {k.lower(): v for k, v in report["headers"]}
+    assert sent["x-custom"] == "v"
+    assert sent["host"] == "public.test"
+    assert sent["x-forwarded-for"] == "127.0.0.1"
+    assert sent["x-request-id"] == response.headers["x-request-id"]
+    assert "user-agent" in sent  # the client's own, not aiohttp's
+    assert "aiohttp" not in sent["user-agent"].lower()
+    assert response.headers["x-upstream"] == "fake"
+
+
+async def test_streamed_request_body_without_length_is_sent_chunked(upstream: FakeUpstream) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(8):
+            yield b"z" * 10000
+
+    async with running(gateway_for(make_table(upstream.url))) as client:
+        response = await client.put("/upload", content=body())
+    report = response.json()
+    assert report["body_length"] == 80000
+    sent = {k.lower(): v for k, v in report["headers"]}
+    assert sent.get("transfer-encoding") == "chunked"
+
+
+async def test_redirects_are_passed_not_followed(upstream: FakeUpstream) -> None:
+    location = f"{upstream.url}/next?a=1"
+    async with running(gateway_for(make_table(upstream.url))) as client:
+        response = await client.get("/r", params={"status": "302", "location": location})
+    assert response.status_code == 302
+    assert response.headers["location"] == "http://public.test/next?a=1"
+    assert len(upstream.seen) == 1
+
+
+@pytest.mark.parametrize("status", [204, 304])
+async def test_bodyless_statuses(upstream: FakeUpstream, status: int) -> None:
+    async with running(gateway_for(make_table(upstream.url))) as client:
+        response = await client.get("/s", params={"status": str(status)})
+    assert (response.status_code, response.content) == (status, b"")
+
+
+async def test_head_has_no_body(upstream: FakeUpstream) -> None:
+    async with running(gateway_for(make_table(upstream.url))) as client:
+        response = await client.head("/h")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert upstream.seen[0]["method"] == "HEAD"
+
+
+async def test_refused_connection_is_502_json(closed_port_url: str) -> None:
+    async with running(gateway_for(make_table(closed_port_url))) as client:
+        response = await client.get("/x", headers={"X-Request-ID": "given-1"})
+    assert response.status_code == 502
+    assert response.json() == {"error": "upstream refused the connection", "request_id": "given-1"}
+
+
+async def test_reset_connection_is_502_json(rude_upstream: str) -> None:
+    async with running(gateway_for(make_table(rude_upstream))) as client:
+        response = await client.get("/reset")
+    assert response.status_code == 502
+    assert response.json()["error"] == "upstream reset the connection"
+
+
+async def test_timeout_is_504_json(upstream: FakeUpstream) -> None:
+    table = make_table(upstream.url)
+    slow = dataclasses.replace(table, legacy=dataclasses.replace(table.legacy, timeout=0.2))
+    async with running(gateway_for(slow)) as client:
+        response = await client.get("/slow", params={"sleep": "2"})
+    assert response.status_code == 504
+    assert response.json()["error"] == "upstream timed out"
+
+
+async def test_upstream_failing_mid_body_aborts_the_response(rude_upstream: str) -> None:
+    async with running(gateway_for(make_table(rude_upstream))) as client:
+        with pytest.raises(UpstreamBroken):
+            await client.get("/truncate")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.started: tuple[int, list[tuple[bytes, bytes]]] | None = None
+        self.chunks: list[bytes] = []
+        self.complete: bool | None = None
+
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.started = (status, headers)
+
+    def chunk(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+    def end(self, complete: bool) -> None:
+        self.complete = complete
+
+
+async def test_a_tap_sees_the_response_as_it_streams(upstream: FakeUpstream) -> None:
+    sent: list[dict[str, Any]] = []
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.sleep(10)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "query_string": b"stream=5",
+        "headers": [(b"host", b"public.test")],
+    }
+    target = target_of(upstream_of(upstream.url, preserve_host=True), 5.0)
+    view = ClientView("public.test", "http", "127.0.0.1", "rid", False)
+    tap = Recorder()
+    session = open_session(4)
+    try:
+        exchange = Exchange("rid")
+        await Forwarder(session).forward(scope, receive, send, "/big", view, target, exchange, tap)
+    finally:
+        await session.close()
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert tap.started is not None and tap.started[0] == 200
+    assert b"".join(tap.chunks) == body == b"x" * 5 * 65536
+    assert tap.complete is True
+    assert exchange.bytes_out == len(body)
+    assert sent[-1]["more_body"] is False
+
+
+async def test_a_client_that_leaves_stops_the_stream(upstream: FakeUpstream) -> None:
+    gone = asyncio.Event()
+    chunks = 0
+
+    async def receive() -> dict[str, Any]:
+        if not gone.is_set() and chunks == 0:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal chunks
+        if message["type"] == "http.response.body":
+            chunks += 1
+            if chunks == 3:
+                gone.set()
+
+    scope = {"type": "http", "method": "GET", "query_string": b"stream=200", "headers": []}
+    target = target_of(upstream_of(upstream.url, preserve_host=False), 30.0)
+    view = ClientView("public.test", "http", "127.0.0.1", "rid", False)
+    session = open_session(4)
+    exchange = Exchange("rid")
+    try:
+        await asyncio.wait_for(
+            Forwarder(session).forward(scope, receive, send, "/big", view, target, exchange), 5
+        )
+    finally:
+        await session.close()
+    assert exchange.error == "client disconnected"
+    assert chunks < 50  # 200 chunks were on offer
+
+
+async def test_query_strings_reach_the_upstream_byte_for_byte(upstream: FakeUpstream) -> None:
+    query = "a=1&a=2&b=%2B+%20&c=%zz&d=&e&f=%E9&g=x%26y"
+    async with running(gateway_for(make_table(upstream.url))) as client:
+        await client.send(httpx.Request("GET", f"http://public.test/q?{query}"))
+    assert upstream.seen[0]["uri"] == f"/q?{query}"

@@ -1,0 +1,81 @@
+"""Hot reload: file changes and SIGHUP, bad tables keep the running one, the history."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from proxy.reload import Reloader
+from proxy.settings import Settings
+from proxy.state import TableHolder, build_snapshot
+from proxy.table import load, parse
+from tests.gateway.conftest import FakeUpstream, gateway_for, running, table_text
+
+ROUTES = "  - id: r\n    match: GET /r\n    mode: legacy\n"
+
+
+async def wait_for(predicate: Any) -> None:
+    # the watcher polls a file: there is no event to wait on, so poll too, with a deadline
+    async with asyncio.timeout(5):
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+async def test_a_changed_file_is_picked_up_and_a_bad_one_is_not(
+    upstream: FakeUpstream, tmp_path: Path, log_lines: Any
+) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(table_text(upstream.url, ROUTES))
+    settings = Settings(config_path=path, reload_interval=0.05)
+    gateway = gateway_for(load(path), settings=settings)
+    holder = gateway.holder
+    async with running(gateway):
+        path.write_text(table_text(upstream.url, ROUTES.replace("/r", "/s")))
+        await wait_for(lambda: holder.current.table.routes[0].template.source == "/s")
+        good = holder.current.table.digest
+        path.write_text(table_text(upstream.url, ROUTES.replace("id: r", "id: [")))
+        await wait_for(lambda: len(gateway.reloader.history) == 2)
+        assert holder.current.table.digest == good
+    history = list(gateway.reloader.history)
+    assert [(h.trigger, h.ok, h.changed) for h in history] == [
+        ("file", True, True),
+        ("file", False, False),
+    ]
+    assert history[1].problems[0].startswith(f"{path}:")
+    assert history[1].in_force == good
+    rejected = [line for line in log_lines() if line["event"] == "reload_rejected"]
+    assert rejected and str(path) in rejected[0]["problems"][0]
+
+
+async def test_sighup_reloads(upstream: FakeUpstream, tmp_path: Path) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(table_text(upstream.url, ROUTES))
+    # a long poll interval: only the signal can explain the reload
+    gateway = gateway_for(load(path), settings=Settings(config_path=path, reload_interval=60))
+    async with running(gateway):
+        path.write_text(table_text(upstream.url, ROUTES.replace("/r", "/t")))
+        os.kill(os.getpid(), signal.SIGHUP)
+        await wait_for(lambda: len(gateway.reloader.history) == 1)
+    assert gateway.reloader.history[0].trigger == "sighup"
+    assert gateway.holder.current.table.routes[0].template.source == "/t"
+
+
+async def test_an_unreadable_file_keeps_the_table(tmp_path: Path) -> None:
+    table = parse(table_text("http://127.0.0.1:1", ROUTES))
+    holder = TableHolder(build_snapshot(table))
+    reloader = Reloader(holder, tmp_path / "missing.yaml", {})
+    result = await reloader.reload("admin")
+    assert not result.ok
+    assert "cannot read the file" in result.problems[0]
+    assert holder.current.table is table
+
+
+async def test_the_same_text_is_not_swapped_again(tmp_path: Path) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(table_text("http://127.0.0.1:1", ROUTES))
+    holder = TableHolder(build_snapshot(load(path)))
+    result = await Reloader(holder, path, {}).reload("admin")
+    assert (result.ok, result.changed, holder.current.generation) == (True, False, 1)
