@@ -166,20 +166,28 @@ def check_includes(
             else "There are no allowed includes."
         )
         raise ApiError(400, message)
-    fields = requested_table_fields(raw_fields)
+    fields: dict[str, list[str]] | None = None
     for include in requested:
-        _check_include_fields(include, fields, broken)
+        if _is_aggregate(include, broken):
+            continue
+        # `fields` is only read once an include needs it.
+        fields = requested_table_fields(raw_fields) if fields is None else fields
+        _check_include_fields(include, fields)
     return requested
 
 
-def _check_include_fields(
-    include: str, fields: dict[str, list[str]], broken: tuple[str, ...]
-) -> None:
+def _is_aggregate(include: str, broken: tuple[str, ...]) -> bool:
+    """`<relation>Count` / `<relation>Exists`: accepted, unless the relation does not exist."""
     for suffix in ("Count", "Exists"):
         if include.endswith(suffix):
-            if include[: -len(suffix)] in broken:
-                raise ServerError(f"Call to undefined relationship [{include[: -len(suffix)]}].")
-            return
+            relation = include[: -len(suffix)]
+            if relation in broken:
+                raise ServerError(f"Call to undefined relationship [{relation}].")
+            return True
+    return False
+
+
+def _check_include_fields(include: str, fields: dict[str, list[str]]) -> None:
     path = ""
     for segment in include.split("."):
         path = segment if path == "" else f"{path}.{segment}"

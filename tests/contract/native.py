@@ -27,6 +27,7 @@ def native_server(db_url: str, dialect: str) -> Iterator[str]:
         "--port",
         str(port),
         "--no-access-log",
+        "--no-proxy-headers",
         "--log-level",
         "warning",
     ]
