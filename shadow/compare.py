@@ -31,7 +31,7 @@ import orjson
 from deepdiff import DeepDiff
 
 from shadow.fieldpath import Pattern, any_covers, format_path, generalise
-from shadow.observation import BodyKind, Lifted, Observation, lift
+from shadow.observation import BodyKind, Lifted, Observation, lift, lift_headers
 
 _SORTED = orjson.OPT_SORT_KEYS
 _MAX_DIFFS = 500  # deepdiff stops after this many; a report needs the fields, not every item
@@ -130,7 +130,7 @@ def same_bytes(primary: Observation, candidate: Observation, headers: Iterable[s
     if primary.status != candidate.status or primary.body != candidate.body:
         return False
     names = tuple(headers)
-    return lift(primary, names).headers == lift(candidate, names).headers and (
+    return lift_headers(primary, names) == lift_headers(candidate, names) and (
         _media(primary) == _media(candidate)
     )
 
@@ -140,8 +140,29 @@ def _media(o: Observation) -> str:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equal, strictly: `==` first (fast), then sorted bytes, which tell `true` from `1`."""
-    return bool(a == b) and orjson.dumps(a, option=_SORTED) == orjson.dumps(b, option=_SORTED)
+    """Equal, strictly: `==` first (fast), then sorted bytes, which tell `true` from `1`.
+
+    Equal bytes settle it. Unequal bytes after `==` mean booleans against numbers, or numbers
+    spelt apart (`1.0`, `1`); a walk tells the two apart without paying for a tree diff.
+    """
+    if a != b:
+        return False
+    return orjson.dumps(a, option=_SORTED) == orjson.dumps(b, option=_SORTED) or strict_equal(a, b)
+
+
+def strict_equal(a: Any, b: Any) -> bool:
+    """`==`, except that a boolean never equals a number (JSON's true is not 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict):
+        return (
+            isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(strict_equal(v, b[k]) for k, v in a.items())
+        )
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(strict_equal, a, b))
+    return bool(a == b)
 
 
 def collapse_kinds(a: Lifted, b: Lifted) -> tuple[dict[str, Any], dict[str, Any], list[Difference]]:

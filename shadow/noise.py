@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from shadow.compare import Comparison, Outcome
-from shadow.records import CountRow, FieldRow, SampleRow, Source
+from shadow.records import CountRow, FieldRow, Rows, SampleRow, Source
 
 _MAX_FIELDS = 2000  # per route, in memory: a runaway of generated keys must not grow forever
 
@@ -77,11 +77,16 @@ class NoiseLedger:
     """In-memory counts for one gateway process, so comparisons can set noise apart as they run.
 
     Touched only from the event loop thread (the experiment records after each comparison).
+    `noise_fields` is asked on every request, so its answer is cached per route and refreshed
+    once the route's comparisons have grown by a tenth since it was computed (always while
+    there are fewer than 100): a rate moves little between refreshes, and a route with many
+    differing fields would otherwise cost a scan of all of them per request.
     """
 
     def __init__(self) -> None:
         self._compared: Counter[tuple[str, Source]] = Counter()
         self._differed: defaultdict[str, Counter[tuple[str, Source]]] = defaultdict(Counter)
+        self._cache: dict[tuple[str, Thresholds], tuple[int, frozenset[str]]] = {}
 
     def record(self, route: str, source: Source, comparison: Comparison) -> None:
         if comparison.outcome in (Outcome.ERRORED, Outcome.SKIPPED, Outcome.SHED):
@@ -101,7 +106,13 @@ class NoiseLedger:
     def noise_fields(
         self, route: str, thresholds: Thresholds = DEFAULT_THRESHOLDS
     ) -> frozenset[str]:
-        return frozenset(n for n, r in self.rates(route).items() if is_noise(r, thresholds))
+        total = self._compared[route, Source.PC] + self._compared[route, Source.AA]
+        seen, cached = self._cache.get((route, thresholds), (-1, frozenset()))
+        if seen >= 0 and total >= 100 and total - seen < total // 10:
+            return cached
+        fresh = frozenset(n for n, r in self.rates(route).items() if is_noise(r, thresholds))
+        self._cache[route, thresholds] = (total, fresh)
+        return fresh
 
 
 def rates_from_rows(
@@ -134,6 +145,15 @@ class IgnoreProposal:
     field: str  # a pattern, lists generalised to [*]
     rates: FieldRates
     example: str | None = None  # a concrete place where it differed
+
+
+def propose_from_rows(
+    rows: Rows, thresholds: Thresholds = DEFAULT_THRESHOLDS, min_aa: int = 20
+) -> tuple[IgnoreProposal, ...]:
+    """What `strangler noise` prints: proposals from everything the store holds."""
+    return propose_ignores(
+        rates_from_rows(rows.counts, rows.fields), thresholds, rows.samples, min_aa
+    )
 
 
 def propose_ignores(

@@ -93,14 +93,18 @@ def is_json_type(media: str) -> bool:
 
 
 def lift(observation: Observation, header_names: Iterable[str]) -> Lifted:
+    media = media_type(header(observation, "content-type"))
+    kind, body, garbage = lift_body(observation.body, media)
+    return Lifted(observation.status, lift_headers(observation, header_names), body, kind, garbage)
+
+
+def lift_headers(observation: Observation, header_names: Iterable[str]) -> dict[str, str]:
     selected = {}
     for name in header_names:
         value = header(observation, name.lower())
         if value is not None:
             selected[name.lower()] = value.strip()
-    media = media_type(header(observation, "content-type"))
-    kind, body, garbage = lift_body(observation.body, media)
-    return Lifted(observation.status, selected, body, kind, garbage)
+    return selected
 
 
 def lift_body(raw: bytes, media: str) -> tuple[BodyKind, Any, str | None]:

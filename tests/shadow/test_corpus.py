@@ -3,17 +3,35 @@ compare → classify) with the outcome and the differing field paths it must pro
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from random import Random
 
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from shadow.compare import Kind, Outcome, Rules, compare
+from shadow import compare as compare_module
+from shadow.compare import Kind, Outcome, Rules, compare, strict_equal
 from shadow.fieldpath import parse_all
 from shadow.noise import NoiseLedger
 from shadow.observation import Observation
 from shadow.records import Source
 from tests.shadow.helpers import candidate, primary
 
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5)
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=12,
+)
 HTML = (("content-type", "text/html; charset=UTF-8"),)
 API = (("content-type", "application/vnd.api+json"),)
 
@@ -191,3 +209,43 @@ def test_binary_bodies_compare_by_hash() -> None:
     assert same.outcome is Outcome.MATCHED
     assert [(d.path, d.kind) for d in other.differences] == [("body", Kind.VALUE)]
     assert other.primary is not None and str(other.primary.body).startswith("sha256:")
+
+
+@pytest.mark.parametrize(
+    "name", ["keys_reordered", "float_one_point_zero", "float_exponent", "unicode_escape",
+             "pretty_vs_compact", "ignored_field_only"],
+)  # fmt: skip
+def test_equal_pairs_never_reach_the_tree_diff(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args: object, **kwargs: object) -> object:
+        raise AssertionError("deepdiff ran for a pair that `==` settles")
+
+    monkeypatch.setattr(compare_module, "DeepDiff", forbidden)
+    case = CORPUS[name]
+    result = compare(case.primary, case.candidate, Rules(ignore=parse_all(case.ignore)))
+    assert result.outcome is case.outcome
+
+
+@given(json_values, st.randoms(use_true_random=False))
+def test_a_body_reserialised_with_shuffled_keys_matches_itself(value: object, rnd: Random) -> None:
+    def shuffled(v: object) -> object:
+        if isinstance(v, dict):
+            items = list(v.items())
+            rnd.shuffle(items)
+            return {k: shuffled(x) for k, x in items}
+        if isinstance(v, list):
+            return [shuffled(x) for x in v]
+        return v
+
+    body = {"v": value}
+    pretty = json.dumps(shuffled(body), indent=2, ensure_ascii=True)
+    result = compare(primary(orjson.dumps(body)), candidate(pretty), Rules())
+    assert result.outcome is Outcome.MATCHED
+
+
+@given(json_values, json_values)
+def test_outcome_agrees_with_json_equality(x: object, y: object) -> None:
+    result = compare(primary(orjson.dumps({"v": x})), candidate(orjson.dumps({"v": y})), Rules())
+    assert (result.outcome is Outcome.MATCHED) == strict_equal(x, y)
+    assert (result.outcome is Outcome.MISMATCHED) == (not strict_equal(x, y))
+    if result.outcome is Outcome.MISMATCHED:
+        assert result.differences
