@@ -53,14 +53,19 @@ TABLES = ["users", "tickets", "invoices", "credits", "orders", "services", "tick
 
 
 def _clone_mariadb(source: str, target: str) -> None:
+    """An exact copy: SHOW CREATE TABLE keeps foreign keys (cascades) and the next ids."""
     conn = pymysql.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER,
                            password=MARIADB_PASSWORD, autocommit=True)  # fmt: skip
     try:
         with conn.cursor() as cur:
             cur.execute("SET FOREIGN_KEY_CHECKS = 0")
             cur.execute(f"SHOW TABLES FROM `{source}`")
-            for (table,) in cur.fetchall():
-                cur.execute(f"CREATE TABLE `{target}`.`{table}` LIKE `{source}`.`{table}`")
+            tables = [row[0] for row in cur.fetchall()]
+            for table in tables:
+                cur.execute(f"SHOW CREATE TABLE `{source}`.`{table}`")
+                ddl = cur.fetchone()[1]
+                cur.execute(f"USE `{target}`")
+                cur.execute(ddl)
                 cur.execute(f"INSERT INTO `{target}`.`{table}` SELECT * FROM `{source}`.`{table}`")
     finally:
         conn.close()
