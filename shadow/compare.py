@@ -3,6 +3,11 @@
     failure? → same bytes? → lift → collapse body kinds → strict `==` → drop ignored paths
     → strict `==` → deepdiff (only now) → classify into Differences → split off learned noise
 
+With `Rules(tree_diff=False)` the last steps are replaced by dropping the learned noise fields
+too and comparing with `==` once more: the outcome is the same, but a mismatch comes without its
+fields (`diffed=False`). The experiment asks for that when tree diffs are over their budget, as
+deepdiff costs ~1.8 µs a byte and holds the interpreter lock the event loop needs.
+
 Every comparison has exactly one outcome: matched, mismatched, ignored (every difference was
 under an ignore rule or learned noise) or errored (a side failed, timed out, or sent garbage).
 `Outcome` also names skipped and shed, which the experiment counts without comparing.
@@ -25,16 +30,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-import orjson
-from deepdiff import DeepDiff
-
-from shadow.fieldpath import Pattern, any_covers, format_path, generalise
+from shadow.classify import Difference, Kind, differences, same
+from shadow.fieldpath import Pattern, any_covers, parse
 from shadow.observation import BodyKind, Lifted, Observation, lift, lift_headers
 
-_SORTED = orjson.OPT_SORT_KEYS
-_MAX_DIFFS = 500  # deepdiff stops after this many; a report needs the fields, not every item
+__all__ = ["Comparison", "Difference", "Kind", "Outcome", "Rules", "compare", "same"]
 
 
 class Outcome(enum.Enum):
@@ -46,27 +49,12 @@ class Outcome(enum.Enum):
     SHED = "shed"  # not compared: over max_in_flight
 
 
-class Kind(enum.Enum):
-    VALUE = "value"
-    TYPE = "type"
-    MISSING = "missing"  # the primary has the key, the candidate lacks it
-    EXTRA = "extra"  # the candidate has a key the primary lacks
-    ORDER = "order"  # same items, another order
-    LENGTH = "length"  # lists of different lengths
-
-
-@dataclass(frozen=True, slots=True)
-class Difference:
-    path: str  # concrete, e.g. body.data[3].attributes.updated_at
-    field: str  # generalised, e.g. body.data[*].attributes.updated_at
-    kind: Kind
-
-
 @dataclass(frozen=True, slots=True)
 class Rules:
     headers: tuple[str, ...] = ("content-type", "location")
     ignore: tuple[Pattern, ...] = ()
     noise: frozenset[str] = frozenset()  # generalised fields learned as noise
+    tree_diff: bool = True  # False: outcome only, no deepdiff
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +63,7 @@ class Comparison:
     differences: tuple[Difference, ...] = ()  # real ones: what makes it mismatched
     noise: tuple[Difference, ...] = ()  # found, but at fields learned as noise
     error: str | None = None
+    diffed: bool = True  # False: mismatched, but the fields were not looked for
     primary: Lifted | None = field(default=None, compare=False)
     candidate: Lifted | None = field(default=None, compare=False)
 
@@ -103,17 +92,34 @@ def compare_lifted(a: Lifted, b: Lifted, rules: Rules) -> Comparison:
     na, nb = drop_ignored(ta, rules.ignore), drop_ignored(tb, rules.ignore)
     if any_covers(rules.ignore, ("body",)):
         found = []  # the one collapsed difference is at `body`, which is ignored
-    if not found and ta != tb and same(na, nb):
+    if not found and same(na, nb):  # they differed, and only where the ignore rules say
         return Comparison(Outcome.IGNORED, primary=a, candidate=b)
+    if not rules.tree_diff:
+        return _outcome_only(a, b, (na, nb), found, rules.noise)
     found.extend(differences(na, nb))
     found.sort(key=lambda d: (d.path, d.kind.value))
     real = tuple(d for d in found if d.field not in rules.noise)
     noise = tuple(d for d in found if d.field in rules.noise)
-    if real:
-        outcome = Outcome.MISMATCHED
-    else:
-        outcome = Outcome.IGNORED if noise or ta != tb else Outcome.MATCHED
+    # no difference found in trees that are not equal cannot happen with deepdiff's reports as
+    # classified; should it, "ignored" claims less than "matched" would
+    outcome = Outcome.MISMATCHED if real else Outcome.IGNORED
     return Comparison(outcome, real, noise, primary=a, candidate=b)
+
+
+def _outcome_only(
+    a: Lifted, b: Lifted, trees: tuple[Any, Any], found: list[Difference], noise: frozenset[str]
+) -> Comparison:
+    real = tuple(d for d in found if d.field not in noise)
+    patterns = noise_patterns(noise)
+    if not real and same(drop_ignored(trees[0], patterns), drop_ignored(trees[1], patterns)):
+        return Comparison(Outcome.IGNORED, diffed=False, primary=a, candidate=b)
+    return Comparison(Outcome.MISMATCHED, real, diffed=False, primary=a, candidate=b)
+
+
+@lru_cache(maxsize=64)
+def noise_patterns(noise: frozenset[str]) -> tuple[Pattern, ...]:
+    # learned fields are generalised paths, which always parse back (tests/shadow prove it)
+    return tuple(parse(name) for name in sorted(noise))
 
 
 def failure_of(primary: Observation, candidate: Observation) -> str | None:
@@ -137,32 +143,6 @@ def same_bytes(primary: Observation, candidate: Observation, headers: Iterable[s
 
 def _media(o: Observation) -> str:
     return next((v.split(";")[0].strip().lower() for n, v in o.headers if n == "content-type"), "")
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, strictly: `==` first (fast), then sorted bytes, which tell `true` from `1`.
-
-    Equal bytes settle it. Unequal bytes after `==` mean booleans against numbers, or numbers
-    spelt apart (`1.0`, `1`); a walk tells the two apart without paying for a tree diff.
-    """
-    if a != b:
-        return False
-    return orjson.dumps(a, option=_SORTED) == orjson.dumps(b, option=_SORTED) or strict_equal(a, b)
-
-
-def strict_equal(a: Any, b: Any) -> bool:
-    """`==`, except that a boolean never equals a number (JSON's true is not 1)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict):
-        return (
-            isinstance(b, dict)
-            and a.keys() == b.keys()
-            and all(strict_equal(v, b[k]) for k, v in a.items())
-        )
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(map(strict_equal, a, b))
-    return bool(a == b)
 
 
 def collapse_kinds(a: Lifted, b: Lifted) -> tuple[dict[str, Any], dict[str, Any], list[Difference]]:
@@ -201,85 +181,3 @@ def _drop(node: Any, live: list[tuple[Pattern, int]]) -> Any:
     if not changed:
         return node
     return dict(out) if isinstance(node, dict) else [v for _, v in out]
-
-
-def differences(a: Any, b: Any) -> list[Difference]:
-    orders: list[tuple[str | int, ...]] = []
-    b = _settle_reorders(a, b, (), orders)
-    found = [_difference(path, Kind.ORDER) for path in orders]
-    if not same(a, b):
-        found.extend(
-            _classify(DeepDiff(a, b, view="tree", threshold_to_diff_deeper=0, max_diffs=_MAX_DIFFS))
-        )
-    return found
-
-
-def _settle_reorders(a: Any, b: Any, path: tuple[str | int, ...], orders: list[Any]) -> Any:
-    """Record lists that hold the same items in another order, and put them in `a`'s order."""
-    if a == b and type(a) is type(b):
-        return b
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = {
-            k: _settle_reorders(a[k], v, (*path, k), orders) if k in a else v for k, v in b.items()
-        }
-        return out
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) == len(b) and len(a) > 1 and _multiset(a) == _multiset(b):
-            orders.append(path)
-            return a
-        return [
-            _settle_reorders(x, y, (*path, i), orders)
-            for i, (x, y) in enumerate(zip(a, b, strict=False))
-        ] + b[len(a) :]
-    return b
-
-
-def _multiset(items: list[Any]) -> list[bytes]:
-    return sorted(orjson.dumps(item, option=_SORTED) for item in items)
-
-
-_KINDS = {
-    "values_changed": Kind.VALUE,
-    "type_changes": Kind.TYPE,
-    "dictionary_item_added": Kind.EXTRA,
-    "dictionary_item_removed": Kind.MISSING,
-    "iterable_item_added": Kind.LENGTH,
-    "iterable_item_removed": Kind.LENGTH,
-}
-
-
-def _classify(diff: Any) -> list[Difference]:
-    found: dict[tuple[str, Kind], Difference] = {}
-    for report, levels in diff.items():
-        kind = _KINDS.get(report, Kind.VALUE)
-        for level in levels:
-            path = tuple(level.path(output_format="list"))
-            if kind is Kind.LENGTH:
-                path = path[:-1]  # the list, not the item
-            elif kind is Kind.TYPE:
-                kind_here = _type_change(level.t1, level.t2)
-                if kind_here is None:
-                    continue
-                d = _difference(path, kind_here)
-                found.setdefault((d.path, d.kind), d)
-                continue
-            d = _difference(path, kind)
-            found.setdefault((d.path, d.kind), d)
-    return list(found.values())
-
-
-def _type_change(x: Any, y: Any) -> Kind | None:
-    """int against float is no type change (see the module docstring); bool is not a number."""
-    numbers = (int, float)
-    if (
-        isinstance(x, numbers)
-        and isinstance(y, numbers)
-        and not isinstance(x, bool)
-        and not isinstance(y, bool)
-    ):
-        return None if x == y else Kind.VALUE
-    return Kind.TYPE
-
-
-def _difference(path: Sequence[str | int], kind: Kind) -> Difference:
-    return Difference(format_path(path), generalise(path), kind)

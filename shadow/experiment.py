@@ -13,9 +13,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import enum
-import functools
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -25,64 +22,18 @@ from typing import Protocol
 import orjson
 
 from shadow.compare import Comparison, Outcome, Rules, compare
-from shadow.fieldpath import Pattern, parse_all
-from shadow.noise import NoiseLedger, Thresholds
+from shadow.fieldpath import Pattern
+from shadow.noise import NoiseLedger
 from shadow.observation import Lifted, Observation, Side, lift
 from shadow.records import RequestInfo, Result, Sample, Source
 from shadow.redact import redact_query, redact_text, redact_tree
+from shadow.settings import DEFAULTS, DiffBudget, ShadowSettings, compiled, sampled
+
+__all__ = ["DiffBudget", "Experiment", "RequestInfo", "ShadowSettings", "observe", "sampled"]
 
 log = logging.getLogger("strangler.shadow")
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 Call = Callable[[], Awaitable[Observation]]
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowSettings:
-    """routing.yaml's shadow keys (see DESIGN.md), plus the noise thresholds (see shadow.noise)."""
-
-    primary: str = "legacy"  # legacy | native: the side that answers the client
-    sample: float = 1.0
-    noise_sample: float = 0.05
-    timeout: float = 2.0  # seconds
-    max_in_flight: int = 64
-    max_body: int = 1024 * 1024  # bytes
-    headers: tuple[str, ...] = ("content-type", "location")
-    ignore: tuple[str, ...] = ()
-    redact: tuple[str, ...] = ()
-    writes: str = "none"  # none | dry_run
-    relative_threshold: float = 0.20
-    absolute_threshold: float = 0.0003
-
-    @classmethod
-    def from_config(cls, config: object, **overrides: object) -> ShadowSettings:
-        """Copy the same-named attributes of any config object (enum members by value)."""
-        values: dict[str, object] = {}
-        for f in dataclasses.fields(cls):
-            if hasattr(config, f.name):
-                value = getattr(config, f.name)
-                values[f.name] = value.value if isinstance(value, enum.Enum) else value
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
-
-    @property
-    def thresholds(self) -> Thresholds:
-        return Thresholds(self.relative_threshold, self.absolute_threshold)
-
-
-@functools.lru_cache(maxsize=256)
-def compiled(paths: tuple[str, ...]) -> tuple[Pattern, ...]:
-    """Patterns parsed once per distinct list (settings are frozen, so lists repeat)."""
-    return parse_all(paths)
-
-
-def sampled(request_id: str, fraction: float) -> bool:
-    """Deterministic: the same request id is always in or always out, so a run can be replayed."""
-    if fraction >= 1.0:
-        return True
-    if fraction <= 0.0:
-        return False
-    digest = hashlib.blake2b(request_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < fraction
 
 
 class ResultSink(Protocol):
@@ -93,16 +44,18 @@ class Experiment:
     def __init__(
         self,
         writer: ResultSink,
-        settings: ShadowSettings = ShadowSettings(),
+        settings: ShadowSettings = DEFAULTS,
         *,
         clock: Callable[[], float] = time.time,
         ledger: NoiseLedger | None = None,
         compare_threads: int = 2,
+        tree_diffs_per_second: float | None = 50.0,
     ) -> None:
         self.writer = writer
         self.settings = settings  # defaults; a route passes its own to submit
         self.clock = clock
         self.ledger = ledger or NoiseLedger()
+        self.budget = DiffBudget(tree_diffs_per_second) if tree_diffs_per_second else None
         self.shed = 0
         self.faults = 0  # bugs of our own, caught so the caller never sees them
         self._tasks: set[asyncio.Task[None]] = set()
@@ -157,7 +110,7 @@ class Experiment:
         aa_call = again if aa and sampled(request.request_id + "#aa", s.noise_sample) else None
         noise = self.ledger.noise_fields(route, s.thresholds)
         rules = Rules(tuple(h.lower() for h in s.headers), compiled(s.ignore), noise)
-        job = _Job(route, request, at, primary, rules, compiled(s.redact))
+        job = _Job(route, request, at, primary, rules, compiled(s.redact), self.budget)
         task = asyncio.get_running_loop().create_task(self._run(job, candidate, aa_call, s))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -203,6 +156,12 @@ async def observe(call: Call, side: Side, budget: float) -> Observation:
             seen: object = await call()
     except TimeoutError:
         return Observation.failed(side, f"timed out after {budget:g}s", loop.time() - started)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are being cancelled (shutdown): let it through
+        # the side cancelled itself (e.g. its own client gave up): an answer that never came
+        return Observation.failed(side, "cancelled", loop.time() - started)
     except Exception as exc:
         error = f"raised {type(exc).__name__}: {exc}"
         return Observation.failed(side, error, loop.time() - started)
@@ -220,6 +179,7 @@ class _Job:
     primary: Observation
     rules: Rules
     redact: tuple[Pattern, ...]
+    budget: DiffBudget | None = None
 
 
 def evaluate(
@@ -241,7 +201,7 @@ def _judge(
 ) -> tuple[Comparison, Result]:
     if other.truncated or other.skipped:
         return Comparison(Outcome.SKIPPED), Result(job.route, job.at, Outcome.SKIPPED, source)
-    c = compare(job.primary, other, rules)
+    c = _compare_within_budget(job, other, source, rules)
     sample = None
     if c.outcome in (Outcome.MISMATCHED, Outcome.ERRORED):
         sample = make_sample(job, c, other, rules.headers)
@@ -249,9 +209,29 @@ def _judge(
     result = Result(
         job.route, job.at, c.outcome, source,
         p.duration if p.error is None else None, o.duration if o.error is None else None,
-        (*c.differences, *c.noise), sample,
+        (*c.differences, *c.noise), sample, diffed=c.diffed,
     )  # fmt: skip
     return c, result
+
+
+def _compare_within_budget(
+    job: _Job, other: Observation, source: Source, rules: Rules
+) -> Comparison:
+    """The outcome first, without deepdiff; the fields only when the budget allows.
+
+    A/A comparisons always get their tree diff (they are what noise is learned from, and few),
+    but still spend from the budget, so that together they stay near it.
+    """
+    if source is Source.AA:
+        if job.budget is not None:
+            job.budget.take()
+        return compare(job.primary, other, rules)
+    quick = compare(job.primary, other, dataclasses.replace(rules, tree_diff=False))
+    if quick.outcome is not Outcome.MISMATCHED or quick.diffed:
+        return quick
+    if job.budget is None or job.budget.take():
+        return compare(job.primary, other, rules)  # lifting again costs µs; the diff costs ms
+    return quick
 
 
 def make_sample(job: _Job, c: Comparison, other: Observation, headers: tuple[str, ...]) -> Sample:

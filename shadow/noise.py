@@ -52,10 +52,15 @@ class FieldRates:
     pc_differed: int
     aa_compared: int
     aa_differed: int
+    # mismatches over the tree-diff budget were not looked into; the field counts come from the
+    # rest, and scale by (mismatched / mismatched and diffed) estimates them all
+    scale: float = 1.0
 
     @property
     def candidate_rate(self) -> float:
-        return min(1.0, self.pc_differed / self.pc_compared) if self.pc_compared else 0.0
+        if not self.pc_compared:
+            return 0.0
+        return min(1.0, self.pc_differed * self.scale / self.pc_compared)
 
     @property
     def noise_rate(self) -> float:
@@ -87,11 +92,16 @@ class NoiseLedger:
         self._compared: Counter[tuple[str, Source]] = Counter()
         self._differed: defaultdict[str, Counter[tuple[str, Source]]] = defaultdict(Counter)
         self._cache: dict[tuple[str, Thresholds], tuple[int, frozenset[str]]] = {}
+        self._mismatched: Counter[str] = Counter()
+        self._undiffed: Counter[str] = Counter()
 
     def record(self, route: str, source: Source, comparison: Comparison) -> None:
         if comparison.outcome in (Outcome.ERRORED, Outcome.SKIPPED, Outcome.SHED):
             return
         self._compared[route, source] += 1
+        if source is Source.PC and comparison.outcome is Outcome.MISMATCHED:
+            self._mismatched[route] += 1
+            self._undiffed[route] += not comparison.diffed
         fields = self._differed[route]
         for name in {d.field for d in (*comparison.differences, *comparison.noise)}:
             if (name, source) in fields or len(fields) < _MAX_FIELDS:
@@ -101,7 +111,11 @@ class NoiseLedger:
         fields = self._differed.get(route, Counter())
         pc, aa = self._compared[route, Source.PC], self._compared[route, Source.AA]
         names = {name for name, _ in fields}
-        return {n: FieldRates(n, pc, fields[n, Source.PC], aa, fields[n, Source.AA]) for n in names}
+        scale = _scale(self._mismatched[route], self._undiffed[route])
+        return {
+            n: FieldRates(n, pc, fields[n, Source.PC], aa, fields[n, Source.AA], scale)
+            for n in names
+        }
 
     def noise_fields(
         self, route: str, thresholds: Thresholds = DEFAULT_THRESHOLDS
@@ -115,15 +129,24 @@ class NoiseLedger:
         return fresh
 
 
+def _scale(mismatched: int, undiffed: int) -> float:
+    diffed = mismatched - undiffed
+    return mismatched / diffed if diffed > 0 and undiffed > 0 else 1.0
+
+
 def rates_from_rows(
     counts: Iterable[CountRow], fields: Iterable[FieldRow]
 ) -> dict[str, dict[str, FieldRates]]:
     """Per route and field, the rates over every stored bucket given (a pure fold)."""
     compared: Counter[tuple[str, Source]] = Counter()
+    mismatched: Counter[str] = Counter()
+    undiffed: Counter[str] = Counter()
     for row in counts:
         c = row.counts
         compared[row.route, Source.PC] += c["matched"] + c["mismatched"] + c["ignored"]
         compared[row.route, Source.AA] += c["aa_compared"] - c["aa_errored"]
+        mismatched[row.route] += c["mismatched"]
+        undiffed[row.route] += c["undiffed"]
     differed: Counter[tuple[str, str, Source]] = Counter()
     for f in fields:
         differed[f.route, f.field, f.source] += f.n
@@ -135,6 +158,7 @@ def rates_from_rows(
             differed[route, name, Source.PC],
             compared[route, Source.AA],
             differed[route, name, Source.AA],
+            _scale(mismatched[route], undiffed[route]),
         )
     return dict(out)
 

@@ -29,6 +29,7 @@ COUNTERS = (
     "skipped",
     "shed",
     "unsampled",
+    "undiffed",  # mismatched, but over the tree-diff budget: no field counts
     "aa_compared",
     "aa_differed",
     "aa_errored",
@@ -72,6 +73,7 @@ class Result:
     differences: tuple[Difference, ...] = ()  # real and noise alike: rates need both
     sample: Sample | None = None
     unsampled: int = 0  # requests on the route that sampling left out, counted in passing
+    diffed: bool = True  # False: a mismatch whose fields were not looked for (diff budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,8 @@ def _fold_one(batch: Batch, r: Result, bucket: int) -> None:
             batch.counts[r.route, bucket, column[r.outcome]] += 1
     else:
         batch.counts[r.route, bucket, r.outcome.value] += 1
+        if not r.diffed and r.outcome is Outcome.MISMATCHED:
+            batch.counts[r.route, bucket, "undiffed"] += 1
         _fold_latency(batch, r, bucket)
     for kind_field in {(d.field, d.kind.value) for d in r.differences}:
         batch.fields[(r.route, bucket, r.source.value, *kind_field)] += 1

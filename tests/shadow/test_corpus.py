@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shadow import compare as compare_module
-from shadow.compare import Kind, Outcome, Rules, compare, strict_equal
+from shadow import classify as classify_module
+from shadow.classify import strict_equal
+from shadow.compare import Kind, Outcome, Rules, compare
 from shadow.fieldpath import parse_all
 from shadow.noise import NoiseLedger
 from shadow.observation import Observation
@@ -219,7 +220,7 @@ def test_equal_pairs_never_reach_the_tree_diff(name: str, monkeypatch: pytest.Mo
     def forbidden(*args: object, **kwargs: object) -> object:
         raise AssertionError("deepdiff ran for a pair that `==` settles")
 
-    monkeypatch.setattr(compare_module, "DeepDiff", forbidden)
+    monkeypatch.setattr(classify_module, "DeepDiff", forbidden)
     case = CORPUS[name]
     result = compare(case.primary, case.candidate, Rules(ignore=parse_all(case.ignore)))
     assert result.outcome is case.outcome

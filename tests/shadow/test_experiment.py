@@ -11,7 +11,7 @@ import pytest
 
 from shadow import experiment as experiment_module
 from shadow.compare import Outcome
-from shadow.experiment import Experiment, ShadowSettings, sampled
+from shadow.experiment import DiffBudget, Experiment, ShadowSettings, sampled
 from shadow.observation import Observation
 from shadow.records import RequestInfo, Result, Source
 from tests.shadow.helpers import candidate, primary
@@ -226,3 +226,38 @@ def test_settings_copy_a_route_config_by_name() -> None:
     settings = ShadowSettings.from_config(Config(), relative_threshold=0.1)
     assert (settings.sample, settings.timeout, settings.headers) == (0.5, 1.5, ("content-type",))
     assert settings.writes == "dry_run" and settings.thresholds.relative == 0.1
+
+
+async def test_a_candidate_that_cancels_itself_is_errored() -> None:
+    sink = ListSink()
+    exp = Experiment(sink)
+
+    async def gives_up() -> Observation:
+        raise asyncio.CancelledError
+
+    exp.submit("users.list", GET, primary(BODY), gives_up)
+    await exp.close()
+    assert [r.outcome for r in sink.results] == [Outcome.ERRORED]
+
+
+def test_the_diff_budget_refills_with_time() -> None:
+    now = [0.0]
+    budget = DiffBudget(2.0, burst=2.0, clock=lambda: now[0])
+    assert [budget.take() for _ in range(3)] == [True, True, False]
+    now[0] = 0.5  # one token back
+    assert [budget.take() for _ in range(2)] == [True, False]
+
+
+async def test_mismatches_over_the_diff_budget_are_counted_without_fields() -> None:
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(noise_sample=0.0), tree_diffs_per_second=0.001)
+    for i in range(3):
+        request = RequestInfo("GET", "/u", "", f"r{i}")
+        exp.submit("users.list", request, primary('{"a":1}'), answer('{"a":2}'))
+    await exp.close()
+    assert [r.outcome for r in sink.results] == [Outcome.MISMATCHED] * 3
+    assert [(r.diffed, len(r.differences)) for r in sink.results] == [
+        (True, 1),
+        (False, 0),
+        (False, 0),
+    ]

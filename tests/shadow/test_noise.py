@@ -106,3 +106,11 @@ def test_unusual_keys_are_quoted_in_yaml() -> None:
     rates = {"r": {'body["a b"]': FieldRates('body["a b"]', 10, 2, 30, 10)}}
     text = render_ignore_yaml(propose_ignores(rates))
     assert yaml.safe_load(text)["routes"][0]["shadow"]["ignore"] == ['body["a b"]']
+
+
+def test_field_counts_are_scaled_up_for_mismatches_left_undiffed() -> None:
+    rows = [counts("r", matched=60, mismatched=40, undiffed=30)]
+    fields = [FieldRow("r", 0, Source.PC, "body.name", "value", 10)]
+    rates = rates_from_rows(rows, fields)["r"]["body.name"]
+    # 10 of the 10 diffed mismatches differ at body.name: all 40 mismatches are estimated to
+    assert rates.scale == 4.0 and rates.candidate_rate == 0.4
