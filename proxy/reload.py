@@ -91,6 +91,7 @@ class Reloader:
         self.history: deque[ReloadResult] = deque(maxlen=HISTORY)
         self._lock = asyncio.Lock()
         self._signature: tuple[int, int] | None = None
+        self._last_tried = holder.current.table.digest
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def reload(self, trigger: str) -> ReloadResult:
@@ -99,6 +100,10 @@ class Reloader:
             if self.path is None:
                 return self._record(trigger, old, "", ("no table file to reload from",))
             digest, prepared = await asyncio.to_thread(_prepare, self.path, self.env)
+            tried, self._last_tried = self._last_tried, digest
+            if trigger == "file" and digest == tried:
+                # e.g. the admin endpoint already tried this very text: say nothing twice
+                return self._record(trigger, old, digest, (), changed=False, keep=False)
             if isinstance(prepared, TableError):
                 problems = tuple(str(p) for p in prepared.problems)
                 log.error("reload_rejected", trigger=trigger, problems=list(problems))
@@ -126,6 +131,7 @@ class Reloader:
         *,
         ok: bool | None = None,
         changed: bool = False,
+        keep: bool = True,
     ) -> ReloadResult:
         result = ReloadResult(
             at=self.clock(),
@@ -137,7 +143,8 @@ class Reloader:
             in_force=self.holder.current.table.digest,
             changed=changed,
         )
-        self.history.append(result)
+        if keep:
+            self.history.append(result)
         return result
 
     # ------------------------------------------------------------ triggers

@@ -25,9 +25,11 @@ from proxy.settings import Settings
 from proxy.table import parse
 
 
-def table_text(legacy_url: str, routes: str = "", native: str = "", extra: str = "") -> str:
+def table_text(
+    legacy_url: str, routes: str = "", native: str = "", extra: str = "", timeout: str = "2s"
+) -> str:
     """A routing.yaml; `routes` is the YAML of the route list items, already indented."""
-    text = f"version: 1\nlegacy:\n  url: {legacy_url}\n  timeout: 2s\n"
+    text = f"version: 1\nlegacy:\n  url: {legacy_url}\n  timeout: {timeout}\n"
     if native:
         text += f"native:\n{native}"
     text += extra
@@ -141,6 +143,14 @@ def closed_port_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(autouse=True)
+def quiet_logs() -> Iterator[None]:
+    """Every test starts and ends with logs going nowhere (some tests point them elsewhere)."""
+    logs.configure(json=True, stream=io.StringIO())
+    yield
+    logs.configure(json=True, stream=io.StringIO())
 
 
 @pytest.fixture

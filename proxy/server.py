@@ -1,0 +1,63 @@
+"""`strangler serve`: validate the table, then run uvicorn with the fastest loop it has.
+
+SIGTERM stops accepting connections and lets requests in flight finish (up to
+STRANGLER_GRACEFUL_TIMEOUT seconds), runs the lifespan shutdown, and exits 0.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+
+import uvicorn
+
+from proxy import logs, table
+from proxy.model import TableError
+from proxy.settings import Settings
+
+
+def _fastest(module: str, fallback: str) -> str:
+    return module if importlib.util.find_spec(module) is not None else fallback
+
+
+def serve(config_path: str | None, host: str, port: int, workers: int) -> int:
+    settings = Settings.from_env()
+    logs.configure(json=settings.log_json, level=settings.log_level)
+    path = config_path if config_path is not None else str(table.default_config_path())
+    try:
+        loaded = table.load(path)
+    except TableError as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        print(f"{path}: the gateway cannot start with this table", file=sys.stderr)
+        return 1
+    # workers are separate processes: they find the table through the environment
+    os.environ["STRANGLER_CONFIG"] = os.path.abspath(path)
+    logs.get_logger("proxy.server").info(
+        "serving", host=host, port=port, workers=workers, table=path, digest=loaded.digest
+    )
+    # uvicorn re-raises the signal that stopped it once it has drained; a handler that does
+    # nothing turns that into a normal return, so a SIGTERM drain exits 0
+    previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
+    try:
+        uvicorn.run(
+            "proxy.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop=_fastest("uvloop", "asyncio"),
+            http=_fastest("httptools", "h11"),
+            lifespan="on",
+            access_log=False,  # the gateway writes its own access line
+            # the gateway is the edge: a client's X-Forwarded-For must never become its address
+            # (it would pass the admin surface's loopback rule)
+            proxy_headers=False,
+            timeout_graceful_shutdown=int(settings.graceful_timeout),
+            log_level="warning",
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0
