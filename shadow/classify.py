@@ -69,15 +69,24 @@ def differences(a: Any, b: Any) -> list[Difference]:
     b = _settle_reorders(a, b, (), orders)
     found = [_difference(path, Kind.ORDER) for path in orders]
     if not same(a, b):
-        found.extend(
-            _classify(DeepDiff(a, b, view="tree", threshold_to_diff_deeper=0, max_diffs=_MAX_DIFFS))
-        )
+        found.extend(_tree_diff(a, b, zipped=False) or _tree_diff(a, b, zipped=True))
     return found
+
+
+def _tree_diff(a: Any, b: Any, *, zipped: bool) -> list[Difference]:
+    """deepdiff aligns list items by hash (good: an inserted item is one `length` difference),
+    but hash(False) == hash(0), so it can find nothing where a boolean faces a number; then the
+    items are compared index by index instead."""
+    diff = DeepDiff(
+        a, b, view="tree", threshold_to_diff_deeper=0, max_diffs=_MAX_DIFFS,
+        zip_ordered_iterables=zipped,
+    )  # fmt: skip
+    return _classify(diff)
 
 
 def _settle_reorders(a: Any, b: Any, path: tuple[str | int, ...], orders: list[Any]) -> Any:
     """Record lists that hold the same items in another order, and put them in `a`'s order."""
-    if a == b and type(a) is type(b):
+    if strict_equal(a, b):
         return b
     if isinstance(a, dict) and isinstance(b, dict):
         out = {
