@@ -1,0 +1,869 @@
+"""`make bench`: every figure is a ratio of two things measured side by side in the same run.
+
+Placement (2 cores): wrk always runs on the load core (BENCH_LOAD_CPU, default 0) and the server
+under test alone on the other (BENCH_SUT_CPU, default 1). In part 1 the upstream is the server
+under test when it is measured directly, and moves to the load core when a proxy is in front of
+it, so the proxy has its core to itself. `--workers 2` gateways are not pinned. In part 3 PHP-FPM
+may use both cores (PHP scales across processes, the native handlers are one Python process).
+
+Rounds: every round measures every case once, targets interleaved (rotated each round), so slow
+drift of a noisy machine hits all targets alike; ratios are taken within a round, then reported
+as min / median / max over rounds.
+
+Settings (environment): BENCH_QUICK=1 (smoke run), BENCH_RUNS, BENCH_DURATION (s), BENCH_WARMUP
+(s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4"),
+BENCH_STREAM_BYTES, BENCH_FPM_CHILDREN, BENCH_PROFILE_SECONDS (0: no profile), BENCH_TMP, BENCH_RAW.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import services, wrk
+from bench.procs import CLK_TCK, Proc, Registry, http_get, pin
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+USERS = "/api/v1/admin/users"
+INVOICE = "/api/v1/admin/invoices/1?include=items,user"
+ENDPOINTS = {"users": USERS, "invoice": INVOICE}
+MIB = 1024 * 1024
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+@dataclass
+class Settings:
+    quick: bool
+    runs: int
+    duration: float
+    warmup: float
+    scale: int
+    conns: list[int]
+    parts: set[str]
+    stream_bytes: int
+    fpm_children: int
+    profile_seconds: float
+    load_cpu: str
+    sut_cpu: str
+    tmp: Path
+    raw: Path
+    store_rows: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        quick = os.environ.get("BENCH_QUICK") == "1"
+        tmp = Path(_env("BENCH_TMP", f"/tmp/strangler-bench-{uuid.uuid4().hex[:8]}"))
+        tmp.mkdir(parents=True, exist_ok=True)
+        raw = Path(_env("BENCH_RAW", str(ROOT / "bench" / "results" / "raw")))
+        raw.mkdir(parents=True, exist_ok=True)
+        return cls(
+            quick=quick,
+            runs=int(_env("BENCH_RUNS", "1" if quick else "3")),
+            duration=float(_env("BENCH_DURATION", "1" if quick else "5")),
+            warmup=float(_env("BENCH_WARMUP", "0" if quick else "1")),
+            scale=int(_env("BENCH_SCALE", "100" if quick else "10000")),
+            conns=[int(c) for c in _env("BENCH_CONNS", "32,128").split(",")],
+            parts=set(_env("BENCH_PARTS", "1,2,3,4,5").split(",")),
+            stream_bytes=int(_env("BENCH_STREAM_BYTES", str(32 * MIB if quick else 1024 * MIB))),
+            fpm_children=int(_env("BENCH_FPM_CHILDREN", "8")),
+            profile_seconds=float(_env("BENCH_PROFILE_SECONDS", "2" if quick else "10")),
+            load_cpu=_env("BENCH_LOAD_CPU", "0"),
+            sut_cpu=_env("BENCH_SUT_CPU", "1"),
+            tmp=tmp,
+            raw=raw,
+            store_rows=int(_env("BENCH_STORE_ROWS", "2000" if quick else "20000")),
+        )
+
+
+@dataclass
+class Target:
+    """Something wrk can load: a URL, the processes whose CPU and RSS count, where they run."""
+
+    name: str
+    base: str
+    procs: list[Proc]
+    cpus: str | None  # None: not pinned
+    kind: str  # direct | nginx | gateway
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def pids(self) -> list[int]:
+        out: list[int] = []
+        for p in self.procs:
+            out += services.php_trees(p) if p.info.get("fpm") else p.tree()
+        return out
+
+    def place(self) -> None:
+        pin(self.pids(), self.cpus)
+
+
+class Bench:
+    def __init__(self, s: Settings) -> None:
+        self.s = s
+        self.reg = Registry(s.tmp)
+        self.results: dict[str, Any] = {
+            "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(s).items()},
+            "measurements": [],
+            "micro": {},
+            "stream": [],
+            "profiles": {},
+            "notes": [],
+            "commands": {},
+            "setup": {},
+        }
+        self.results["settings"]["parts"] = sorted(s.parts)
+        self.token = ""
+        self.mysql_db: str | None = None
+        self.mysql_store_db: str | None = None
+        self.targets: dict[str, Target] = {}
+        self.php: dict[str, Proc] = {}
+
+    # ------------------------------------------------------------ helpers
+
+    def note(self, text: str) -> None:
+        print(f"[bench] {text}", flush=True)
+        self.results["notes"].append(text)
+
+    def log(self, text: str) -> None:
+        print(f"[bench] {time.strftime('%H:%M:%S')} {text}", flush=True)
+
+    def save(self) -> None:
+        (self.s.raw / "results.json").write_text(json.dumps(self.results, indent=1, default=str))
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    # ------------------------------------------------------------ machine
+
+    def machine(self) -> None:
+        def out(cmd: list[str]) -> str:
+            try:
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=False)
+                return (p.stdout + p.stderr).strip()
+            except OSError as exc:
+                return f"unavailable: {exc}"
+
+        lscpu = out(["lscpu"])
+        model = re.search(r"Model name:\s*(.+)", lscpu)
+        mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
+        code = (
+            "import importlib.metadata as m;"
+            "print(' '.join(f'{p}={m.version(p)}' for p in "
+            "('uvicorn','aiohttp','uvloop','httptools','starlette','sqlalchemy','orjson','deepdiff')))"
+        )
+        self.results["machine"] = {
+            "cpu_model": model.group(1).strip() if model else "?",
+            "cores": os.cpu_count(),
+            "memory_gib": round(int(mem) / 1024 / 1024, 1),
+            "kernel": platform.release(),
+            "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
+            "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        }
+        self.results["versions"] = {
+            "python": platform.python_version(),
+            "packages": out([PY, "-c", code]),
+            "nginx": out([services.NGINX, "-v"]).replace("nginx version: ", ""),
+            "php": out(["php", "-v"]).splitlines()[0],
+            "php-fpm": out([services.PHP_FPM, "-v"]).splitlines()[0],
+            "wrk": out(["wrk", "-v"]).splitlines()[0],
+            "mariadb": out(["mysql", "-uroot", "-h127.0.0.1", "-N", "-e", "select version()"]),
+            "git": out(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"]),
+        }
+
+    # ------------------------------------------------------------ databases
+
+    def mysql(self, sql: str) -> None:
+        import pymysql
+
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
+
+    def seed(self) -> None:
+        seeder = ROOT / "legacy" / "bin" / "seed.php"
+        if not seeder.exists():
+            raise RuntimeError(f"{seeder} is missing: the real case cannot be seeded")
+        name = f"strangler_bench_{uuid.uuid4().hex[:8]}"
+        self.mysql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        self.mysql_db = name
+        sqlite_path = self.s.tmp / "paymenter.sqlite"
+        self.dbs = {
+            "mariadb": {
+                "php": {
+                    "DB_DSN": f"mysql:host=127.0.0.1;port=3306;dbname={name};charset=utf8mb4",
+                    "DB_USER": "root",
+                    "DB_PASSWORD": "",
+                },
+                "url": f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4",
+            },
+            "sqlite": {
+                "php": {"DB_DSN": f"sqlite:{sqlite_path}"},
+                "url": f"sqlite:///{sqlite_path}",
+            },
+        }
+        wanted = ["mariadb"] + (["sqlite"] if "3" in self.s.parts else [])
+        for db in wanted:
+            t0 = time.monotonic()
+            cmd = ["php", str(seeder), "--scale", str(self.s.scale), "--seed", "7"]
+            p = subprocess.run(
+                cmd,
+                env={**os.environ, **self.dbs[db]["php"]},
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                timeout=3600,
+                check=False,
+            )
+            (self.s.raw / f"seed-{db}.log").write_text(p.stdout[-5000:] + p.stderr[-5000:])
+            if p.returncode != 0:
+                raise RuntimeError(f"seeding {db} failed: {p.stderr[-2000:]}")
+            report = json.loads(p.stdout.strip().splitlines()[-1])
+            self.token = report["tokens"]["admin"]
+            self.results["setup"][f"seed_{db}_s"] = round(time.monotonic() - t0, 1)
+            self.results["setup"][f"seed_{db}_counts"] = report.get("counts")
+            self.log(f"seeded {db} at scale {self.s.scale} in {time.monotonic() - t0:.1f}s")
+        self.results["commands"]["seed"] = (
+            f"DB_DSN=... php legacy/bin/seed.php --scale {self.s.scale} --seed 7"
+        )
+
+    # ------------------------------------------------------------ servers
+
+    def gateway_available(self) -> bool:
+        return (ROOT / "proxy" / "server.py").exists()
+
+    def shadow_wired(self) -> bool:
+        pattern = re.compile(r"^\s*(from shadow|import shadow)", re.M)
+        return any(pattern.search(p.read_text()) for p in (ROOT / "proxy").glob("*.py"))
+
+    def gateway(
+        self,
+        name: str,
+        upstream: str,
+        *,
+        routes: list[dict[str, str]] | None = None,
+        workers: int = 1,
+        sample: float = 1.0,
+        database_url: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> Target | None:
+        if not self.gateway_available():
+            return None
+        store = f"sqlite:///{self.s.tmp}/parity-{name}.db"
+        table = services.gateway_table(upstream, routes or [], store=store, sample=sample)
+        env = {"DATABASE_URL": database_url} if database_url else {}
+        env.update(extra_env or {})
+        cpus = self.s.sut_cpu if workers == 1 else None
+        try:
+            proc = services.start_gateway(
+                self.reg, name, table, workers=workers, cpus=cpus, env=env
+            )
+        except Exception as exc:
+            self.note(f"gateway {name} did not start: {str(exc)[-1500:]}")
+            return None
+        self.results["commands"].setdefault(
+            "gateway",
+            proc.info["cmd"].replace(str(self.s.tmp), "$TMP").replace(str(ROOT) + "/", ""),
+        )
+        (self.s.raw / f"gw-{name}.yaml").write_text(table.replace(str(self.s.tmp), "$TMP"))
+        return Target(name, f"http://127.0.0.1:{proc.port}", [proc], cpus, "gateway")
+
+    def add(self, t: Target | None) -> None:
+        if t is not None:
+            self.targets[t.name] = t
+
+    def start_all(self) -> None:
+        s = self.s
+        parts = s.parts
+        if "1" in parts:
+            static = services.start_static(self.reg)
+            self.add(
+                Target(
+                    "tiny.direct", f"http://127.0.0.1:{static.port}", [static], s.sut_cpu, "direct"
+                )
+            )
+            px = services.start_nginx_proxy(self.reg, "proxy-tiny", static.port or 0)
+            self.add(Target("tiny.nginx", f"http://127.0.0.1:{px.port}", [px], s.sut_cpu, "nginx"))
+            up = f"http://127.0.0.1:{static.port}"
+            self.add(self.gateway("tiny.gw1", up))
+            self.add(self.gateway("tiny.gw2", up, workers=2))
+            self.static = static
+        if "5" in parts:
+            if "1" not in parts:
+                static = services.start_static(self.reg)
+                up = f"http://127.0.0.1:{static.port}"
+                self.add(Target("tiny.direct", up, [static], s.sut_cpu, "direct"))
+                px = services.start_nginx_proxy(self.reg, "proxy-tiny", static.port or 0)
+                self.add(
+                    Target("tiny.nginx", f"http://127.0.0.1:{px.port}", [px], s.sut_cpu, "nginx")
+                )
+                self.add(self.gateway("tiny.gw1", up))
+            quiet = {"STRANGLER_LOG_LEVEL": "warning"}
+            self.add(self.gateway("tiny.gw-nolog", up, extra_env=quiet))
+            for kind in ("aiohttp", "raw"):
+                floor = services.start_floor(self.reg, kind, up, s.sut_cpu)
+                self.add(
+                    Target(
+                        f"tiny.floor-{kind}",
+                        f"http://127.0.0.1:{floor.port}",
+                        [floor],
+                        s.sut_cpu,
+                        "gateway",
+                    )
+                )
+        if parts & {"1", "2", "3"}:
+            try:
+                self.seed()
+            except Exception as exc:
+                self.note(f"the real case is not measured: {exc}")
+                parts = parts - {"2", "3"}
+        if parts & {"1", "2", "3"} and self.token:
+            maria = services.start_php(
+                self.reg, "mariadb", self.dbs["mariadb"]["php"], s.fpm_children
+            )
+            self.php["mariadb"] = maria
+            self.results["setup"]["php"] = maria.info.get("how")
+            up = f"http://127.0.0.1:{maria.port}"
+            self.add(Target("php.direct", up, [maria], s.sut_cpu, "direct"))
+            if "1" in parts:
+                px = services.start_nginx_proxy(self.reg, "proxy-php", maria.port or 0)
+                self.add(
+                    Target("php.nginx", f"http://127.0.0.1:{px.port}", [px], s.sut_cpu, "nginx")
+                )
+                self.add(self.gateway("php.gw2", up, workers=2))
+            self.add(self.gateway("php.gw1", up))
+            routes = [
+                {"id": "users.list", "match": f"GET {USERS}", "mode": "shadow"},
+                {
+                    "id": "invoices.show",
+                    "match": "GET /api/v1/admin/invoices/{id:int}",
+                    "mode": "shadow",
+                },
+            ]
+            murl = self.dbs["mariadb"]["url"]
+            if "2" in parts:
+                if not self.shadow_wired():
+                    self.note("shadow mode is not wired into the gateway yet: part 2 not measured")
+                else:
+                    self.add(self.gateway("php.shadow1", up, routes=routes, database_url=murl))
+                    self.add(
+                        self.gateway(
+                            "php.shadow01", up, routes=routes, sample=0.1, database_url=murl
+                        )
+                    )
+            if "3" in parts:
+                native = [{**r, "mode": "native"} for r in routes]
+                self.add(self.gateway("php.native", up, routes=native, database_url=murl))
+                lite = services.start_php(
+                    self.reg, "sqlite", self.dbs["sqlite"]["php"], s.fpm_children
+                )
+                self.php["sqlite"] = lite
+                lup = f"http://127.0.0.1:{lite.port}"
+                self.add(Target("lite.direct", lup, [lite], None, "direct"))
+                self.add(self.gateway("lite.gw1", lup))
+                self.add(
+                    self.gateway(
+                        "lite.native", lup, routes=native, database_url=self.dbs["sqlite"]["url"]
+                    )
+                )
+        if "4" in parts:
+            stream = services.start_stream_upstream(self.reg, s.load_cpu)
+            self.stream_up = stream
+            self.add(self.gateway("stream.gw1", f"http://127.0.0.1:{stream.port}"))
+        self.check_targets()
+
+    def check_targets(self) -> None:
+        """Every target answers 200 on what it will be loaded with, before any timing."""
+        for name, t in list(self.targets.items()):
+            paths = ["/tiny.json"] if name.startswith("tiny.") else list(ENDPOINTS.values())
+            if name.startswith("stream."):
+                paths = ["/hello"]
+            for path in paths:
+                try:
+                    status, body = http_get(t.base + path, self.auth)
+                except Exception as exc:
+                    status, body = 0, repr(exc).encode()
+                t.info.setdefault("bytes", {})[path] = len(body)
+                if status != 200:
+                    self.note(f"{name} answers {status} on {path}: {body[:300]!r}; dropped")
+                    self.targets.pop(name, None)
+                    break
+        self.results["setup"]["response_bytes"] = {
+            n: t.info.get("bytes") for n, t in self.targets.items()
+        }
+
+    # ------------------------------------------------------------ measuring
+
+    def place(self, target: Target, upstream_on: str | None) -> None:
+        """Pin the target; put the PHP stacks / static upstream where this case wants them."""
+        for up in self._upstreams():
+            if up is not target:
+                up.cpus = upstream_on
+                up.place()
+        target.place()
+
+    def _upstreams(self) -> list[Target]:
+        return [t for t in self.targets.values() if t.kind == "direct"]
+
+    def measure(
+        self,
+        part: str,
+        case: str,
+        target: Target,
+        path: str,
+        conns: int,
+        rnd: int,
+        *,
+        settle: float = 0.0,
+        label: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        url = target.base + path
+        label = label or target.name
+        raw = self.s.raw / f"r{rnd}-p{part}-{case}-{label}-c{conns}.txt"
+        try:
+            if self.s.warmup > 0:
+                wrk.run(url, conns, self.s.warmup, self.s.load_cpu, self.auth)
+            counters0 = self.shadow_counters(target)
+            pids = target.pids()
+            cpu0 = _ticks(pids)
+            r = wrk.run(url, conns, self.s.duration, self.s.load_cpu, self.auth, raw)
+            if settle:
+                time.sleep(settle)
+            cpu1 = _ticks(target.pids())
+            counters1 = self.shadow_counters(target)
+        except Exception as exc:
+            self.note(f"round {rnd} {case} {label} c{conns}: {exc}")
+            return None
+        rec: dict[str, Any] = {
+            "part": part,
+            "case": case,
+            "target": label,
+            "conns": conns,
+            "round": rnd,
+            "rps": r.rps,
+            "requests": r.requests,
+            "p50_us": r.p50_us,
+            "p90_us": r.p90_us,
+            "p99_us": r.p99_us,
+            "mean_us": r.mean_us,
+            "errors": r.errors,
+            "non_2xx": r.non_2xx,
+            "cpu_us_per_req": (cpu1 - cpu0) / CLK_TCK * 1e6 / r.requests if r.requests else None,
+            "rss_mib": _rss(target.pids()) / MIB,
+            "loadavg": Path("/proc/loadavg").read_text().split()[0],
+        }
+        if counters0 is not None and counters1 is not None:
+            rec["shadow"] = {
+                k: counters1[k] - counters0.get(k, 0.0)
+                for k in counters1
+                if counters1[k] - counters0.get(k, 0.0)
+            }
+        if extra:
+            rec.update(extra)
+        if r.errors or r.non_2xx:
+            self.note(
+                f"round {rnd} {case} {label} c{conns}: {r.errors} errors, {r.non_2xx} non-2xx"
+            )
+        self.results["commands"].setdefault(
+            "wrk", r.command.replace(target.base, "http://127.0.0.1:$PORT")
+        )
+        self.results["measurements"].append(rec)
+        self.log(
+            f"r{rnd} p{part} {case:8} {label:13} c{conns:<3} {r.rps:9.0f} req/s "
+            f"p50 {r.p50_us / 1000:7.2f} ms p99 {r.p99_us / 1000:7.2f} ms "
+            f"cpu/req {rec['cpu_us_per_req'] or 0:6.0f} us rss {rec['rss_mib']:6.1f} MiB"
+        )
+        return rec
+
+    def shadow_counters(self, target: Target) -> dict[str, float] | None:
+        """Shadow counters the gateway exposes under /_strangler/ (Prometheus text or JSON)."""
+        if target.kind != "gateway" or "shadow" not in target.name:
+            return None
+        found: dict[str, float] = {}
+        for path in ("/_strangler/metrics",):
+            with contextlib.suppress(Exception):
+                status, body = http_get(target.base + path, timeout=5)
+                if status != 200:
+                    continue
+                for line in body.decode().splitlines():
+                    if line.startswith("#") or "shadow" not in line:
+                        continue
+                    key, _, value = line.rpartition(" ")
+                    with contextlib.suppress(ValueError):
+                        found[key] = found.get(key, 0.0) + float(value)
+        return found
+
+    def rounds(self) -> None:
+        for rnd in range(1, self.s.runs + 1):
+            self.log(f"round {rnd}/{self.s.runs}")
+            if "1" in self.s.parts:
+                self.part1(rnd)
+            if "2" in self.s.parts:
+                self.part2(rnd)
+            if "3" in self.s.parts:
+                self.part3(rnd)
+            if "4" in self.s.parts:
+                self.stream(rnd)
+            if "5" in self.s.parts:
+                self.part5(rnd)
+            self.save()
+
+    def _rotate(self, names: list[str], rnd: int) -> list[Target]:
+        present = [self.targets[n] for n in names if n in self.targets]
+        k = (rnd - 1) % max(1, len(present))
+        return present[k:] + present[:k]
+
+    def part1(self, rnd: int) -> None:
+        cases = [("tiny", "tiny", "/tiny.json")]
+        cases += [(name, "php", path) for name, path in ENDPOINTS.items()]
+        for case, prefix, path in cases:
+            if f"{prefix}.direct" not in self.targets:
+                continue
+            for conns in [*self.s.conns, 1]:
+                names = [f"{prefix}.{t}" for t in ("direct", "nginx", "gw1", "gw2")]
+                if conns == 1:
+                    names = names[:3]
+                for t in self._rotate(names, rnd):
+                    # measured directly, the upstream is the server under test; behind a
+                    # proxy it moves to the load core
+                    self.place(t, None if t.kind == "direct" else self.s.load_cpu)
+                    label = t.name.split(".", 1)[1]
+                    self.measure("1", case, t, path, conns, rnd, label=label)
+
+    def part2(self, rnd: int) -> None:
+        names = ["php.gw1", "php.shadow1", "php.shadow01"]
+        if not any(n in self.targets for n in names[1:]):
+            return
+        for case, path in ENDPOINTS.items():
+            for t in self._rotate(names, rnd):
+                self.place(t, self.s.load_cpu)
+                label = {
+                    "php.gw1": "legacy",
+                    "php.shadow1": "shadow-1.0",
+                    "php.shadow01": "shadow-0.1",
+                }[t.name]
+                self.measure("2", case, t, path, 32, rnd, settle=1.5, label=label)
+
+    def part3(self, rnd: int) -> None:
+        for db, prefix in (("mariadb", "php"), ("sqlite", "lite")):
+            names = [f"{prefix}.gw1", f"{prefix}.native"]
+            for case, path in ENDPOINTS.items():
+                for t in self._rotate(names, rnd):
+                    self.place(t, None)  # PHP-FPM on both cores
+                    mode = "native" if t.name.endswith("native") else "legacy"
+                    self.measure(
+                        "3", f"{case}-{db}", t, path, 32, rnd, label=mode, extra={"db": db}
+                    )
+
+    def part5(self, rnd: int) -> None:
+        """Where the gateway's time goes: the gateway as shipped, without its access log, and
+        two reference proxies (floors), against nginx, tiny upstream, 32 connections."""
+        names = ["tiny.nginx", "tiny.gw1", "tiny.gw-nolog", "tiny.floor-aiohttp", "tiny.floor-raw"]
+        for t in self._rotate(names, rnd):
+            self.place(t, self.s.load_cpu)
+            label = t.name.split(".", 1)[1]
+            self.measure("5", "floors", t, "/tiny.json", 32, rnd, label=label)
+
+    # ------------------------------------------------------------ part 4
+
+    def stream(self, rnd: int) -> None:
+        t = self.targets.get("stream.gw1")
+        if t is None:
+            return
+        t.place()
+        pids = t.pids()
+        before = _rss(pids)
+        cmd = [
+            "taskset",
+            "-c",
+            self.s.load_cpu,
+            PY,
+            "-m",
+            "bench.stream_upstream",
+            "--client",
+            t.base,
+            "--bytes",
+            str(self.s.stream_bytes),
+        ]
+        self.results["commands"]["stream"] = " ".join(cmd[3:]).replace(
+            t.base, "http://127.0.0.1:$PORT"
+        )
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        peak, samples = before, 0
+        while proc.poll() is None:
+            peak = max(peak, _rss(pids))
+            samples += 1
+            time.sleep(0.01)
+        out, err = proc.communicate()
+        after = _rss(pids)
+        try:
+            report = json.loads(out.decode().strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            self.note(f"stream round {rnd} failed: {err.decode()[-1000:]}")
+            return
+        rec = {
+            "round": rnd,
+            "rss_before_mib": before / MIB,
+            "rss_peak_mib": peak / MIB,
+            "rss_after_mib": after / MIB,
+            "growth_mib": (peak - before) / MIB,
+            "samples": samples,
+            **report,
+        }
+        ok = report.get("up_received") == report["bytes"] == report.get("down_received")
+        rec["complete"] = ok
+        if not ok:
+            self.note(f"stream round {rnd}: body incomplete: {report}")
+        self.results["stream"].append(rec)
+        self.log(
+            f"r{rnd} p4 stream {report['bytes'] / MIB:.0f} MiB up {report.get('up_s')}s "
+            f"down {report.get('down_s')}s rss {before / MIB:.1f} -> peak {peak / MIB:.1f} MiB"
+        )
+
+    def micro(self) -> None:
+        repeat = "3" if self.s.quick else "7"
+        quick = ["--quick"] if self.s.quick else []
+        jobs: dict[str, list[str]] = {
+            "matcher": ["matcher", "--repeat", repeat, *quick],
+            "compare": ["compare", "--repeat", repeat, *quick],
+        }
+        store = ["store", "--repeat", repeat, "--rows", str(self.s.store_rows)]
+        with contextlib.suppress(Exception):
+            name = f"strangler_bench_store_{uuid.uuid4().hex[:8]}"
+            self.mysql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+            self.mysql_store_db = name
+            store += ["--mysql-url", f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"]
+        jobs["store"] = store
+        for part, args in jobs.items():
+            out = self.s.raw / f"micro-{part}.json"
+            cmd = [
+                "taskset",
+                "-c",
+                self.s.sut_cpu,
+                PY,
+                "-m",
+                "bench.micro",
+                *args,
+                "--out",
+                str(out),
+            ]
+            self.results["commands"][f"micro_{part}"] = (
+                " ".join(cmd).replace(PY, "python").split(" --mysql-url")[0]
+            )
+            p = subprocess.run(
+                cmd, capture_output=True, text=True, cwd=ROOT, timeout=900, check=False
+            )
+            if p.returncode != 0 or not out.exists():
+                self.note(f"micro {part} failed: {p.stderr[-1500:]}")
+                continue
+            self.results["micro"][part] = json.loads(out.read_text())
+            self.log(f"micro {part} done")
+
+    # ------------------------------------------------------------ profile
+
+    def profile(self) -> None:
+        if self.s.profile_seconds <= 0 or not shutil.which("py-spy", path=str(Path(PY).parent)):
+            if self.s.profile_seconds > 0:
+                self.note("py-spy not installed in the venv: no profile")
+            return
+        cases = [
+            ("legacy-tiny", "tiny.gw1", "/tiny.json"),
+            ("legacy-php", "php.gw1", USERS),
+            ("shadow-1.0", "php.shadow1", USERS),
+            ("native-mariadb", "php.native", USERS),
+        ]
+        spy = str(Path(PY).parent / "py-spy")
+        for label, name, path in cases:
+            t = self.targets.get(name)
+            if t is None:
+                continue
+            self.place(t, self.s.load_cpu)
+            out = self.s.raw / f"profile-{label}.txt"
+            secs = self.s.profile_seconds
+            load = subprocess.Popen(
+                wrk.command(t.base + path, 32, secs + 3, self.s.load_cpu, self.auth),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1)
+            cmd = [
+                "taskset",
+                "-c",
+                self.s.load_cpu,
+                spy,
+                "record",
+                "--pid",
+                str(t.procs[0].pid),
+                "--duration",
+                str(int(secs)),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+                "--nonblocking",
+            ]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 60, check=False)
+            load.wait()
+            if p.returncode != 0 or not out.exists():
+                self.note(f"profile {label} failed: {p.stderr[-800:]}")
+                continue
+            self.results["profiles"][label] = fold_profile(out.read_text())
+            self.results["commands"]["profile"] = (
+                "py-spy record --pid <gateway> --duration N --rate 250 --format raw --nonblocking"
+            )
+            self.log(f"profile {label} done")
+
+    # ------------------------------------------------------------ run
+
+    def copy_configs(self) -> None:
+        dest = self.s.raw / "configs"
+        dest.mkdir(exist_ok=True)
+        for f in [*self.s.tmp.glob("*.conf"), *self.s.tmp.glob("*.yaml")]:
+            (dest / f.name).write_text(f.read_text().replace(str(self.s.tmp), "$TMP"))
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(Exception):
+            self.copy_configs()
+        self.reg.stop_all()
+        for db in (self.mysql_db, self.mysql_store_db):
+            if db:
+                with contextlib.suppress(Exception):
+                    self.mysql(f"DROP DATABASE IF EXISTS `{db}`")
+
+    def run(self) -> int:
+        t0 = time.monotonic()
+        try:
+            self.machine()
+            if not self.gateway_available():
+                self.note("proxy/server.py is missing: gateway targets not measured")
+            if "4" in self.s.parts:
+                self.micro()
+            self.save()
+            self.start_all()
+            self.save()
+            self.rounds()
+            self.profile()
+        except BaseException:
+            self.note("run aborted: " + traceback.format_exc()[-3000:])
+            return_code = 1
+        else:
+            return_code = 0
+        finally:
+            for t in self.targets.values():
+                if t.kind == "gateway":
+                    for p in t.procs:
+                        if p.log and p.log.exists():
+                            tail = p.log.read_bytes()[-20000:]
+                            (self.s.raw / f"gw-{t.name}.log.tail").write_bytes(tail)
+            self.cleanup()
+            self.results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+            self.results["elapsed_s"] = round(time.monotonic() - t0, 1)
+            self.save()
+        from bench.report import render
+
+        text = render(self.results)
+        out = Path(_env("BENCH_REPORT", str(ROOT / "bench" / "results" / "latest.md")))
+        out.write_text(text)
+        self.log(f"wrote {out} ({self.results['elapsed_s']}s)")
+        return return_code
+
+
+def _ticks(pids: list[int]) -> int:
+    from bench.procs import cpu_ticks
+
+    return cpu_ticks(pids)
+
+
+def _rss(pids: list[int]) -> int:
+    from bench.procs import rss_bytes
+
+    return rss_bytes(pids)
+
+
+def fold_profile(text: str, top: int = 25) -> dict[str, Any]:
+    """py-spy's raw (collapsed) stacks → share of samples per function, self and inclusive."""
+    self_n: dict[str, int] = {}
+    incl_n: dict[str, int] = {}
+    total = 0
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [_frame(f) for f in stack.split(";")]
+        if frames:
+            self_n[frames[-1]] = self_n.get(frames[-1], 0) + n
+        for f in set(frames):
+            incl_n[f] = incl_n.get(f, 0) + n
+    areas: dict[str, int] = {}
+    for f, n in self_n.items():
+        areas[_area(f)] = areas.get(_area(f), 0) + n
+    rank = sorted(self_n.items(), key=lambda kv: -kv[1])[:top]
+    incl = sorted(incl_n.items(), key=lambda kv: -kv[1])[: top * 2]
+    return {
+        "samples": total,
+        "self": [(f, n / total) for f, n in rank] if total else [],
+        "areas": sorted(((a, n / total) for a, n in areas.items()), key=lambda kv: -kv[1])
+        if total
+        else [],
+        "inclusive": [(f, n / total) for f, n in incl] if total else [],
+    }
+
+
+def _area(frame: str) -> str:
+    """Which component a frame belongs to: the package of its file."""
+    m = re.search(r"\(([^)]*)\)$", frame)
+    path = m.group(1) if m else frame
+    if "/" not in path:
+        return "python: " + path.split(".")[0] if path else "?"
+    return path.split("/", 1)[0]
+
+
+def _frame(frame: str) -> str:
+    """ "func (path/to/file.py:123)" → "func (file.py)", paths shortened to the package."""
+    m = re.match(r"(.*) \((.*?):?(\d*)\)$", frame)
+    if not m:
+        return frame
+    func, path = m.group(1), m.group(2)
+    for marker in ("site-packages/", "/work/main/", "python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{func} ({path})"
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    settings = Settings.from_env()
+    return Bench(settings).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
