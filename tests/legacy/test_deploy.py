@@ -46,9 +46,9 @@ def run_fpm(workdir: Path, docroot: Path, env: dict[str, str] | None = None) -> 
     """Start run-fpm.sh in the foreground; yield its base URL; stop it with SIGTERM."""
     require_binaries()
     port = free_port()
+    args = ["--port", str(port), "--children", "2", "--workdir", str(workdir)]
     proc = subprocess.Popen(
-        [str(RUN_FPM), "--port", str(port), "--children", "2", "--workdir", str(workdir)]
-        + ["--docroot", str(docroot)],
+        [str(RUN_FPM), *args, "--docroot", str(docroot)],
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -140,9 +140,9 @@ def test_background_mode_starts_and_stops(tmp_path: Path, docroot: Path) -> None
     require_binaries()
     work = tmp_path / "work"
     port = free_port()
+    args = ["--port", str(port), "--workdir", str(work), "--docroot", str(docroot)]
     started = subprocess.run(
-        [str(RUN_FPM), "--port", str(port), "--workdir", str(work), "--docroot", str(docroot)]
-        + ["--background"],
+        [str(RUN_FPM), *args, "--background"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -350,7 +350,7 @@ final class Seeder
             };
             $descriptionRoll = $this->rnd->int(1, 100);
             $description = match (true) {
-                $descriptionRoll <= 15 => null,
+                $descriptionRoll <= 15 || $p % 7 === 6 => null,
                 $descriptionRoll <= 65 => $this->text($this->rnd->int(30, 200)),
                 default => "<h2>{$name}</h2>\n\n" . $this->text($this->rnd->int(1000, 4000)),
             };
@@ -507,8 +507,14 @@ final class Seeder
         $created = $this->between(self::START, self::START + (int) ((self::END - self::START) * 0.85));
         [$first, $firstAscii] = $this->rnd->pick(SEED_FIRST_NAMES);
         [$last, $lastAscii] = $this->rnd->pick(SEED_LAST_NAMES);
-        $firstName = $this->rnd->chance(0.07) ? null : $first;
-        $lastName = $this->rnd->chance(0.07) ? null : $last;
+        // Besides chance, fixed positions guarantee the awkward cases at any scale.
+        $firstName = $this->rnd->chance(0.07) || $user % 13 === 6 ? null : $first;
+        $lastName = $this->rnd->chance(0.07) || $user % 13 === 8 ? null : $last;
+        if ($user % 10 === 4) {
+            $firstName = '🚀 Rocket';
+        } elseif ($user % 10 === 6) {
+            $lastName = '山田';
+        }
         $domain = $this->rnd->pick(SEED_EMAIL_DOMAINS);
         $email = match (true) {
             $user % 41 === 9 => "{$firstAscii}%{$user}@example.org",
@@ -553,8 +559,14 @@ final class Seeder
         for ($i = 0; $i < $count; $i++) {
             $id = $this->nextId('credits');
             $created = $this->between($since, self::END);
+            $amount = $this->amount(100, 20_000);
+            $amount = match ($id % 25) {
+                4 => 0,
+                9 => 250_000_000,
+                default => $amount,
+            };
             $this->w['credits']->add([
-                $id, $user, $currencies[$i], self::money($this->amount(100, 20_000)),
+                $id, $user, $currencies[$i], self::money($amount),
                 self::at($created), self::at($this->touched($created)),
             ]);
             $out[] = ['id' => $id, 'currency' => $currencies[$i]];
@@ -577,7 +589,7 @@ final class Seeder
                 $services[] = $this->seedService($user, $order, $currency, $created + $s);
             }
         }
-        if ($this->rnd->chance(0.05)) {
+        if ($this->rnd->chance(0.05) || $user % 20 === 2) {
             $services[] = $this->seedService($user, null, $home, $this->between($since, self::END));
         }
         return $services;
@@ -679,9 +691,15 @@ final class Seeder
                 };
                 [$type, $ref] = [null, null];
             }
+            $id = $this->nextId('invoice_items');
+            if ($id % 40 === 7) {
+                $description = null;
+            } elseif ($id % 40 === 11) {
+                $price = 0;
+            }
             $total += $price * $quantity;
             $this->w['invoice_items']->add([
-                $this->nextId('invoice_items'), $invoice, self::money($price), $quantity, $description, $type, $ref,
+                $id, $invoice, self::money($price), $quantity, $description, $type, $ref,
                 self::at($created), self::at($created),
             ]);
         }
@@ -755,7 +773,7 @@ final class Seeder
                 $this->rnd->chance(0.2) ? "{$subject} (#{$id})" : $subject,
                 $this->rnd->weighted(['open' => 40, 'replied' => 30, 'closed' => 30]),
                 $this->rnd->pick(['low', 'medium', 'high']),
-                $this->rnd->chance(0.15) ? null : $this->rnd->pick(self::DEPARTMENTS),
+                $this->rnd->chance(0.15) || $id % 10 === 3 ? null : $this->rnd->pick(self::DEPARTMENTS),
                 $user,
                 $this->staff === [] || $this->rnd->chance(0.5) ? null : $this->rnd->pick($this->staff),
                 $services === [] || $this->rnd->chance(0.6) ? null : $this->rnd->pick($services)['id'],
@@ -783,7 +801,7 @@ final class Seeder
             $message = str_pad($message, 5000, '.');
         }
         $this->w['ticket_messages']->add([$id, $ticket, $author, $message, null, self::at($at), self::at($at)]);
-        if ($this->rnd->chance(0.05)) {
+        if ($this->rnd->chance(0.05) || $id % 30 === 5) {
             for ($a = $this->rnd->int(1, 2); $a > 0; $a--) {
                 [$filename, $extension, $mime] = $this->rnd->pick(SEED_ATTACHMENTS);
                 $uuid = $this->rnd->uuid();
