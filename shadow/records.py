@@ -116,6 +116,19 @@ def latency_slot(seconds: float) -> int:
     return bisect.bisect_left(LATENCY_BOUNDS, seconds)
 
 
+def percentile(counts: list[int], q: float) -> float | None:
+    """The upper bound of the histogram slot that holds the q-th quantile."""
+    n = sum(counts)
+    if n == 0:
+        return None
+    running = 0
+    for i, c in enumerate(counts):
+        running += c
+        if running >= q * n:
+            return LATENCY_BOUNDS[i] if i < len(LATENCY_BOUNDS) else float("inf")
+    return float("inf")
+
+
 def sample_slot(request_id: str) -> int:
     digest = hashlib.blake2b(request_id.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") % SAMPLES_PER_FIELD

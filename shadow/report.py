@@ -16,16 +16,10 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from shadow.noise import (
-    DEFAULT_THRESHOLDS,
-    FieldRates,
-    Thresholds,
-    is_noise,
-    is_real,
-    rates_from_rows,
-)
-from shadow.records import LATENCY_BOUNDS, CountRow, Rows, SampleRow, Source
+from shadow.noise import FieldRates, Thresholds, is_noise, is_real, rates_from_rows
+from shadow.records import LATENCY_BOUNDS, CountRow, Rows, SampleRow, Source, percentile
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +39,7 @@ class FieldLine:
     rate: float  # of compared
     noise_rate: float
     example: Example | None
+    real: bool  # passes the noise thresholds; False: differs, but too rarely to count yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +73,9 @@ class RouteReport:
     unsampled: int
     aa_compared: int
     parity: float | None  # (matched + ignored) / compared
-    fields: tuple[FieldLine, ...]  # real differences, most frequent first
+    fields: tuple[FieldLine, ...]  # differing fields that are not noise, most frequent first
     noise: tuple[FieldLine, ...]  # fields learned as noise
+    error: str | None  # the latest stored error, when any comparison errored
     primary: Latency
     candidate: Latency
     trend: tuple[TrendPoint, ...]
@@ -98,18 +94,22 @@ def build_report(
     since: float | None = None,
     route: str | None = None,
     bucket_seconds: int = 60,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    thresholds: Thresholds | None = None,  # None: the defaults of shadow.noise
     top: int = 10,
 ) -> Report:
-    def keep(r: str, bucket: int) -> bool:
-        return (route is None or r == route) and (since is None or bucket + bucket_seconds > since)
+    def keep(r: str, bucket: int, any_route: bool = False) -> bool:
+        wanted = any_route or route is None or r == route
+        return wanted and (since is None or bucket + bucket_seconds > since)
 
     counts = [c for c in rows.counts if keep(c.route, c.bucket)]
     fields = [f for f in rows.fields if keep(f.route, f.bucket)]
     latency = [x for x in rows.latency if keep(x.route, x.bucket)]
-    samples = [s for s in rows.samples if (route is None or s.route == route)]
-    samples = [s for s in samples if since is None or s.at >= since]
+    samples = sorted(
+        (s for s in rows.samples if keep(s.route, int(s.at) - bucket_seconds + 1)),
+        key=lambda s: -s.at,
+    )  # newest first: the example shown is the latest
     rates = rates_from_rows(counts, fields)
+    thresholds = thresholds or Thresholds()
     kinds: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
     for f in fields:
         if f.source is Source.PC:
@@ -123,11 +123,13 @@ def build_report(
     reports = []
     for name in sorted(r for r in by_route if r):
         route_fields = rates.get(name, {})
-        lines = _field_lines(route_fields, kinds, samples, name)
-        real = [ln for ln in lines if is_real(route_fields[ln.field], thresholds)]
+        lines = _field_lines(route_fields, kinds, samples, name, thresholds)
         noise = [ln for ln in lines if is_noise(route_fields[ln.field], thresholds)]
-        reports.append(_route(name, by_route[name], real[:top], noise, slots))
-    dropped = sum(c.counts["dropped"] for c in counts)
+        shown = [ln for ln in lines if ln not in noise][:top]
+        error = next((s.error for s in samples if s.route == name and s.error), None)
+        reports.append(_route(name, by_route[name], shown, noise, error, slots))
+    # drops belong to the store, not to a route: a route filter keeps them
+    dropped = sum(c.counts["dropped"] for c in rows.counts if keep(c.route or "", c.bucket, True))
     return Report(since, tuple(reports), dropped)
 
 
@@ -136,13 +138,13 @@ def _field_lines(
     kinds: Mapping[tuple[str, str], set[str]],
     samples: Iterable[SampleRow],
     route: str,
+    thresholds: Thresholds,
 ) -> list[FieldLine]:
     examples: dict[str, Example] = {}
-    for s in sorted(samples, key=lambda s: -s.at):
+    for s in samples:
         if s.route == route and s.source is Source.PC:
-            examples.setdefault(
-                s.field, Example(s.path, s.method, s.request_path, s.query, s.request_id)
-            )
+            example = Example(s.path, s.method, s.request_path, s.query, s.request_id)
+            examples.setdefault(s.field, example)
     lines = [
         FieldLine(
             n,
@@ -151,6 +153,7 @@ def _field_lines(
             r.candidate_rate,
             r.noise_rate,
             examples.get(n),
+            is_real(r, thresholds),
         )
         for n, r in rates.items()
     ]
@@ -159,7 +162,7 @@ def _field_lines(
 
 def _route(
     name: str, rows: list[CountRow], fields: list[FieldLine], noise: list[FieldLine],
-    slots: Counter[tuple[str, str, int]],
+    error: str | None, slots: Counter[tuple[str, str, int]],
 ) -> RouteReport:  # fmt: skip
     total: Counter[str] = Counter()
     for r in rows:
@@ -181,7 +184,7 @@ def _route(
     return RouteReport(
         name, requests, compared, total["matched"], total["ignored"], total["mismatched"],
         total["errored"], total["skipped"], total["shed"], total["unsampled"],
-        total["aa_compared"], parity, tuple(fields), tuple(noise),
+        total["aa_compared"], parity, tuple(fields), tuple(noise), error,
         _latency(name, "primary", slots), _latency(name, "candidate", slots), trend,
     )  # fmt: skip
 
@@ -190,19 +193,6 @@ def _latency(route: str, side: str, slots: Counter[tuple[str, str, int]]) -> Lat
     counts = [slots[route, side, i] for i in range(len(LATENCY_BOUNDS) + 1)]
     n = sum(counts)
     return Latency(n, percentile(counts, 0.50), percentile(counts, 0.99))
-
-
-def percentile(counts: list[int], q: float) -> float | None:
-    """The upper bound of the histogram slot that holds the q-th quantile."""
-    n = sum(counts)
-    if n == 0:
-        return None
-    running = 0
-    for i, c in enumerate(counts):
-        running += c
-        if running >= q * n:
-            return LATENCY_BOUNDS[i] if i < len(LATENCY_BOUNDS) else float("inf")
-    return float("inf")
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -247,54 +237,58 @@ _HEADINGS = [
 ]  # fmt: skip
 
 
-def _field_cells(line: FieldLine) -> list[str]:
-    example = line.example.path if line.example else ""
-    if line.example and line.example.request_id:
-        example += f" (request {line.example.request_id})"
-    return [line.field, ",".join(line.kinds), str(line.count), fmt_percent(line.rate), example]
+_DETAIL = ["field", "kinds", "count", "rate", "example"]
+
+
+def _detail_rows(r: RouteReport) -> list[list[str]]:
+    def cells(line: FieldLine, note: str) -> list[str]:
+        example = line.example.path if line.example else ""
+        if line.example and line.example.request_id:
+            example += f" (request {line.example.request_id})"
+        rate = fmt_percent(line.rate)
+        return [line.field, ",".join(line.kinds), str(line.count), rate, note or example]
+
+    rows = [cells(ln, "" if ln.real else "below thresholds") for ln in r.fields]
+    rows += [cells(ln, f"noise (A/A {fmt_percent(ln.noise_rate)})") for ln in r.noise]
+    if r.error:
+        rows.append(["(errored)", "", str(r.errored), "", r.error])
+    return rows
 
 
 def render_table(report: Report) -> RenderableType:
-    summary = Table(title="Shadow parity", title_justify="left")
-    for heading in _HEADINGS:
-        summary.add_column(heading, justify="left" if heading == "route" else "right")
+    """For the terminal; cells are plain text, so `[*]` in a path is never read as markup."""
+    parts: list[RenderableType] = [
+        _table("Shadow parity", _HEADINGS, map(_summary_cells, report.routes))
+    ]
     for r in report.routes:
-        summary.add_row(*_summary_cells(r))
-    parts: list[RenderableType] = [summary]
-    for r in report.routes:
-        if r.fields or r.noise:
-            table = Table(title=f"{r.route}: differing fields", title_justify="left")
-            for heading in ("field", "kinds", "count", "rate", "example"):
-                table.add_column(heading)
-            for line in r.fields:
-                table.add_row(*_field_cells(line))
-            for line in r.noise:
-                table.add_row(
-                    *_field_cells(line)[:4], f"noise (A/A {fmt_percent(line.noise_rate)})"
-                )
-            parts.append(table)
+        if rows := _detail_rows(r):
+            parts.append(_table(f"{r.route}: differing fields", _DETAIL, rows))
     if report.dropped:
-        parts.append(f"[yellow]{report.dropped} results dropped before reaching the store[/]")
+        parts.append(Text(f"{report.dropped} results dropped before reaching the store", "yellow"))
     return Group(*parts)
 
 
+def _table(title: str, headings: list[str], rows: Iterable[list[str]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for heading in headings:
+        table.add_column(heading, justify="left" if heading in ("route", "field") else "right")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
+
+
 def render_markdown(report: Report) -> str:
-    out = ["# Shadow parity", "", "| " + " | ".join(_HEADINGS) + " |"]
-    out.append("|" + "---|" * len(_HEADINGS))
-    out += ["| " + " | ".join(_md(c) for c in _summary_cells(r)) + " |" for r in report.routes]
+    out = ["# Shadow parity", "", *_md_table(_HEADINGS, map(_summary_cells, report.routes))]
     for r in report.routes:
-        if not (r.fields or r.noise):
-            continue
-        out += ["", f"## {r.route}", "", "| field | kinds | count | rate | example |"]
-        out.append("|---|---|---|---|---|")
-        out += ["| " + " | ".join(_md(c) for c in _field_cells(ln)) + " |" for ln in r.fields]
-        for ln in r.noise:
-            cells = [*_field_cells(ln)[:4], f"noise (A/A {fmt_percent(ln.noise_rate)})"]
-            out.append("| " + " | ".join(_md(c) for c in cells) + " |")
+        if rows := _detail_rows(r):
+            out += ["", f"## {r.route}", "", *_md_table(_DETAIL, rows)]
     if report.dropped:
         out += ["", f"{report.dropped} results dropped before reaching the store."]
     return "\n".join(out) + "\n"
 
 
-def _md(cell: str) -> str:
-    return cell.replace("|", "\\|") if cell else " "
+def _md_table(headings: list[str], rows: Iterable[list[str]]) -> list[str]:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") or " " for c in cells) + " |"
+
+    return [line(headings), "|" + "---|" * len(headings), *map(line, rows)]

@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from shadow.compare import Difference, Kind, Outcome
+from shadow.noise import Thresholds
 from shadow.records import RequestInfo, Result, Rows, Sample, Source, fold
 from shadow.report import (
     Report,
@@ -39,7 +40,21 @@ def traffic() -> list[Result]:
             Result("users.list", at, Outcome.MISMATCHED, Source.AA, None, None, (STAMP,))
         )
     results += [
-        Result("users.list", 130.0, Outcome.ERRORED, Source.PC, 0.004, None),
+        Result(
+            "users.list",
+            130.0,
+            Outcome.ERRORED,
+            Source.PC,
+            0.004,
+            None,
+            (),
+            Sample(
+                RequestInfo("GET", "/api/users", "", "req-e"),
+                "{}",
+                "{}",
+                "candidate: timed out after 2s",
+            ),
+        ),
         Result("users.list", 130.0, Outcome.SHED),
         Result("users.list", 130.0, Outcome.SKIPPED),
         Result("users.list", 130.0, Outcome.SKIPPED, unsampled=1),
@@ -73,7 +88,9 @@ def test_a_route_is_folded_into_its_counts_fields_noise_and_latency(rows: Rows) 
     assert (users.primary.p50, users.primary.p99) == (0.005, 0.005)
     assert (users.candidate.p50, users.candidate.p99) == (0.05, 0.05)
     assert [(t.bucket, t.compared) for t in users.trend] == [(60, 100), (120, 1)]
+    assert users.error == "candidate: timed out after 2s"
     assert report.dropped == 2
+    assert build_report(rows, route="users.list").dropped == 2  # drops belong to the store
 
 
 def test_since_and_route_filter_the_report(rows: Rows) -> None:
@@ -106,6 +123,14 @@ def test_markdown_lists_routes_and_fields(rows: Rows) -> None:
     assert "| users.list | 104 | 101 | 89.1% | 10 | 1 | 1/1 | ≤5ms / ≤5ms | ≤50ms / ≤50ms |" in text
     assert "| body.data[*].name | value | 10 | 10.0% | body.data[0].name (request req-" in text
     assert "| body.data[*].updated_at | value | 100 | 100.0% | noise (A/A 100.0%) |" in text
+    assert "| (errored) |   | 1 |   | candidate: timed out after 2s |" in text
+
+
+def test_a_field_below_the_thresholds_is_shown_and_marked(rows: Rows) -> None:
+    strict = build_report(rows, thresholds=Thresholds(relative=0.2, absolute=0.5))
+    users = next(r for r in strict.routes if r.route == "users.list")
+    assert [(f.field, f.real) for f in users.fields] == [("body.data[*].name", False)]
+    assert "below thresholds" in render_markdown(strict)
 
 
 def test_terminal_table_renders_the_same_numbers(rows: Rows) -> None:
