@@ -33,6 +33,9 @@ __all__ = ["DiffBudget", "Experiment", "RequestInfo", "ShadowSettings", "observe
 
 log = logging.getLogger("strangler.shadow")
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+_UNSAMPLED = "unsampled"
+_TALLY_MAX = 100  # requests counted before the tally goes to the writer
+_TALLY_SECONDS = 1.0  # ... or once the oldest in it is this old
 Call = Callable[[], Awaitable[Observation]]
 
 
@@ -59,6 +62,7 @@ class Experiment:
         self.shed = 0
         self.faults = 0  # bugs of our own, caught so the caller never sees them
         self._tasks: set[asyncio.Task[None]] = set()
+        self._tallies: dict[tuple[str, Outcome | str], tuple[int, float]] = {}
         self._closed = False
         # comparing is CPU work: off the event loop, on threads of its own so that a burst of
         # deepdiffs cannot starve the loop's default executor
@@ -97,15 +101,16 @@ class Experiment:
         s = settings or self.settings
         at = self.clock()
         if not sampled(request.request_id, s.sample):
-            self.writer.put(Result(route, at, Outcome.SKIPPED, unsampled=1))
+            self._tally(route, _UNSAMPLED, at)
             return
         if primary.truncated or primary.skipped or not self._shadowed(request.method, s):
-            self.writer.put(Result(route, at, Outcome.SKIPPED))
+            self._tally(route, Outcome.SKIPPED, at)
             return
         if self._closed or len(self._tasks) >= min(s.max_in_flight, self.settings.max_in_flight):
             self.shed += 1
-            self.writer.put(Result(route, at, Outcome.SHED))
+            self._tally(route, Outcome.SHED, at)
             return
+        self._flush_tallies(at, route)
         aa = again is not None and request.method.upper() in SAFE_METHODS
         aa_call = again if aa and sampled(request.request_id + "#aa", s.noise_sample) else None
         noise = self.ledger.noise_fields(route, s.thresholds)
@@ -114,6 +119,22 @@ class Experiment:
         task = asyncio.get_running_loop().create_task(self._run(job, candidate, aa_call, s))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _tally(self, route: str, kind: Outcome | str, at: float) -> None:
+        """Requests not compared are counted here and handed over in bulk: under overload, one
+        result per shed request would fill the writer's queue just when it matters most."""
+        n, first = self._tallies.get((route, kind), (0, at))
+        self._tallies[route, kind] = (n + 1, first)
+        if n + 1 >= _TALLY_MAX or at - first >= _TALLY_SECONDS:
+            self._flush_tallies(at, route)
+
+    def _flush_tallies(self, at: float, route: str | None = None) -> None:
+        for key in [k for k in self._tallies if route is None or k[0] == route]:
+            n, _ = self._tallies.pop(key)
+            if key[1] == _UNSAMPLED:
+                self.writer.put(Result(key[0], at, Outcome.SKIPPED, unsampled=n))
+            else:
+                self.writer.put(Result(key[0], at, Outcome(key[1]), repeat=n))
 
     @staticmethod
     def _shadowed(method: str, s: ShadowSettings) -> bool:
@@ -144,6 +165,7 @@ class Experiment:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        self._flush_tallies(self.clock())
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -219,17 +241,14 @@ def _compare_within_budget(
 ) -> Comparison:
     """The outcome first, without deepdiff; the fields only when the budget allows.
 
-    A/A comparisons always get their tree diff (they are what noise is learned from, and few),
-    but still spend from the budget, so that together they stay near it.
+    A/A mismatches always get their tree diff (noise is learned from their fields, and they
+    are few), but spend from the budget all the same, so that together they stay near it.
     """
-    if source is Source.AA:
-        if job.budget is not None:
-            job.budget.take()
-        return compare(job.primary, other, rules)
     quick = compare(job.primary, other, dataclasses.replace(rules, tree_diff=False))
     if quick.outcome is not Outcome.MISMATCHED or quick.diffed:
         return quick
-    if job.budget is None or job.budget.take():
+    allowed = job.budget is None or job.budget.take()
+    if allowed or source is Source.AA:
         return compare(job.primary, other, rules)  # lifting again costs µs; the diff costs ms
     return quick
 

@@ -74,6 +74,7 @@ class Result:
     sample: Sample | None = None
     unsampled: int = 0  # requests on the route that sampling left out, counted in passing
     diffed: bool = True  # False: a mismatch whose fields were not looked for (diff budget)
+    repeat: int = 1  # an outcome-only result (skipped, shed) may stand for many requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +154,7 @@ def _fold_one(batch: Batch, r: Result, bucket: int) -> None:
         if r.outcome in column:
             batch.counts[r.route, bucket, column[r.outcome]] += 1
     else:
-        batch.counts[r.route, bucket, r.outcome.value] += 1
+        batch.counts[r.route, bucket, r.outcome.value] += r.repeat
         if not r.diffed and r.outcome is Outcome.MISMATCHED:
             batch.counts[r.route, bucket, "undiffed"] += 1
         _fold_latency(batch, r, bucket)
