@@ -65,19 +65,6 @@ def upstream_of(url: str, *, preserve_host: bool) -> Upstream:
     )
 
 
-def connection_tokens(headers: Headers) -> frozenset[bytes]:
-    """Header names the Connection header declares hop-by-hop."""
-    names: set[bytes] = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            names.update(t.strip().lower() for t in value.split(b",") if t.strip())
-    return frozenset(names)
-
-
-def _is_hop(name: bytes, declared: frozenset[bytes]) -> bool:
-    return name in HOP_BY_HOP or name.startswith(b"proxy-") or name in declared
-
-
 @dataclass(frozen=True, slots=True)
 class ClientView:
     """What the client's request says about where it came from and what it reached."""
@@ -108,21 +95,24 @@ def read_request(
 def request_headers(
     headers: Headers, view: ClientView, upstream: Upstream
 ) -> list[tuple[str, str]]:
-    """The headers sent upstream, as aiohttp takes them."""
-    declared = connection_tokens(headers)
+    """The headers sent upstream, as aiohttp takes them (ASGI names are lower-case already)."""
     out: list[tuple[str, str]] = []
+    declared: frozenset[bytes] = frozenset()
     forwarded_for = forwarded_proto = forwarded_host = ""
     for name, value in headers:
-        lowered = name.lower()
-        if _is_hop(lowered, declared) or lowered in _REPLACED:
-            if lowered == b"x-forwarded-for":
+        if name in _REQUEST_SPECIAL or name.startswith(b"proxy-"):
+            if name == b"x-forwarded-for":
                 forwarded_for = value.decode("latin-1")
-            elif lowered == b"x-forwarded-proto":
+            elif name == b"x-forwarded-proto":
                 forwarded_proto = value.decode("latin-1")
-            elif lowered == b"x-forwarded-host":
+            elif name == b"x-forwarded-host":
                 forwarded_host = value.decode("latin-1")
+            elif name == b"connection":
+                declared |= _tokens(value)
             continue
         out.append((name.decode("latin-1"), value.decode("latin-1")))
+    if declared:
+        out = [(n, v) for n, v in out if n.lower().encode("latin-1") not in declared]
     out.append(("Host", view.host if upstream.preserve_host else upstream.host_header))
     out.append(("X-Forwarded-For", _append(forwarded_for, view.client_ip)))
     out.append(("X-Forwarded-Proto", _append(forwarded_proto, view.scheme)))
@@ -131,9 +121,22 @@ def request_headers(
     return out
 
 
-_REPLACED = frozenset(
-    {b"host", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", REQUEST_ID, DRY_RUN}
-)
+# dropped, or replaced by what the gateway writes itself
+_REQUEST_SPECIAL = HOP_BY_HOP | {
+    b"host",
+    b"x-forwarded-for",
+    b"x-forwarded-proto",
+    b"x-forwarded-host",
+    REQUEST_ID,
+    DRY_RUN,
+}
+_RESPONSE_SPECIAL = HOP_BY_HOP | {REQUEST_ID, b"location"}
+_ALWAYS_HOP = frozenset({b"close", b"keep-alive"})
+
+
+def _tokens(value: bytes) -> frozenset[bytes]:
+    found = {t.strip().lower() for t in value.split(b",")}
+    return frozenset(found - _ALWAYS_HOP - {b""})
 
 
 def _append(earlier: str, value: str) -> str:
@@ -144,15 +147,19 @@ def response_headers(
     raw: tuple[tuple[bytes, bytes], ...] | Headers, view: ClientView, upstream: Upstream
 ) -> Headers:
     """The upstream's response headers as the client gets them."""
-    declared = connection_tokens(list(raw))
     out: Headers = []
+    declared: frozenset[bytes] = frozenset()
     for name, value in raw:
         lowered = name.lower()
-        if _is_hop(lowered, declared) or lowered == REQUEST_ID:
+        if lowered in _RESPONSE_SPECIAL or lowered.startswith(b"proxy-"):
+            if lowered == b"location":
+                out.append((lowered, rewrite_location(value, view, upstream)))
+            elif lowered == b"connection":
+                declared |= _tokens(value)
             continue
-        if lowered == b"location":
-            value = rewrite_location(value, view, upstream)
         out.append((lowered, value))
+    if declared:
+        out = [(n, v) for n, v in out if n not in declared]
     out.append((REQUEST_ID, view.request_id.encode("ascii")))
     return out
 
@@ -162,12 +169,8 @@ def rewrite_location(value: bytes, view: ClientView, upstream: Upstream) -> byte
     text = value.decode("latin-1")
     lowered = text.lower()
     for origin in upstream.origins:
-        if lowered.startswith(origin) and lowered[len(origin) : len(origin) + 1] in (
-            "",
-            "/",
-            "?",
-            "#",
-        ):
+        after = lowered[len(origin) : len(origin) + 1]
+        if after in ("", "/", "?", "#") and lowered.startswith(origin):
             rest = text[len(origin) :]
             if upstream.base_path and rest.startswith(upstream.base_path):
                 rest = rest[len(upstream.base_path) :]
