@@ -17,9 +17,8 @@ and the field is a *real* difference only when all three hold:
 
 Example: an `updated_at` that differs in 40 % of A/A pairs and 42 % of candidate pairs is noise
 ((0.42 - 0.40) / 0.42 = 4.8 % < 20 %); a field with no A/A difference that differs once in 1,000
-candidate pairs is real (0.1 % ≥ 0.03 %, and 100 % ≥ 20 %). A field can count twice in one
-comparison when it differs in two ways (value at one item, missing at another); rates are
-capped at 1.
+candidate pairs is real (0.1 % ≥ 0.03 %, and 100 % ≥ 20 %). A field counts once per comparison
+however many ways it differs (see `records.fold`).
 """
 
 from __future__ import annotations

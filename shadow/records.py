@@ -158,8 +158,13 @@ def _fold_one(batch: Batch, r: Result, bucket: int) -> None:
         if not r.diffed and r.outcome is Outcome.MISMATCHED:
             batch.counts[r.route, bucket, "undiffed"] += 1
         _fold_latency(batch, r, bucket)
-    for kind_field in {(d.field, d.kind.value) for d in r.differences}:
-        batch.fields[(r.route, bucket, r.source.value, *kind_field)] += 1
+    # one count per field and comparison, so that a field's count is a count of comparisons
+    # (its rate is then exact); when it differs in two ways, the first kind names it
+    kinds: dict[str, str] = {}
+    for d in r.differences:
+        kinds.setdefault(d.field, d.kind.value)
+    for name, kind in kinds.items():
+        batch.fields[r.route, bucket, r.source.value, name, kind] += 1
     if r.sample is not None:
         _fold_samples(batch, r)
 

@@ -103,16 +103,19 @@ class StoreWriter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
-            await self._write_some()
+            try:
+                await self._write_some()
+            except Exception:  # a bug of ours must not stop the writing for good
+                log.exception("parity store writer failed")
 
     async def _write_some(self) -> None:
         taken = [self._queue.popleft() for _ in range(min(len(self._queue), self.batch_size))]
         drops, self._unreported_drops = self._unreported_drops, 0
         if not taken and not drops:
             return
-        batch = fold(taken, self.store.bucket_seconds, drops, self.clock())
         loop = asyncio.get_running_loop()
         try:
+            batch = fold(taken, self.store.bucket_seconds, drops, self.clock())
             # no timeout here: a write cannot be cancelled in its thread, and counting it as
             # dropped while it may still land would count it twice; a slow store instead fills
             # the queue, and `put` drops from there
