@@ -174,9 +174,7 @@ def db(target: Target, engines: dict[str, sa.Engine]) -> sa.Engine:
     """An autocommit engine on the target's database (every read sees the latest writes)."""
     engine = engines.get(target.name)
     if engine is None:
-        engine = sa.create_engine(
-            target.db_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
-        )
+        engine = sa.create_engine(target.db_url, isolation_level="AUTOCOMMIT", pool_size=2)
         engines[target.name] = engine
     return engine
 
