@@ -86,17 +86,22 @@ def check_native_coverage(table: RouteTable, app: object | None = None) -> list[
     if app_routes is None:
         reason = f"{name} is not a Starlette or FastAPI app: coverage cannot be verified"
         return [Problem(table.source, first.line, reason, warning=True)]
-    if any(_serves(app_routes, _scope(method, PROBE_PATH)) for method in _methods_of(routes)):
+    found = [
+        problem
+        for route in routes
+        for problem in _route_coverage(table.source, route, app_routes, name)
+    ]
+    if len(found) == sum(len(_methods_of([r])) for r in routes) and any(
+        _takes(app_routes, _scope(method, PROBE_PATH)) for method in _methods_of(routes)
+    ):
+        # nothing is served by a declared route and a catch-all takes everything: the app routes
+        # by itself, so its router cannot tell which routes it really serves
         reason = (
             f"{name} routes every path to a catch-all (it takes {PROBE_PATH}): its router "
             "cannot tell which routes the app really serves, so coverage cannot be verified"
         )
         return [Problem(table.source, first.line, reason, warning=True)]
-    return [
-        problem
-        for route in routes
-        for problem in _route_coverage(table.source, route, app_routes, name)
-    ]
+    return found
 
 
 def _route_coverage(
@@ -133,7 +138,11 @@ def _scope(method: str, path: str) -> Scope:
 
 
 def _serves(routes: Sequence[BaseRoute], scope: Scope) -> bool:
-    """As Starlette's router decides: the first route with a full match takes the request."""
+    """As Starlette's router decides: the first route with a full match takes the request.
+
+    A route that would also take the probe path is a fallback (say, a catch-all answering 404
+    and 405 the way the legacy application does): a request only it takes is not served.
+    """
     for route in routes:
         match, child_scope = route.matches(scope)
         if match is not Match.FULL:
@@ -141,8 +150,19 @@ def _serves(routes: Sequence[BaseRoute], scope: Scope) -> bool:
         inner = route.routes if isinstance(route, Mount | Host) else []
         if inner:  # a mounted router: it answers only what one of its own routes matches
             return _serves(inner, {**scope, **child_scope})
-        return True
+        return not _is_fallback(route, scope["method"])
     return False
+
+
+def _takes(routes: Sequence[BaseRoute], scope: Scope) -> bool:
+    return any(route.matches(scope)[0] is Match.FULL for route in routes)
+
+
+def _is_fallback(route: BaseRoute, method: str) -> bool:
+    if isinstance(route, Mount | Host) and route.routes:
+        return False  # judged by its own routes when a request reaches them
+    match, _ = route.matches(_scope(method, PROBE_PATH))
+    return match is Match.FULL
 
 
 def _routes_of(app: object) -> Sequence[BaseRoute] | None:

@@ -230,3 +230,24 @@ def test_import_app_reports_the_apps_own_import_errors(
 )
 def test_sample_path(template: str, path: str) -> None:
     assert sample_path(parse_template(template)) == path
+
+
+def test_routes_taken_only_by_a_trailing_catch_all_are_not_served() -> None:
+    # the shape of an app that declares its endpoints and answers the rest with its own 404
+    declared = Starlette(
+        routes=[
+            Route("/api/v1/admin/users", ok, methods=["GET"]),
+            Route("/{path:path}", ok, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        ]
+    )
+    table = table_with(
+        route("users", "GET /api/v1/admin/users", "native")
+        + route("typo", "GET /api/v1/admin/userz", "native")
+    )
+    assert reasons(table, declared) == [
+        (
+            "routing.yaml:7: route 'typo': GET /api/v1/admin/userz is not served by "
+            "tests.proxy.test_checks:app",
+            False,
+        )
+    ]
