@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import StaticPool
 
 from shadow.records import (
     COUNTERS,
@@ -57,6 +58,16 @@ from shadow.writer import StoreWriter
 __all__ = ["CountRow", "FieldRow", "LatencyRow", "Rows", "Store", "StoreWriter", "open_store"]
 
 _LONG = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# MariaDB compares strings case-insensitively by default, which would merge `body.Name` with
+# `body.name` (JSON keys are case-sensitive) under one key: keys compare as bytes there
+_BIN = {"charset": "utf8mb4", "collation": "utf8mb4_bin"}
+_MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+
+def _key(length: int) -> String:
+    return String(length).with_variant(mysql.VARCHAR(length, **_BIN), "mysql", "mariadb")
+
+
 _FIELD_LEN = 400
 _SAMPLE_CHARS = 256 * 1024  # one stored side at most; a sample shows a place, not a dump
 
@@ -64,36 +75,39 @@ metadata = MetaData()
 counts = Table(
     "shadow_counts",
     metadata,
-    Column("route", String(200), primary_key=True),
+    Column("route", _key(200), primary_key=True),
     Column("bucket", BigInteger, primary_key=True, autoincrement=False),
     *(Column(name, BigInteger, nullable=False, default=0) for name in COUNTERS),
     Column("primary_seconds", Float, nullable=False, default=0.0),
     Column("candidate_seconds", Float, nullable=False, default=0.0),
+    **_MYSQL,
 )
 latency = Table(
     "shadow_latency",
     metadata,
-    Column("route", String(200), primary_key=True),
+    Column("route", _key(200), primary_key=True),
     Column("bucket", BigInteger, primary_key=True, autoincrement=False),
-    Column("side", String(16), primary_key=True),
+    Column("side", _key(16), primary_key=True),
     Column("slot", SmallInteger, primary_key=True, autoincrement=False),
     Column("n", BigInteger, nullable=False),
+    **_MYSQL,
 )
 fields = Table(
     "shadow_fields",
     metadata,
-    Column("route", String(200), primary_key=True),
+    Column("route", _key(200), primary_key=True),
     Column("bucket", BigInteger, primary_key=True, autoincrement=False),
-    Column("source", String(4), primary_key=True),
-    Column("field", String(_FIELD_LEN), primary_key=True),
-    Column("kind", String(16), primary_key=True),
+    Column("source", _key(4), primary_key=True),
+    Column("field", _key(_FIELD_LEN), primary_key=True),
+    Column("kind", _key(16), primary_key=True),
     Column("n", BigInteger, nullable=False),
+    **_MYSQL,
 )
 samples = Table(
     "shadow_samples",
     metadata,
-    Column("route", String(200), primary_key=True),
-    Column("field", String(_FIELD_LEN), primary_key=True),
+    Column("route", _key(200), primary_key=True),
+    Column("field", _key(_FIELD_LEN), primary_key=True),
     Column("slot", SmallInteger, primary_key=True, autoincrement=False),
     Column("at", Float, nullable=False),
     Column("source", String(4), nullable=False),
@@ -106,6 +120,7 @@ samples = Table(
     Column("primary_side", _LONG, nullable=False),
     Column("candidate_side", _LONG, nullable=False),
     Column("error", Text),
+    **_MYSQL,
 )
 Index("shadow_counts_bucket", counts.c.bucket)
 Index("shadow_fields_bucket", fields.c.bucket)
@@ -115,8 +130,11 @@ def create_store_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_recycle=3600)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if not parsed.database or parsed.database == ":memory:":
+        # one connection shared by every thread, or each thread would see its own empty database
+        args = {"check_same_thread": False}
+        return create_engine(url, connect_args=args, poolclass=StaticPool)
+    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

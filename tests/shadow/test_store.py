@@ -145,3 +145,26 @@ async def test_drops_are_written_to_the_store_with_the_next_batch(tmp_path: Path
     assert sum(c.counts["dropped"] for c in rows.counts) == 3
     assert sum(c.counts["matched"] for c in rows.counts) == 2
     store.close()
+
+
+def test_keys_are_case_sensitive_on_every_backend(store: Store) -> None:
+    upper = Difference("body.Name", "body.Name", Kind.VALUE)
+    lower = Difference("body.name", "body.name", Kind.VALUE)
+    store.write(fold([Result("r", 1.0, Outcome.MISMATCHED, differences=(upper, lower))], 60))
+    assert sorted(f.field for f in store.read_rows().fields) == ["body.Name", "body.name"]
+
+
+def test_text_survives_the_round_trip_on_every_backend(store: Store) -> None:
+    sample = Sample(RequestInfo("GET", "/café", "q=é", "r-ü"), '{"n":"Zoë 😀"}', '{"n":"Zoe"}')
+    diff = Difference("body.n", "body.n", Kind.VALUE)
+    store.write(fold([Result("r", 1.0, Outcome.MISMATCHED, differences=(diff,), sample=sample)]))
+    [row] = store.read_rows().samples
+    assert (row.request_path, row.primary) == ("/café", '{"n":"Zoë 😀"}')
+
+
+async def test_an_in_memory_sqlite_store_is_one_database_for_every_thread() -> None:
+    store = open_store("sqlite://")
+    writer = StoreWriter(store)
+    writer.put(matched(120.0))
+    await writer.close()
+    assert [c.counts["matched"] for c in store.read_rows().counts] == [1]
