@@ -162,6 +162,18 @@ RESOURCES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "prices",
         [("id", "int"), ("price", "decimal"), ("setup_fee", "decimal"), ("currency_code", "str")],
     ),
+    "serviceUpgrades": (
+        "service_upgrades",
+        [
+            ("id", "int"),
+            ("status", "str"),
+            ("service_id", "int"),
+            ("plan_id", "int"),
+            ("product_id", "int"),
+            ("updated_at", "datetime"),
+            ("created_at", "datetime"),
+        ],
+    ),
     "properties": (
         "properties",
         [
@@ -339,6 +351,7 @@ RELATIONS: dict[str, dict[str, Rel]] = {
 REFERENCE_TYPES = {
     "App\\Models\\Service": ("services", "services"),
     "App\\Models\\Credit": ("credits", "credits"),
+    "App\\Models\\ServiceUpgrade": ("serviceUpgrades", "service_upgrades"),
 }
 
 

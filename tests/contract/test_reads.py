@@ -384,6 +384,30 @@ def test_include(api: Api, db: sa.Engine, ep: str, include: str) -> None:
         assert list(doc) == ["data", "links", "meta", "included"]
 
 
+def test_polymorphic_reference_over_every_invoice_item(api: Api, db: sa.Engine) -> None:
+    tz = app_timezone(db)
+    doc = api.get("invoice-items", params={"include": "reference", "per_page": 100000}).json()
+    seen_types = set()
+    expected: dict[tuple[str, str], dict[str, Any]] = {}
+    for obj in doc["data"]:
+        item = row(db, "invoice_items", int(obj["id"]))
+        assert item is not None
+        data, related_rows = expected_relationship(db, "invoiceItems", item, "reference")
+        assert obj["relationships"] == {"reference": {"data": data}}
+        for rel_type, rel_row in related_rows:
+            seen_types.add(rel_type)
+            expected[(rel_type, str(rel_row["id"]))] = resource_object(rel_type, rel_row, tz)
+    assert {(x["type"], x["id"]): x for x in doc.get("included", [])} == expected
+    assert {"services", "credits"} <= seen_types, "the seed data references services and credits"
+
+
+def test_id_filters_are_partial_too(api: Api, db: sa.Engine) -> None:
+    r = api.get("invoices", params={"filter[id]": "1", "per_page": 100000})
+    expected = [i for i in all_ids(db, "invoices") if "1" in str(i)]
+    assert ids(r.json()) == expected
+    assert len(expected) > 1
+
+
 @pytest.mark.parametrize(("ep", "include"), sorted(SILENT_INCLUDES))
 def test_accepted_includes_without_output(api: Api, ep: str, include: str) -> None:
     plain = api.get(ep, params={"per_page": 5}).json()
