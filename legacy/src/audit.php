@@ -16,10 +16,13 @@ function audit(Request $request, string $event, string $class, int|string $id, a
     }
     $now = now_db();
     $ua = $request->header('user-agent');
+    $url = $request->fullUrl();
+    // Changes made through an admin URL (the admin API included) are tagged "admin".
+    $tags = str_contains($url, '/admin') ? 'admin' : null;
     $stmt = db()->prepare(
         'INSERT INTO `audits` (`user_type`, `user_id`, `event`, `auditable_type`, `auditable_id`, `old_values`, '
         . '`new_values`, `url`, `ip_address`, `user_agent`, `tags`, `created_at`, `updated_at`) '
-        . 'VALUES (NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)'
+        . 'VALUES (NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
     );
     $stmt->execute([
         $event,
@@ -27,9 +30,10 @@ function audit(Request $request, string $event, string $class, int|string $id, a
         $id,
         json_encode($old === [] ? [] : $old, JSON_THROW_ON_ERROR),
         json_encode($new === [] ? [] : $new, JSON_THROW_ON_ERROR),
-        $request->fullUrl(),
+        $url,
         $request->ip(),
         $ua === null ? null : mb_substr($ua, 0, 1023),
+        $tags,
         $now,
         $now,
     ]);

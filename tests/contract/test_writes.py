@@ -123,6 +123,9 @@ def test_user_store(api: Api, db: sa.Engine, target: Target) -> None:
     assert audit["url"] == f"{target.base_url}/api/v1/admin/users"
     assert audit["ip_address"] == "127.0.0.1"
     assert audit["user_agent"] == UA
+    assert audit["tags"] == "admin"
+    assert audit["user_type"] is None
+    assert audit["user_id"] is None
 
 
 def test_user_store_keeps_an_existing_bcrypt_hash(api: Api, db: sa.Engine) -> None:
