@@ -129,6 +129,9 @@ _REQUEST_SPECIAL = HOP_BY_HOP | {
     b"x-forwarded-host",
     REQUEST_ID,
     DRY_RUN,
+    # the gateway's server answers 100-continue itself when it reads the body; passed on,
+    # aiohttp would wait for a second 100 from the upstream
+    b"expect",
 }
 _RESPONSE_SPECIAL = HOP_BY_HOP | {REQUEST_ID, b"location"}
 _ALWAYS_HOP = frozenset({b"close", b"keep-alive"})

@@ -13,13 +13,25 @@ import sys
 
 import uvicorn
 
-from proxy import logs, table
-from proxy.model import TableError
+from proxy import logs, native, table
+from proxy.checks import AppImportError
+from proxy.model import RouteTable, TableError
 from proxy.settings import Settings
 
 
 def _fastest(module: str, fallback: str) -> str:
     return module if importlib.util.find_spec(module) is not None else fallback
+
+
+def _native_app_problem(loaded: RouteTable) -> str | None:
+    """Import native.app once before serving, so a typo is a clear error, not a traceback."""
+    if loaded.native.app is None or loaded.native.url is not None:
+        return None
+    try:
+        native.load_app(loaded.native.app)
+    except (AppImportError, TypeError) as exc:
+        return str(exc)
+    return None
 
 
 def serve(config_path: str | None, host: str, port: int, workers: int) -> int:
@@ -29,9 +41,16 @@ def serve(config_path: str | None, host: str, port: int, workers: int) -> int:
     try:
         loaded = table.load(path)
     except TableError as exc:
-        for problem in exc.problems:
-            print(str(problem), file=sys.stderr)
+        for found in exc.problems:
+            print(str(found), file=sys.stderr)
         print(f"{path}: the gateway cannot start with this table", file=sys.stderr)
+        return 1
+    # as uvicorn's own command does: the native app is looked up from where the command runs
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    unusable = _native_app_problem(loaded)
+    if unusable is not None:
+        print(f"{path}: native.app {loaded.native.app!r}: {unusable}", file=sys.stderr)
         return 1
     # workers are separate processes: they find the table through the environment
     os.environ["STRANGLER_CONFIG"] = os.path.abspath(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,13 @@ def test_query_string_arrives_byte_for_byte(gateway: LiveGateway, query: str) ->
     assert status == 200
     assert report["uri"] == f"/q?{query}"
     assert report["query"] == query
+
+
+def test_raw_non_ascii_in_the_target_is_refused_before_forwarding(gateway: LiveGateway) -> None:
+    # httptools refuses it: the client gets 400 and nothing reaches PHP
+    request = "GET /q?name=Zo\u00eb HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n"
+    status, _, _ = raw_request(gateway.port, request.encode("utf-8"))
+    assert status == 400
 
 
 def test_request_headers_as_php_sees_them(client: httpx.Client) -> None:
@@ -182,6 +190,24 @@ def test_gzip_bodies_pass_as_they_are(gateway: LiveGateway) -> None:
         raw = b"".join(response.iter_raw())
     assert response.headers["content-encoding"] == "gzip"
     assert json.loads(gzip.decompress(raw))["uri"] == "/z?gzip=1"
+
+
+def test_expect_100_continue_upload(gateway: LiveGateway) -> None:
+    body = b"q" * 5000
+    head = (
+        b"POST /expect HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n"
+        b"Content-Type: application/octet-stream\r\nExpect: 100-continue\r\n"
+        b"Content-Length: 5000\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(head)
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    report = json.loads(data.partition(b"\r\n\r\n")[2].split(b"\r\n")[1])
+    assert report["body_sha256"] == hashlib.sha256(body).hexdigest()
 
 
 def test_chunked_request_body(client: httpx.Client) -> None:

@@ -32,6 +32,16 @@ def test_a_bad_table_exits_1_with_its_location(
         s.bind(("127.0.0.1", port))  # nothing was listening
 
 
+def test_a_native_app_that_cannot_be_imported_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "routing.yaml"
+    native = "  app: no_such_module_here:app\n  timeout: 1s\n"
+    config.write_text(table_text("http://127.0.0.1:1", native=native))
+    assert main(["serve", "--config", str(config), "--port", str(free_port())]) == 1
+    assert "no module named 'no_such_module_here'" in capsys.readouterr().err
+
+
 def test_a_missing_table_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.yaml"
     code = subprocess.run(
