@@ -1,7 +1,34 @@
 """Shadow mode: observe both sides of a request, compare, learn noise, redact, store and report.
 
 The package knows nothing of the gateway or the handlers: the gateway hands it the primary's
-observation and the other side as a callable (see `shadow.experiment`), and its own settings.
-Vocabulary, after Scientist: the *primary* answers the client, the *candidate* is compared with it;
-an *A/A* comparison sets the primary against a second call of itself, to learn noise.
+observation and the other side as a callable, and its own settings. Vocabulary, after Scientist:
+the *primary* answers the client, the *candidate* is compared with it; an *A/A* comparison sets
+the primary against a second call of itself, to learn noise (after Diffy).
+
+Modules, in the order data flows through them:
+
+    observation  Observation (one side's answer), lift → Lifted (status, headers, parsed body)
+    fieldpath    field paths of routing.yaml: parse, match, format, generalise
+    compare      the comparison pipeline → Comparison (outcome, differences)
+    classify     deepdiff's report → Differences (path, field, kind)
+    noise        A/A rates, the real-difference rule, `ignore:` proposals as YAML
+    redact       credentials masked before storage
+    settings     ShadowSettings, deterministic sampling, the tree-diff budget
+    experiment   Experiment.submit: the runner the gateway calls, never raising, never waiting
+    records      Result and the rows of the store; fold (results → increments)
+    writer       StoreWriter: batched, off the event loop, drops counted
+    store        Store (SQLAlchemy Core: SQLite, MariaDB/MySQL, PostgreSQL)
+    report       rows → Report; render_table, render_markdown, to_json
+
+Wiring, in the gateway's lifespan:
+
+    store = open_store(table.shadow.store)            # creates the tables
+    writer = StoreWriter(store)                       # starts on the first put
+    experiment = Experiment(writer, ShadowSettings.from_config(table.shadow))
+    ...per shadow request, after the primary answered the client:
+    experiment.submit(route.id, RequestInfo(method, path, query, request_id), primary_observation,
+                      call_candidate, call_primary_again,
+                      settings=ShadowSettings.from_config(route.shadow))
+    ...on shutdown:
+    await experiment.close(); await writer.close(); store.close()
 """

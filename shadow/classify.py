@@ -121,34 +121,28 @@ _KINDS = {
 def _classify(diff: Any) -> list[Difference]:
     found: dict[tuple[str, Kind], Difference] = {}
     for report, levels in diff.items():
-        kind = _KINDS.get(report, Kind.VALUE)
         for level in levels:
             path = tuple(level.path(output_format="list"))
+            kind: Kind | None = _KINDS.get(report, Kind.VALUE)
             if kind is Kind.LENGTH:
                 path = path[:-1]  # the list, not the item
             elif kind is Kind.TYPE:
-                kind_here = _type_change(level.t1, level.t2)
-                if kind_here is None:
-                    continue
-                d = _difference(path, kind_here)
+                kind = _type_change(level.t1, level.t2)
+            if kind is not None:
+                d = _difference(path, kind)
                 found.setdefault((d.path, d.kind), d)
-                continue
-            d = _difference(path, kind)
-            found.setdefault((d.path, d.kind), d)
     return list(found.values())
 
 
 def _type_change(x: Any, y: Any) -> Kind | None:
-    """int against float is no type change (see the module docstring); bool is not a number."""
-    numbers = (int, float)
-    if (
-        isinstance(x, numbers)
-        and isinstance(y, numbers)
-        and not isinstance(x, bool)
-        and not isinstance(y, bool)
-    ):
+    """int against float is no type change (see shadow.compare); a boolean is not a number."""
+    if _is_number(x) and _is_number(y):
         return None if x == y else Kind.VALUE
     return Kind.TYPE
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _difference(path: Sequence[str | int], kind: Kind) -> Difference:

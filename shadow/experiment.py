@@ -157,6 +157,11 @@ class Experiment:
             self.faults += 1
             log.exception("shadow experiment failed for route %s", job.route)
 
+    async def drain(self) -> None:
+        """Wait for the experiments running now (and any they are racing with) to finish."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     async def close(self, deadline: float = 5.0) -> None:
         """Stop taking work, let running experiments finish within `deadline`, cancel the rest."""
         self._closed = True

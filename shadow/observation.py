@@ -39,7 +39,7 @@ class Observation:
     duration: float = 0.0  # seconds
     error: str | None = None  # set when the side failed: timeout, exception, garbage
     truncated: bool = False  # the body went over max_body: served, not compared
-    skipped: bool = False  # not observed at all (e.g. an unsafe method without dry_run)
+    skipped: bool = False  # not observed: e.g. the request body was over max_body, not replayable
 
     @classmethod
     def of(

@@ -213,7 +213,7 @@ async def test_learned_noise_turns_later_comparisons_ignored() -> None:
         first = primary(f'{{"id":1,"at":"{i}"}}')
         exp.submit("users.list", request, first, answer(f'{{"id":1,"at":"{i}x"}}'),
                    answer(f'{{"id":1,"at":"{i}y"}}'))  # fmt: skip
-        await asyncio.sleep(0.05)  # one at a time, so each sees what the previous A/A taught
+        await exp.drain()  # one at a time, so each sees what the previous A/A taught
     await exp.close()
     pc = [r.outcome for r in sink.results if r.source is Source.PC]
     assert pc[0] is Outcome.MISMATCHED and pc[-1] is Outcome.IGNORED

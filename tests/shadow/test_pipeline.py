@@ -3,7 +3,6 @@ and `ignore:` proposals, as the gateway, `strangler report` and `strangler noise
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from pathlib import Path
 
@@ -44,7 +43,7 @@ async def test_planted_differences_surface_in_the_report_and_noise_in_the_propos
 
         exp.submit("users.list", RequestInfo("GET", "/u", "", f"req-{i}"), side(i, "Ann"),
                    native, legacy_again)  # fmt: skip
-        await asyncio.sleep(0.002)
+        await exp.drain()
     await exp.close()
     await writer.close()
 

@@ -102,10 +102,12 @@ class StallingStore:
     bucket_seconds = 60
 
     def __init__(self) -> None:
+        self.entered = threading.Event()
         self.release = threading.Event()
         self.batches: list[Batch] = []
 
     def write(self, batch: object) -> None:
+        self.entered.set()
         self.release.wait(5)
         assert isinstance(batch, Batch)
         self.batches.append(batch)
@@ -125,7 +127,7 @@ async def test_a_stalled_store_fills_the_queue_then_drops_without_blocking_put()
     writer = StoreWriter(store, max_queue=5, batch_size=5, interval=0.01)
     for _ in range(5):
         writer.put(matched(120.0))
-    await asyncio.sleep(0.05)  # the first batch is now stuck in the store's thread
+    assert await asyncio.to_thread(store.entered.wait, 5)  # the first batch is now stuck there
     results = [writer.put(matched(120.0)) for _ in range(20)]  # put is sync: it cannot wait
     assert results.count(False) == 15 and writer.dropped == 15
     store.release.set()
