@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from shadow.experiment import Experiment, ShadowSettings
@@ -116,3 +118,28 @@ def test_text_and_queries_lose_their_credentials() -> None:
     assert redact_text(form) == (
         '<input type="password" name="pw" value="[redacted]"><input name="user" value="ann">'
     )
+
+
+secret_keys = st.sampled_from(
+    ["password", "api_key", "accessToken", "client_secret", "Authorization", "session"]
+)
+plain_keys = st.sampled_from(["id", "name", "data", "attributes", "author", "items"])
+
+
+@st.composite
+def bodies_with_a_secret(draw: st.DrawFn) -> tuple[object, str]:
+    secret = "SEEKRIT-" + draw(st.text("abcdef0123456789", min_size=6, max_size=6))
+    node: object = {draw(secret_keys): secret}
+    for _ in range(draw(st.integers(0, 4))):
+        wrap = draw(st.sampled_from(["dict", "list"]))
+        node = {draw(plain_keys): node} if wrap == "dict" else [1, node, "x"]
+    return node, secret
+
+
+@given(bodies_with_a_secret())
+def test_a_secret_under_a_credential_key_never_survives_at_any_depth(
+    case: tuple[object, str],
+) -> None:
+    body, secret = case
+    masked = redact_tree({"status": 200, "headers": {}, "body": body})
+    assert secret not in orjson.dumps(masked).decode()
