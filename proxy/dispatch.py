@@ -8,7 +8,9 @@
 
 A mode's behaviour is a `ModeHandler`: an async function of one `Call`. `Gateway.handlers` maps
 every Mode to one, so the shadow issue replaces `handlers[Mode.SHADOW]` (through
-`create_app(mode_handlers=...)`) and builds on `Gateway.legacy` and `Gateway.native`.
+`create_app(mode_handlers=...)`) and builds on `Gateway.legacy(call, tap)` and
+`Gateway.native(call, tap)`: a side can be given its own receive (a replayed body), send and
+Exchange with `dataclasses.replace(call, ...)`, and a ResponseTap observes what it answers.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from proxy import errors, logs, native
-from proxy.forwarder import Exchange, Forwarder
-from proxy.headers import ClientView, read_request
+from proxy.forwarder import Exchange, Forwarder, ResponseTap, tapped
+from proxy.headers import DRY_RUN, ClientView, read_request, without
 from proxy.model import Mode, Route, RouteMatch, Side
 from proxy.paths import PathRejected, normalise
 from proxy.state import UNMATCHED, Snapshot, TableHolder
@@ -100,6 +102,8 @@ class Gateway:
             os.urandom(16).hex(),
         )
         structlog.contextvars.bind_contextvars(request_id=view.request_id)
+        if view.marked:  # an internal mark of shadow mode: never a client's to set
+            scope = {**scope, "headers": without(scope["headers"], DRY_RUN)}
         exchange = Exchange(view.request_id)
         method = scope["method"]
         route_id = mode = "-"
@@ -142,7 +146,8 @@ class Gateway:
 
     # ------------------------------------------------------------ the sides, for any mode
 
-    async def legacy(self, call: Call) -> None:
+    async def legacy(self, call: Call, tap: ResponseTap | None = None) -> None:
+        """Forward to legacy; `tap` sees the response as it streams."""
         await self.forwarder.forward(
             call.scope,
             call.receive,
@@ -151,9 +156,11 @@ class Gateway:
             call.view,
             call.snapshot.legacy,
             call.exchange,
+            tap,
         )
 
-    async def native(self, call: Call) -> None:
+    async def native(self, call: Call, tap: ResponseTap | None = None) -> None:
+        """Call the native side (in-process app or native.url); `tap` as for legacy."""
         snapshot = call.snapshot
         if snapshot.native_url is not None:
             await self.forwarder.forward(
@@ -164,19 +171,21 @@ class Gateway:
                 call.view,
                 snapshot.native_url,
                 call.exchange,
+                tap,
             )
             return
+        send = call.send if tap is None else tapped(call.send, tap)
         if self.native_app is None:
             call.exchange.status, call.exchange.error = errors.BAD_GATEWAY, "no native app"
             call.exchange.bytes_out = await errors.send_error(
-                call.send, errors.BAD_GATEWAY, "no native side is configured", call.view.request_id
+                send, errors.BAD_GATEWAY, "no native side is configured", call.view.request_id
             )
             return
         await native.call_native(
             self.native_app,
             call.scope,
             call.receive,
-            call.send,
+            send,
             call.path,
             snapshot.native_timeout,
             call.exchange,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from yarl import URL
 
 from proxy import errors, paths
@@ -40,6 +40,23 @@ class ResponseTap(Protocol):
     def start(self, status: int, headers: Headers) -> None: ...
     def chunk(self, data: bytes) -> None: ...
     def end(self, complete: bool) -> None: ...
+
+
+def tapped(send: Send, tap: ResponseTap) -> Send:
+    """`send`, with `tap` seeing every response message (for apps called in-process)."""
+
+    async def send_and_tap(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            tap.start(message["status"], list(message.get("headers", [])))
+        elif message["type"] == "http.response.body":
+            body = message.get("body", b"")
+            if body:
+                tap.chunk(body)
+            if not message.get("more_body", False):
+                tap.end(True)
+        await send(message)
+
+    return send_and_tap
 
 
 @dataclass(frozen=True, slots=True)

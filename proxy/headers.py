@@ -74,6 +74,7 @@ class ClientView:
     client_ip: str
     request_id: str
     request_id_given: bool
+    marked: bool = False  # the client sent the internal dry-run mark (dispatch strips it)
 
 
 def read_request(
@@ -82,14 +83,17 @@ def read_request(
     """Pick out of the client's headers what forwarding needs (one pass, no copies)."""
     host = server_host
     request_id = ""
+    marked = False
     for name, value in headers:
         if name == b"host":
             host = value.decode("latin-1")
+        elif name == DRY_RUN:
+            marked = True
         elif name == REQUEST_ID and _VALID_REQUEST_ID.fullmatch(value):
             # an id that could break a log line or a header is replaced, not trusted
             request_id = value.decode("ascii")
     given = bool(request_id)
-    return ClientView(host, scheme, client_ip, request_id or new_request_id, given)
+    return ClientView(host, scheme, client_ip, request_id or new_request_id, given, marked)
 
 
 def request_headers(
@@ -181,6 +185,10 @@ def rewrite_location(value: bytes, view: ClientView, upstream: Upstream) -> byte
                 rest = "/" + rest
             return f"{view.scheme}://{view.host}{rest}".encode("latin-1")
     return value
+
+
+def without(headers: Headers, name: bytes) -> Headers:
+    return [(n, v) for n, v in headers if n != name]
 
 
 def with_request_id(headers: Headers, request_id: str) -> Headers:

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from proxy import errors, paths
 from proxy.checks import import_app
 from proxy.forwarder import Exchange
-from proxy.headers import DRY_RUN, REQUEST_ID, with_request_id
+from proxy.headers import REQUEST_ID, with_request_id
 from proxy.logs import get_logger
 
 log = get_logger("proxy.native")
@@ -33,10 +33,12 @@ def load_app(spec: str) -> ASGIApp:
 def native_scope(
     scope: Scope, path: str, request_id: str, state: dict[str, Any] | None = None
 ) -> Scope:
-    """The scope the native app sees: the matched path, the request id, no internal marks."""
-    headers = [
-        (name, value) for name, value in scope["headers"] if name not in (DRY_RUN, REQUEST_ID)
-    ]
+    """The scope the native app sees: the matched path and the request id.
+
+    The client's dry-run mark was stripped by dispatch; a mark present here was put there by
+    the gateway (shadow mode), and the app is meant to see it.
+    """
+    headers = [(name, value) for name, value in scope["headers"] if name != REQUEST_ID]
     headers.append((REQUEST_ID, request_id.encode("ascii")))
     copied = dict(scope)
     copied["path"] = path

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from proxy.dispatch import Call
+from proxy.forwarder import Exchange
 from proxy.model import Mode
 from tests.gateway.conftest import FakeUpstream, gateway_for, make_table, running
 
@@ -26,6 +28,9 @@ NATIVE = "  app: tests.gateway.test_dispatch:native_app\n  timeout: 1s\n"
 
 async def native_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     body = f"native {scope['path']} {scope['raw_path'].decode()}".encode()
+    marks = [v for n, v in scope["headers"] if n == b"x-strangler-dry-run"]
+    if marks:
+        body += b" dry-run=" + b",".join(marks)
     await send({"type": "http.response.start", "status": 200, "headers": [(b"x-side", b"n")]})
     await send({"type": "http.response.body", "body": body})
 
@@ -101,3 +106,54 @@ async def test_a_request_finishes_on_the_table_it_started_with(upstream: FakeUps
         response = await client.get("/inflight")
     assert response.status_code == 200
     assert gateway.holder.current.table.legacy.url == "http://127.0.0.1:1"
+
+
+class Tap:
+    def __init__(self) -> None:
+        self.status = 0
+        self.body = b""
+        self.complete: bool | None = None
+
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.status = status
+
+    def chunk(self, data: bytes) -> None:
+        self.body += data
+
+    def end(self, complete: bool) -> None:
+        self.complete = complete
+
+
+async def test_a_shadow_handler_can_run_both_sides_and_observe_them(
+    upstream: FakeUpstream,
+) -> None:
+    taps: dict[str, Tap] = {}
+    candidate: list[dict[str, Any]] = []
+
+    async def shadow(call: Call) -> None:
+        taps["legacy"] = Tap()
+        await gateway.legacy(call, taps["legacy"])  # the primary answers the client
+
+        async def discard(message: dict[str, Any]) -> None:
+            candidate.append(message)
+
+        async def replay() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        marked = {**call.scope, "headers": [*call.scope["headers"], (b"x-strangler-dry-run", b"1")]}
+        other = dataclasses.replace(
+            call, scope=marked, receive=replay, send=discard, exchange=Exchange("shadow")
+        )
+        taps["native"] = Tap()
+        await gateway.native(other, taps["native"])
+
+    gateway = gateway_for(table_for(upstream), mode_handlers={Mode.SHADOW: shadow})
+    async with running(gateway) as client:
+        response = await client.get("/users", headers={"X-Strangler-Dry-Run": "from-client"})
+    assert taps["legacy"].body == response.content
+    assert (taps["legacy"].status, taps["legacy"].complete) == (200, True)
+    sent_upstream = [name.lower() for name, _ in response.json()["headers"]]
+    assert "x-strangler-dry-run" not in sent_upstream
+    assert taps["native"].body == b"native /users /users dry-run=1"
+    assert taps["native"].complete is True
+    assert candidate[0]["type"] == "http.response.start"
