@@ -36,6 +36,7 @@ from tests.support.services import (
 
 SCALE = int(os.environ.get("CONTRACT_SCALE", "30"))
 SEED = 7
+TIMEZONE = os.environ.get("CONTRACT_TIMEZONE", "")
 LEGACY_PUBLIC = ROOT / "legacy" / "public"
 
 NativeFactory = Callable[[str, str], AbstractContextManager[str]]
@@ -79,6 +80,8 @@ def seed_command() -> list[str]:
 def seed(env: dict[str, str]) -> dict[str, Any]:
     """(Re)create the schema and fill it; returns the seeder's JSON report."""
     cmd = [*seed_command(), "--scale", str(SCALE), "--seed", str(SEED)]
+    if TIMEZONE:
+        cmd += ["--timezone", TIMEZONE]
     proc = subprocess.run(
         cmd,
         env={**os.environ, **env},
