@@ -62,7 +62,25 @@ final class TableWriter
         if ($this->buffered === 0) {
             return;
         }
-        $this->statement($this->buffered)->execute($this->values);
+        // A part-filled buffer goes out in power-of-two chunks (300 rows = 256 + 32 + 8 + 4), so
+        // a table needs at most a dozen prepared statements however often its children flush it.
+        $width = count($this->columns);
+        $offset = 0;
+        $left = $this->buffered;
+        while ($left > 0) {
+            $rows = $this->batch;
+            if ($left < $this->batch) {
+                for ($rows = 1; $rows * 2 <= $left; $rows *= 2) {
+                    // the largest power of two that fits
+                }
+            }
+            $chunk = $offset === 0 && $rows === $this->buffered
+                ? $this->values
+                : array_slice($this->values, $offset * $width, $rows * $width);
+            $this->statement($rows)->execute($chunk);
+            $offset += $rows;
+            $left -= $rows;
+        }
         $this->written += $this->buffered;
         $this->values = [];
         $this->buffered = 0;
