@@ -103,12 +103,14 @@ def test_show(api: Api, db: sa.Engine, ep: str) -> None:
     assert every, f"the seed data has no {e.table}"
     tz = app_timezone(db)
     for id_ in {every[0], every[len(every) // 2], every[-1]}:
-        if ep == "invoices":
-            continue  # invoices bind by number first: see test_invoice_binding_prefers_number
         r = api.get(f"{ep}/{id_}")
         assert r.status_code == 200
         assert r.headers["content-type"] == "application/vnd.api+json"
         expected_row = row(db, e.table, id_)
+        if ep == "invoices":
+            # Invoices bind by number first (see test_invoice_binding_prefers_number).
+            numbered = rows(db, "SELECT * FROM invoices WHERE number = :n", n=str(id_))
+            expected_row = numbered[0] if numbered else expected_row
         assert expected_row is not None
         assert r.json() == {"data": resource_object(e.rtype, expected_row, tz)}
         check_object_shape(r.json()["data"], e.rtype)
