@@ -7,7 +7,7 @@ document) in one worker thread on one pooled connection; see handlers/db.py for 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -25,7 +25,8 @@ from handlers.db import Engines, connect, create_engines, is_unreachable
 from handlers.errors import ApiError, DatabaseUnavailable, Reply, ValidationFailed
 from handlers.query import ServerError
 from handlers.request import ApiRequest
-from handlers.routing import Options, Target, match, preflight
+from handlers.resources import all_resources
+from handlers.routing import PREFIX, Options, Target, match, preflight
 
 log = structlog.get_logger("handlers")
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,14 +135,26 @@ def create_app(database_url: str | None = None, *, engines: Engines | None = Non
         yield
         db_engines.dispose()
 
-    app = Starlette(
-        routes=[Route("/{path:path}", endpoint, methods=list(_ALL_METHODS))], lifespan=lifespan
-    )
+    app = Starlette(routes=_routes(endpoint), lifespan=lifespan)
     app.state.engines = db_engines
     return app
 
 
 _ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _routes(endpoint: Callable[[Request], Awaitable[Response]]) -> list[Route]:
+    """Every resource route declared (so a router, `strangler check` included, can see what is
+    served), then a catch-all that answers unknown paths and methods as the legacy side does."""
+    declared = []
+    for resource in all_resources():
+        if resource.route is None:
+            continue
+        base = f"{PREFIX}{resource.route}"
+        declared.append(Route(base, endpoint, methods=["GET", "HEAD", "POST"]))
+        member_methods = ["GET", "HEAD", "PUT", "PATCH", "DELETE"]
+        declared.append(Route(base + "/{key}", endpoint, methods=member_methods))
+    return [*declared, Route("/{path:path}", endpoint, methods=list(_ALL_METHODS))]
 
 
 def __getattr__(name: str) -> Starlette:
