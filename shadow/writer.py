@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from shadow.records import Result, fold
+from shadow.records import Batch, Result, fold
 
 log = logging.getLogger("strangler.shadow")
 
@@ -28,7 +28,7 @@ log = logging.getLogger("strangler.shadow")
 class Sink(Protocol):
     bucket_seconds: int
 
-    def write(self, batch: object, /) -> None: ...
+    def write(self, batch: Batch, /) -> None: ...
 
 
 class StoreWriter:

@@ -51,7 +51,7 @@ def seeded(side: str) -> tuple[tuple[tuple[str, str], ...], bytes]:
 
 
 def every_value(store: Store) -> list[str]:
-    values = []
+    values: list[str] = []
     with store.engine.connect() as conn:
         for table in metadata.sorted_tables:
             for row in conn.execute(select(table)):

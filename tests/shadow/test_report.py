@@ -11,11 +11,10 @@ from rich.console import Console
 
 from shadow.compare import Difference, Kind, Outcome
 from shadow.noise import Thresholds
-from shadow.records import RequestInfo, Result, Rows, Sample, Source, fold
+from shadow.records import RequestInfo, Result, Rows, Sample, Source, fold, percentile
 from shadow.report import (
     Report,
     build_report,
-    percentile,
     render_markdown,
     render_table,
     to_json,
