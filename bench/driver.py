@@ -144,6 +144,13 @@ class Bench:
         print(f"[bench] {time.strftime('%H:%M:%S')} {text}", flush=True)
 
     def save(self) -> None:
+        cmds = self.results["commands"]
+        for k, v in cmds.items():
+            v = v.replace(PY, "python").replace(str(Path(PY).parent) + "/", "")
+            v = v.replace(str(self.s.raw), "bench/results/raw").replace(str(self.s.tmp), "$TMP")
+            v = re.sub(r"--port \d+", "--port $PORT", v)
+            v = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:$PORT", v)
+            cmds[k] = v.replace(str(ROOT) + "/", "").replace(str(ROOT), ".")
         (self.s.raw / "results.json").write_text(json.dumps(self.results, indent=1, default=str))
 
     @property
@@ -287,6 +294,16 @@ class Bench:
         (self.s.raw / f"gw-{name}.yaml").write_text(table.replace(str(self.s.tmp), "$TMP"))
         return Target(name, f"http://127.0.0.1:{proc.port}", [proc], cpus, "gateway")
 
+    def experiment_env(self, name: str) -> dict[str, str] | None:
+        """The environment of a gateway that runs a patched copy (see bench/experiments.py)."""
+        from bench import experiments
+
+        try:
+            return {"PYTHONPATH": experiments.pythonpath(experiments.overlay(self.s.tmp, name))}
+        except experiments.PatchFailed as exc:
+            self.note(f"experiment not run: {exc}")
+            return None
+
     def add(self, t: Target | None) -> None:
         if t is not None:
             self.targets[t.name] = t
@@ -319,6 +336,9 @@ class Bench:
                 self.add(self.gateway("tiny.gw1", up))
             quiet = {"STRANGLER_LOG_LEVEL": "warning"}
             self.add(self.gateway("tiny.gw-nolog", up, extra_env=quiet))
+            lean = self.experiment_env("lean-client")
+            if lean is not None:
+                self.add(self.gateway("tiny.gw-lean", up, extra_env=lean))
             for kind in ("aiohttp", "raw"):
                 floor = services.start_floor(self.reg, kind, up, s.sut_cpu)
                 self.add(
@@ -373,6 +393,17 @@ class Bench:
             if "3" in parts:
                 native = [{**r, "mode": "native"} for r in routes]
                 self.add(self.gateway("php.native", up, routes=native, database_url=murl))
+                pool = self.experiment_env("db-pool") if "5" in parts else None
+                if pool is not None:
+                    self.add(
+                        self.gateway(
+                            "php.native-dbpool",
+                            up,
+                            routes=native,
+                            database_url=murl,
+                            extra_env=pool,
+                        )
+                    )
                 lite = services.start_php(
                     self.reg, "sqlite", self.dbs["sqlite"]["php"], s.fpm_children
                 )
@@ -496,16 +527,21 @@ class Bench:
         return rec
 
     def shadow_counters(self, target: Target) -> dict[str, float] | None:
-        """Shadow counters the gateway exposes under /_strangler/ (Prometheus text or JSON)."""
+        """Shadow counters the gateway exposes under /_strangler/: Prometheus text from
+        `metrics`, numbers from the JSON of `parity` and `routes`, keyed by name."""
         if target.kind != "gateway" or "shadow" not in target.name:
             return None
         found: dict[str, float] = {}
-        for path in ("/_strangler/metrics",):
+        for path in ("/_strangler/metrics", "/_strangler/parity", "/_strangler/routes"):
             with contextlib.suppress(Exception):
                 status, body = http_get(target.base + path, timeout=5)
                 if status != 200:
                     continue
-                for line in body.decode().splitlines():
+                text = body.decode()
+                if text.lstrip().startswith(("{", "[")):
+                    _flatten(json.loads(text), path.rsplit("/", 1)[1], found)
+                    continue
+                for line in text.splitlines():
                     if line.startswith("#") or "shadow" not in line:
                         continue
                     key, _, value = line.rpartition(" ")
@@ -578,11 +614,23 @@ class Bench:
     def part5(self, rnd: int) -> None:
         """Where the gateway's time goes: the gateway as shipped, without its access log, and
         two reference proxies (floors), against nginx, tiny upstream, 32 connections."""
-        names = ["tiny.nginx", "tiny.gw1", "tiny.gw-nolog", "tiny.floor-aiohttp", "tiny.floor-raw"]
+        names = [
+            "tiny.nginx",
+            "tiny.gw1",
+            "tiny.gw-nolog",
+            "tiny.gw-lean",
+            "tiny.floor-aiohttp",
+            "tiny.floor-raw",
+        ]
         for t in self._rotate(names, rnd):
             self.place(t, self.s.load_cpu)
             label = t.name.split(".", 1)[1]
             self.measure("5", "floors", t, "/tiny.json", 32, rnd, label=label)
+        if "php.native-dbpool" in self.targets:
+            for t in self._rotate(["php.native", "php.native-dbpool"], rnd):
+                self.place(t, None)
+                label = t.name.split(".", 1)[1]
+                self.measure("5", "native-mariadb", t, USERS, 32, rnd, label=label)
 
     # ------------------------------------------------------------ part 4
 
@@ -788,6 +836,24 @@ class Bench:
         out.write_text(text)
         self.log(f"wrote {out} ({self.results['elapsed_s']}s)")
         return return_code
+
+
+_COUNTER_WORDS = ("shed", "skip", "drop", "compar", "match", "error", "sampl", "flight", "fault")
+
+
+def _flatten(node: Any, prefix: str, out: dict[str, float]) -> None:
+    """Numeric leaves of a JSON document whose names speak of shadow work."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _flatten(v, f"{prefix}.{k}", out)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            key = v.get("id") or v.get("route") if isinstance(v, dict) else None
+            _flatten(v, f"{prefix}[{key or i}]", out)
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        leaf = prefix.rsplit(".", 1)[-1].lower()
+        if any(word in leaf for word in _COUNTER_WORDS):
+            out[prefix] = float(node)
 
 
 def _ticks(pids: list[int]) -> int:
