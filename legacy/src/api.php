@@ -182,6 +182,11 @@ function save_changes(Request $request, array $def, array $row, array $attribute
     $old = [];
     $new = [];
     foreach ($attributes as $k => $v) {
+        $kind = $def['attributes'][$k] ?? null;
+        if (($kind === 'date' || $kind === 'datetime') && array_key_exists($k, $row)
+            && to_storage_datetime($v) === to_storage_datetime($row[$k])) {
+            continue;
+        }
         if (!array_key_exists($k, $row) || attribute_changed($v, $row[$k])) {
             $old[$k] = $row[$k] ?? null;
             $new[$k] = $v;

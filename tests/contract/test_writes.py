@@ -726,3 +726,23 @@ def test_paying_an_invoice_renews_its_services(api: Api, db: sa.Engine) -> None:
     expires = dt.date.fromisoformat(str(renewed["expires_at"])[:10])
     assert days - 1 <= (expires - today).days <= days + 4 * period
     assert audits(db, "App\\Models\\Service", int(service["id"]))[-1]["event"] == "updated"
+
+
+def test_an_unchanged_update_writes_nothing(api: Api, db: sa.Engine) -> None:
+    uid = make_user(api)
+    cur = currencies(db)[0]
+    created = api.post("invoices", {"user_id": uid, "currency_code": cur, "due_at": "2032-02-02"})
+    invoice_id = int(created.json()["data"]["id"])
+    number = row(db, "invoices", invoice_id)["number"]  # type: ignore[index]
+    before = row(db, "invoices", invoice_id)
+    trail = len(audits(db, "App\\Models\\Invoice", invoice_id))
+    r = api.put(
+        f"invoices/{number}", {"due_at": "2032-02-02", "currency_code": cur, "status": "pending"}
+    )
+    assert r.status_code == 200
+    assert (
+        r.json()["data"]["attributes"]["updated_at"]
+        == created.json()["data"]["attributes"]["updated_at"]
+    )
+    assert row(db, "invoices", invoice_id) == before
+    assert len(audits(db, "App\\Models\\Invoice", invoice_id)) == trail
