@@ -8,6 +8,7 @@ they were passed (as keys, inside a dict, or in a list of header pairs).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Callable, Mapping, MutableMapping
@@ -130,10 +131,31 @@ def _text_sink(out: IO[Any]) -> Callable[[bytes], object]:
     return write
 
 
+FLUSH_EVERY = 0.05  # seconds an access line may wait in the buffer
+
+
 def _fast_sink(binary: Any) -> Callable[[bytes], object]:
-    def write(line: bytes) -> None:
-        binary.write(line)
+    """Buffered writes, flushed within FLUSH_EVERY: one syscall per batch, not per request.
+
+    Other log lines go through the same buffered stream and flush it, so lines stay in order.
+    """
+    pending = False
+
+    def flush() -> None:
+        nonlocal pending
+        pending = False
         binary.flush()
+
+    def write(line: bytes) -> None:
+        nonlocal pending
+        binary.write(line)
+        if pending:
+            return
+        try:
+            asyncio.get_running_loop().call_later(FLUSH_EVERY, flush)
+            pending = True
+        except RuntimeError:  # no loop (a command, a test): write through
+            binary.flush()
 
     return write
 
