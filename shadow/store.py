@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from shadow.records import (
@@ -149,6 +149,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def open_store(url: str) -> Store:
+    """The store at a SQLAlchemy URL, its tables created when missing."""
     store = Store(create_store_engine(url))
     store.create()
     return store
@@ -163,7 +164,11 @@ class Store:
         self.retries = retries
 
     def create(self) -> None:
-        metadata.create_all(self.engine)
+        try:
+            metadata.create_all(self.engine)
+        except DatabaseError:
+            # another gateway created a table between our check and our CREATE: look again
+            metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -201,7 +206,9 @@ class Store:
             # a bucket that started before `since` but ends after it is kept whole: counts
             # cannot be split inside a bucket, and dropping it would hide the newest requests
             query = query.where(table.c.bucket > since - self.bucket_seconds)
-        if route is not None:
+        if route is not None and table is counts:
+            query = query.where(table.c.route.in_((route, "")))  # "": the store's own drops
+        elif route is not None:
             query = query.where(table.c.route == route)
         return query.order_by(*table.primary_key.columns)
 

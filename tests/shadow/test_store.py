@@ -170,3 +170,21 @@ async def test_an_in_memory_sqlite_store_is_one_database_for_every_thread() -> N
     writer.put(matched(120.0))
     await writer.close()
     assert [c.counts["matched"] for c in store.read_rows().counts] == [1]
+
+
+def test_opening_a_store_twice_keeps_its_rows(store_url: str) -> None:
+    first = open_store(store_url)
+    first.write(fold([matched(120.0)], 60))
+    again = open_store(store_url)  # a second gateway starting on the same store
+    assert [c.counts["matched"] for c in again.read_rows().counts] == [1]
+    first.close()
+    again.close()
+
+
+def test_a_route_filter_keeps_the_store_drops(store: Store) -> None:
+    store.write(fold([matched(120.0), matched(120.0, route="other")], 60, dropped=4, now=120.0))
+    rows = store.read_rows(route="users.list")
+    assert sorted((c.route, c.counts["matched"], c.counts["dropped"]) for c in rows.counts) == [
+        ("", 0, 4),
+        ("users.list", 1, 0),
+    ]
