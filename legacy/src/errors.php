@@ -58,7 +58,7 @@ function redirect_response(string $url, int $status = 302): Response
         . "        <meta http-equiv=\"refresh\" content=\"0;url='{$e}'\" />\n\n"
         . "        <title>Redirecting to {$e}</title>\n    </head>\n    <body>\n"
         . "        Redirecting to <a href=\"{$e}\">{$e}</a>.\n    </body>\n</html>";
-    return new Response($status, $html, ['Location' => $url, 'Content-Type' => 'text/html; charset=utf-8']);
+    return new Response($status, $html, ['Location' => $url, 'Content-Type' => 'text/html; charset=UTF-8']);
 }
 
 const HTTP_TITLES = [
@@ -104,7 +104,7 @@ function html_error_page(int $status, string $message = ''): Response
     </body>
 </html>
 HTML;
-    return new Response($status, $html, ['Content-Type' => 'text/html; charset=utf-8']);
+    return new Response($status, $html, ['Content-Type' => 'text/html; charset=UTF-8']);
 }
 
 /** Turn any throwable into the response the framework's exception handler would give. */
