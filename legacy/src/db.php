@@ -21,13 +21,11 @@ declare(strict_types=1);
  * positional "?" placeholders, or each named placeholder only once per statement.
  */
 
-const DB_DEFAULT_SQLITE = __DIR__ . '/../var/paymenter.sqlite';
-
 function db_dsn(): string
 {
     $dsn = getenv('DB_DSN');
     if ($dsn === false || trim($dsn) === '') {
-        return 'sqlite:' . DB_DEFAULT_SQLITE;
+        return 'sqlite:' . dirname(__DIR__) . '/var/paymenter.sqlite';
     }
     return trim($dsn);
 }
