@@ -8,17 +8,6 @@ declare(strict_types=1);
  * store / update / destroy with their side effects and audit rows.
  */
 
-/** @return array<string, mixed>|null the resource served under a URL segment */
-function api_resource_for_segment(string $segment): ?array
-{
-    foreach (resource_definitions() as $def) {
-        if (($def['route'] ?? null) === $segment) {
-            return $def;
-        }
-    }
-    return null;
-}
-
 /** @return array<string, mixed> the bound row; 404 when there is none */
 function bind_model(array $def, string $value): array
 {
