@@ -247,3 +247,48 @@ def test_cors_on_api_routes(http: httpx.Client, api: Api) -> None:
     assert r.headers["access-control-allow-headers"] == "authorization"
     r = api.get("users", headers={"Origin": "https://panel.example.test"})
     assert r.headers["access-control-allow-origin"] == "*"
+
+
+def test_non_numeric_ids_are_404_with_the_value(api: Api) -> None:
+    r = api.get("users/abc")
+    assert r.status_code == 404
+    assert r.json() == {"message": "No query results for model [App\\Models\\User] abc"}
+    r = api.get("orders/abc", token=None)
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"email": "broken@example.test", "password":', "application/json"),
+        (b"email=plain%40example.test&password=long-enough", "text/plain"),
+    ],
+)
+def test_unreadable_bodies_count_as_empty(
+    http: httpx.Client, api: Api, content: bytes, content_type: str
+) -> None:
+    headers = {**api.headers(), "Content-Type": content_type}
+    r = http.post("/api/v1/admin/users", content=content, headers=headers)
+    assert r.status_code == 422
+    assert r.json()["errors"] == {
+        "email": ["The email field is required."],
+        "password": ["The password field is required."],
+    }
+
+
+def test_form_encoded_bodies_are_read(http: httpx.Client, api: Api, db: sa.Engine) -> None:
+    address = f"form-{secrets.token_hex(5)}@example.test"
+    r = http.post(
+        "/api/v1/admin/users",
+        data={"email": address, "password": "form password"},
+        headers=api.headers(),
+    )
+    assert r.status_code == 201
+    assert r.json()["data"]["attributes"]["email"] == address
+
+
+def test_huge_per_page_returns_everything(api: Api, db: sa.Engine) -> None:
+    doc = api.get("users", params={"per_page": 1000000}).json()
+    assert len(doc["data"]) == scalar(db, "SELECT COUNT(*) FROM users")
+    assert doc["meta"]["per_page"] == "1000000"
+    assert "next" not in doc["links"]
