@@ -3,10 +3,12 @@ and MariaDB, in Paymenter's table layout, rich enough to exercise every filter, 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -737,3 +739,47 @@ def test_equals_sign_form_is_accepted(tmp_path: Path) -> None:
     seeded = seed_sqlite(tmp_path / "eq.sqlite", "--scale=2", "--seed=4")
     seeded.engine.dispose()
     assert (seeded.report["scale"], seeded.report["seed"]) == (2, 4)
+
+
+MONEY_COLUMNS = [
+    ("prices", "price"),
+    ("prices", "setup_fee"),
+    ("coupons", "value"),
+    ("services", "price"),
+    ("invoice_items", "price"),
+    ("invoice_transactions", "amount"),
+    ("invoice_transactions", "fee"),
+    ("credits", "amount"),
+]
+
+
+@pytest.fixture(scope="module")
+def small_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("money") / "money.sqlite"
+    seed_sqlite(path, "--scale", "3").engine.dispose()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("table", "name"), MONEY_COLUMNS, ids=[f"{t}.{c}" for t, c in MONEY_COLUMNS]
+)
+def test_sqlite_money_is_stored_with_two_decimals_whoever_writes_it(
+    small_sqlite: Path, table: str, name: str
+) -> None:
+    with contextlib.closing(sqlite3.connect(small_sqlite)) as conn, conn:
+        row_id = conn.execute(f"SELECT MIN(id) FROM {table}").fetchone()[0]
+        for written, stored in [(12.5, "12.50"), ("7", "7.00"), (0, "0.00"), ("3.10", "3.10")]:
+            conn.execute(f"UPDATE {table} SET {name} = ? WHERE id = ?", (written, row_id))
+            got = conn.execute(f"SELECT {name} FROM {table} WHERE id = ?", (row_id,)).fetchone()
+            assert got == (stored,), written
+
+
+def test_sqlite_money_insert_keeps_nulls(small_sqlite: Path) -> None:
+    with contextlib.closing(sqlite3.connect(small_sqlite)) as conn, conn:
+        cur = conn.execute(
+            "INSERT INTO prices (price, setup_fee, currency_code) VALUES (?, NULL, 'USD')", (3,)
+        )
+        got = conn.execute(
+            "SELECT price, setup_fee FROM prices WHERE id = ?", (cur.lastrowid,)
+        ).fetchone()
+        assert got == ("3.00", None)
