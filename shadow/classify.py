@@ -9,8 +9,9 @@ list does not show up as a value difference at every index. Pure: no I/O, no clo
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from shadow.fieldpath import format_path, generalise
 
 _SORTED = orjson.OPT_SORT_KEYS
 _MAX_DIFFS = 500  # deepdiff stops after this many; a report needs the fields, not every item
+_MAX_ALIGN = 2000  # items in two lists beyond which they are paired by index (difflib is O(n²))
 
 
 class Kind(enum.Enum):
@@ -65,18 +67,17 @@ def strict_equal(a: Any, b: Any) -> bool:
 
 
 def differences(a: Any, b: Any) -> list[Difference]:
-    orders: list[tuple[str | int, ...]] = []
-    b = _settle_reorders(a, b, (), orders)
-    found = [_difference(path, Kind.ORDER) for path in orders]
+    lists: list[tuple[tuple[str | int, ...], Kind]] = []
+    b = _settle_lists(a, b, (), lists)
+    found = [_difference(path, kind) for path, kind in lists]
     if not same(a, b):
         found.extend(_tree_diff(a, b, zipped=False) or _tree_diff(a, b, zipped=True))
     return found
 
 
 def _tree_diff(a: Any, b: Any, *, zipped: bool) -> list[Difference]:
-    """deepdiff aligns list items by hash (good: an inserted item is one `length` difference),
-    but hash(False) == hash(0), so it can find nothing where a boolean faces a number; then the
-    items are compared index by index instead."""
+    """deepdiff aligns list items by hash, but hash(False) == hash(0), so it can find nothing
+    where a boolean faces a number; then the items are compared index by index instead."""
     diff = DeepDiff(
         a, b, view="tree", threshold_to_diff_deeper=0, max_diffs=_MAX_DIFFS,
         zip_ordered_iterables=zipped,
@@ -84,24 +85,46 @@ def _tree_diff(a: Any, b: Any, *, zipped: bool) -> list[Difference]:
     return _classify(diff)
 
 
-def _settle_reorders(a: Any, b: Any, path: tuple[str | int, ...], orders: list[Any]) -> Any:
-    """Record lists that hold the same items in another order, and put them in `a`'s order."""
+def _settle_lists(a: Any, b: Any, path: tuple[str | int, ...], found: list[Any]) -> Any:
+    """Report list order and length here, and give deepdiff a `b` with `a`'s list shapes.
+
+    A permutation becomes one `order` difference and `b` takes `a`'s order. Lists of different
+    lengths become one `length` difference, and their items are aligned (difflib, on canonical
+    JSON) so that a removed item does not shift every later one into a value difference; items
+    that were replaced are paired and compared in place. deepdiff aligns lists of scalars itself,
+    but compares lists of objects index by index, which is what JSON:API responses are.
+    """
     if strict_equal(a, b):
         return b
     if isinstance(a, dict) and isinstance(b, dict):
-        out = {
-            k: _settle_reorders(a[k], v, (*path, k), orders) if k in a else v for k, v in b.items()
-        }
-        return out
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) == len(b) and len(a) > 1 and _multiset(a) == _multiset(b):
-            orders.append(path)
+        return {k: _settle_lists(a[k], v, (*path, k), found) if k in a else v for k, v in b.items()}
+    if not (isinstance(a, list) and isinstance(b, list)):
+        return b
+    if len(a) == len(b):
+        if len(a) > 1 and _multiset(a) == _multiset(b):
+            found.append((path, Kind.ORDER))
             return a
         return [
-            _settle_reorders(x, y, (*path, i), orders)
-            for i, (x, y) in enumerate(zip(a, b, strict=False))
-        ] + b[len(a) :]
-    return b
+            _settle_lists(x, y, (*path, i), found)
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+        ]
+    found.append((path, Kind.LENGTH))
+    if len(a) + len(b) > _MAX_ALIGN:
+        pairs: Iterable[tuple[int, int]] = zip(range(len(a)), range(len(b)), strict=False)
+    else:
+        pairs = _replaced_pairs(a, b)
+    out = list(a)  # items not paired are inserted or removed: the length difference says so
+    for i, j in pairs:
+        out[i] = _settle_lists(a[i], b[j], (*path, i), found)
+    return out
+
+
+def _replaced_pairs(a: list[Any], b: list[Any]) -> Iterator[tuple[int, int]]:
+    keys_a = [orjson.dumps(x, option=_SORTED) for x in a]
+    keys_b = [orjson.dumps(x, option=_SORTED) for x in b]
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, keys_a, keys_b, autojunk=False).get_opcodes():
+        if tag == "replace":
+            yield from zip(range(i1, i2), range(j1, j2), strict=False)
 
 
 def _multiset(items: list[Any]) -> list[bytes]:

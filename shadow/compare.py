@@ -21,8 +21,9 @@ Decisions, so that reports mean one thing:
 - `""` vs `null` is a `type` difference: PHP's `=== null` and JS's `?? default` treat them apart.
 - A JSON body against a text one (an HTML error page for a JSON error) is one `type` difference
   at `body`, not a diff of every key.
-- Differences in lists of unequal length are one `length` difference at the list, plus value
-  differences in the common prefix.
+- Lists of different lengths are one `length` difference at the list; deepdiff aligns the
+  items, so an inserted or removed item shifts nothing, and items that changed besides are
+  `value` differences at their index.
 """
 
 from __future__ import annotations

@@ -250,3 +250,12 @@ def test_outcome_agrees_with_json_equality(x: object, y: object) -> None:
     assert (result.outcome is Outcome.MISMATCHED) == (not strict_equal(x, y))
     if result.outcome is Outcome.MISMATCHED:
         assert result.differences
+
+
+def test_a_removed_list_item_is_one_length_difference_not_a_shift() -> None:
+    result = compare(
+        primary('{"data":[{"id":1},{"id":2},{"id":3}]}'),
+        candidate('{"data":[{"id":1},{"id":3}]}'),
+        Rules(),
+    )
+    assert [(d.path, d.kind) for d in result.differences] == [("body.data", Kind.LENGTH)]
