@@ -94,17 +94,26 @@ def php_echo(directory: Path, ini_dir: Path | None = None) -> Iterator[str]:
         env["PHP_INI_SCAN_DIR"] = str(ini_dir)
     with (directory / "php.log").open("wb") as log:
         cmd = [php, "-S", f"127.0.0.1:{port}", "-t", str(PHP_DIR), str(ECHO)]
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # its own process group: PHP's worker processes outlive a parent that is only terminated
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             wait_for_port(port, proc=proc)
             yield f"http://127.0.0.1:{port}"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop_group(proc)
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def _wait_healthy(gateway: LiveGateway, timeout: float = 20) -> None:
