@@ -11,7 +11,7 @@ from handlers.context import Context
 _SQL = (
     "INSERT INTO `audits` (`user_type`, `user_id`, `event`, `auditable_type`, `auditable_id`, "
     "`old_values`, `new_values`, `url`, `ip_address`, `user_agent`, `tags`, `created_at`, "
-    "`updated_at`) VALUES (NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"
+    "`updated_at`) VALUES (NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -22,6 +22,9 @@ def audit(
     new = {k: v for k, v in new.items() if k not in ("created_at", "updated_at")}
     now = ctx.now_db()
     agent = ctx.request.header("user-agent")
+    url = ctx.request.full_url()
+    # Changes made through an admin URL (the admin API included) are tagged "admin".
+    tags = "admin" if "/admin" in url else None
     ctx.db.execute(
         _SQL,
         [
@@ -30,9 +33,10 @@ def audit(
             key,
             _encode(old),
             _encode(new),
-            ctx.request.full_url(),
+            url,
             ctx.request.ip(),
             None if agent is None else agent[:1023],
+            tags,
             now,
             now,
         ],

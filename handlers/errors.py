@@ -81,7 +81,7 @@ def redirect_reply(url: str) -> Reply:
         f"        <title>Redirecting to {e}</title>\n    </head>\n    <body>\n"
         f'        Redirecting to <a href="{e}">{e}</a>.\n    </body>\n</html>'
     )
-    headers = (("location", url), ("content-type", "text/html; charset=utf-8"))
+    headers = (("location", url), ("content-type", "text/html; charset=UTF-8"))
     return Reply(302, body.encode("utf-8"), headers)
 
 
@@ -114,7 +114,7 @@ def html_error_page(status: int, message: str = "") -> Reply:
     # The 403 page shows the reason; the other pages show the standard title only.
     shown = message if status == 403 and message else title
     body = _PAGE.format(title=_esc(title), status=status, shown=_esc(shown))
-    return Reply(status, body.encode("utf-8"), (("content-type", "text/html; charset=utf-8"),))
+    return Reply(status, body.encode("utf-8"), (("content-type", "text/html; charset=UTF-8"),))
 
 
 def _esc(text: str) -> str:

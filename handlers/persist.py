@@ -63,12 +63,22 @@ def attribute_changed(new: Any, old: Any) -> bool:
     return phpish.to_string(new) != phpish.to_string(old)
 
 
+def _same_moment(ctx: Context, definition: Resource, name: str, value: Any, row: Row) -> bool:
+    """Dates equal to the stored ones are not changes, however they are spelled."""
+    if definition.attributes.get(name) not in ("date", "datetime") or name not in row:
+        return False
+    stored = values.storage_datetime(row[name], ctx.tz)
+    return bool(values.storage_datetime(value, ctx.tz) == stored)
+
+
 def save_changes(
     ctx: Context, definition: Resource, row: Row, attributes: Row, auditable: bool = True
 ) -> tuple[Row, Row, str | None]:
     old: Row = {}
     new: Row = {}
     for name, value in attributes.items():
+        if _same_moment(ctx, definition, name, value, row):
+            continue
         if name not in row or attribute_changed(value, row[name]):
             old[name] = row.get(name)
             new[name] = value

@@ -118,16 +118,13 @@ def _date_of(value: Any, tz: tzinfo) -> str | None:
     return iso_utc(datetime(local.year, local.month, local.day, tzinfo=tz))
 
 
-def to_storage(moment: datetime, tz: tzinfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def storage_datetime(value: Any, tz: tzinfo) -> Any:
     """What a datetime-cast attribute holds after the client sets it."""
     if value is None:
         return None
     moment = parse_datetime(value, tz)
-    return value if moment is None else to_storage(moment, tz)
+    # Written as the wall-clock time of whatever offset the value carried, as the ORM does.
+    return value if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _round2(number: Decimal) -> str:

@@ -85,7 +85,7 @@ async def test_errors_render_html_for_clients_that_do_not_ask_for_json(
     headers = {"Authorization": auth(seeded_sqlite)["Authorization"]}
     response = await native.get("/api/v1/admin/users?filter[nope]=1", headers=headers)
     assert response.status_code == 400
-    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["content-type"] == "text/html; charset=UTF-8"
     assert '<div class="code">400</div>' in response.text
 
 
