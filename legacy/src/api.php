@@ -43,20 +43,19 @@ function api_dispatch(Request $request, array $def, string $action, ?string $id)
 {
     if (!in_array($action, $def['actions'], true)) {
         // The controller has no such method: the framework fails before doing anything else.
-        throw new RuntimeException('Method ' . $def['class'] . 'Controller::' . $action . ' does not exist.');
+        throw new RuntimeException('The ' . $def['route'] . ' controller has no ' . $action . ' method.');
     }
     $row = $id === null ? null : bind_model($def, $id);
     $auth = api_authenticate($request);
     if ($auth instanceof Response) {
         return $auth;
     }
-    $perm = $def['permission'];
     return match ($action) {
         'index' => api_index($request, $def, $auth),
         'show' => api_show($request, $def, $auth, $row),
         'store' => api_store($request, $def, $auth),
         'update' => api_update($request, $def, $auth, $row),
-        'destroy' => api_destroy($request, $def, $auth, $row, $perm),
+        'destroy' => api_destroy($request, $def, $auth, $row),
     };
 }
 
@@ -265,9 +264,9 @@ function api_update(Request $request, array $def, array $permissions, array $row
 }
 
 /** @param list<string> $permissions */
-function api_destroy(Request $request, array $def, array $permissions, array $row, string $perm): Response
+function api_destroy(Request $request, array $def, array $permissions, array $row): Response
 {
-    api_authorize($permissions, $perm . '.delete');
+    api_authorize($permissions, $def['permission'] . '.delete');
     db()->prepare('DELETE FROM ' . qi($def['table']) . ' WHERE `id` = ?')->execute([$row['id']]);
     audit($request, 'deleted', $def['class'], $row['id'], $row, []);
     return new Response(204);
