@@ -18,7 +18,12 @@ and the field is a *real* difference only when all three hold:
 Example: an `updated_at` that differs in 40 % of A/A pairs and 42 % of candidate pairs is noise
 ((0.42 - 0.40) / 0.42 = 4.8 % < 20 %); a field with no A/A difference that differs once in 1,000
 candidate pairs is real (0.1 % ≥ 0.03 %, and 100 % ≥ 20 %). A field counts once per comparison
-however many ways it differs (see `records.fold`).
+however many ways it differs (see `records.fold`). No field is noise before its route has
+`min_aa` A/A comparisons (default 20).
+
+Once a field is noise, a comparison that differs only there is settled as ignored without a tree
+diff (see shadow.compare), so the candidate's count there stops growing: like an `ignore:` rule,
+noise hides later changes at that field. A/A comparisons are always diffed, so q stays exact.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ _MAX_FIELDS = 2000  # per route, in memory: a runaway of generated keys must not
 class Thresholds:
     relative: float = 0.20
     absolute: float = 0.0003
+    min_aa: int = 20  # A/A comparisons on a route before any field of it is called noise
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -73,8 +79,13 @@ def is_real(rates: FieldRates, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> b
 
 
 def is_noise(rates: FieldRates, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:
-    """Seen differing between two primary answers, and not a real difference."""
-    return rates.aa_differed > 0 and not is_real(rates, thresholds)
+    """Seen differing between two primary answers, often enough to be sure, and not real.
+
+    Without `min_aa` A/A comparisons, one unlucky A/A pair (a write landing between the two
+    calls) would make a field noise at a rate of 100 %.
+    """
+    enough = rates.aa_compared >= thresholds.min_aa
+    return enough and rates.aa_differed > 0 and not is_real(rates, thresholds)
 
 
 class NoiseLedger:
@@ -171,30 +182,27 @@ class IgnoreProposal:
 
 
 def propose_from_rows(
-    rows: Rows, thresholds: Thresholds = DEFAULT_THRESHOLDS, min_aa: int = 20
+    rows: Rows, thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> tuple[IgnoreProposal, ...]:
     """What `strangler noise` prints: proposals from everything the store holds."""
-    return propose_ignores(
-        rates_from_rows(rows.counts, rows.fields), thresholds, rows.samples, min_aa
-    )
+    return propose_ignores(rates_from_rows(rows.counts, rows.fields), thresholds, rows.samples)
 
 
 def propose_ignores(
     rates: Mapping[str, Mapping[str, FieldRates]],
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     samples: Iterable[SampleRow] = (),
-    min_aa: int = 20,
 ) -> tuple[IgnoreProposal, ...]:
     """`ignore:` entries for the fields that A/A evidence shows to be noise.
 
-    Routes with fewer than `min_aa` A/A comparisons propose nothing: too little evidence.
+    Routes with fewer than `thresholds.min_aa` A/A comparisons propose nothing.
     """
     examples = {(s.route, s.field): s.path for s in samples if s.path}
     found = []
     for route in sorted(rates):
         for name in sorted(rates[route]):
             r = rates[route][name]
-            if r.aa_compared >= min_aa and is_noise(r, thresholds):
+            if is_noise(r, thresholds):
                 found.append(IgnoreProposal(route, name, r, examples.get((route, name))))
     return tuple(found)
 

@@ -35,6 +35,7 @@ class ShadowSettings:
     writes: str = "none"  # none | dry_run
     relative_threshold: float = 0.20
     absolute_threshold: float = 0.0003
+    noise_min_samples: int = 20  # A/A comparisons before a field can be noise
 
     @classmethod
     def from_config(cls, config: object, **overrides: object) -> ShadowSettings:
@@ -49,7 +50,7 @@ class ShadowSettings:
 
     @property
     def thresholds(self) -> Thresholds:
-        return Thresholds(self.relative_threshold, self.absolute_threshold)
+        return Thresholds(self.relative_threshold, self.absolute_threshold, self.noise_min_samples)
 
 
 @functools.lru_cache(maxsize=256)

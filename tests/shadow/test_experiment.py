@@ -207,7 +207,7 @@ async def test_bad_settings_are_a_fault_not_an_exception_for_the_caller() -> Non
 
 async def test_learned_noise_turns_later_comparisons_ignored() -> None:
     sink = ListSink()
-    exp = Experiment(sink, ShadowSettings(noise_sample=1.0))
+    exp = Experiment(sink, ShadowSettings(noise_sample=1.0, noise_min_samples=1))
     for i in range(5):
         request = RequestInfo("GET", "/u", "", f"r{i}")
         first = primary(f'{{"id":1,"at":"{i}"}}')
@@ -278,3 +278,22 @@ async def test_mismatches_over_the_diff_budget_are_counted_without_fields() -> N
         (False, 0),
         (False, 0),
     ]
+
+
+def test_sampling_is_pinned_so_a_run_replays_on_any_process_and_version() -> None:
+    # blake2b of the request id, not Python's per-process salted hash(): these never change
+    picked = [sampled(f"req-{i}", 0.5) for i in range(12)]
+    assert picked == [True, True, True, True, True, False, True, False, True, False, True, False]
+
+
+async def test_one_aa_difference_is_not_enough_to_call_a_field_noise() -> None:
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(noise_sample=1.0))  # noise_min_samples: 20
+    for i in range(5):
+        request = RequestInfo("GET", "/u", "", f"r{i}")
+        first, other, again = (f'{{"id":1,"at":"{i}{s}"}}' for s in ("", "x", "y"))
+        exp.submit("users.list", request, primary(first), answer(other), answer(again))
+        await exp.drain()
+    await exp.close()
+    pc = [r.outcome for r in sink.results if r.source is Source.PC]
+    assert pc == [Outcome.MISMATCHED] * 5

@@ -51,9 +51,11 @@ def test_thresholds_are_configurable() -> None:
     assert not is_real(FieldRates("body.x", 100, 1, 0, 0), Thresholds(absolute=0.05))
 
 
-def test_noise_needs_aa_evidence() -> None:
+def test_noise_needs_enough_aa_evidence() -> None:
     assert is_noise(FieldRates("body.t", 100, 40, 100, 40))
     assert not is_noise(FieldRates("body.t", 100, 0, 0, 0))
+    assert not is_noise(FieldRates("body.t", 100, 40, 19, 19))  # under min_aa
+    assert is_noise(FieldRates("body.t", 100, 40, 19, 19), Thresholds(min_aa=10))
 
 
 def counts(route: str, **values: int) -> CountRow:
@@ -82,7 +84,7 @@ def test_proposals_carry_evidence_and_render_as_yaml_to_paste() -> None:
         "users.list", "body.data[*].updated_at", 0, 1.0, Source.AA, "value",
         "body.data[2].updated_at", "GET", "/u", "", "r1", "{}", "{}", None,
     )  # fmt: skip
-    proposals = propose_ignores(rates_from_rows(*ROWS), samples=[sample], min_aa=20)
+    proposals = propose_ignores(rates_from_rows(*ROWS), samples=[sample])
     assert [(p.route, p.field) for p in proposals] == [("users.list", "body.data[*].updated_at")]
     text = render_ignore_yaml(proposals, {"users.list": ["body.meta.url"]})
     assert "A/A 20/50 (40.0%), candidate 41/100 (41.0%), e.g. body.data[2].updated_at" in text
@@ -98,13 +100,13 @@ def test_proposals_carry_evidence_and_render_as_yaml_to_paste() -> None:
 
 
 def test_too_little_aa_evidence_proposes_nothing() -> None:
-    assert propose_ignores(rates_from_rows(*ROWS), min_aa=51) == ()
+    assert propose_ignores(rates_from_rows(*ROWS), Thresholds(min_aa=51)) == ()
     assert render_ignore_yaml(()).startswith("# no noise found")
 
 
 def test_unusual_keys_are_quoted_in_yaml() -> None:
     rates = {"r": {'body["a b"]': FieldRates('body["a b"]', 10, 2, 30, 10)}}
-    text = render_ignore_yaml(propose_ignores(rates))
+    text = render_ignore_yaml(propose_ignores(rates, Thresholds(min_aa=10)))
     assert yaml.safe_load(text)["routes"][0]["shadow"]["ignore"] == ['body["a b"]']
 
 
