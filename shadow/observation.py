@@ -117,7 +117,9 @@ def lift_body(raw: bytes, media: str) -> tuple[BodyKind, Any, str | None]:
             text, _ = _decode(raw)
             return BodyKind.TEXT, text, f"invalid JSON under {media}: {exc}"
     text, ok = _decode(raw)
-    if ok and (not media or media.startswith(_TEXT_TYPES)):
+    # a declared text type is text even in a legacy charset (PHP pages in ISO-8859-1); bytes
+    # with no type are text when they are UTF-8
+    if media.startswith(_TEXT_TYPES) or (ok and not media):
         return BodyKind.TEXT, text, None
     return BodyKind.BINARY, "sha256:" + hashlib.sha256(raw).hexdigest(), None
 

@@ -259,3 +259,11 @@ def test_a_removed_list_item_is_one_length_difference_not_a_shift() -> None:
         Rules(),
     )
     assert [(d.path, d.kind) for d in result.differences] == [("body.data", Kind.LENGTH)]
+
+
+def test_a_latin1_html_page_is_compared_as_text() -> None:
+    html = (("content-type", "text/html; charset=ISO-8859-1"),)
+    result = compare(primary("<p>caf\xe9</p>".encode("latin-1"), html),
+                     candidate("<p>cafe</p>".encode("latin-1"), html), Rules())  # fmt: skip
+    assert [(d.path, d.kind) for d in result.differences] == [("body", Kind.VALUE)]
+    assert result.primary is not None and result.primary.body == "<p>café</p>"
