@@ -135,6 +135,19 @@ def legacy_server(env: dict[str, str], log: Path) -> Iterator[str]:
                 proc.wait()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules marked LEGACY_ONLY (the server-rendered pages) run against legacy targets only."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        name = callspec.params.get("target", "") if callspec is not None else ""
+        legacy_only = getattr(getattr(item, "module", None), "LEGACY_ONLY", False)
+        (dropped if legacy_only and not str(name).startswith("legacy-") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def _database_kind(name: str) -> str:
     return "mariadb" if name.endswith("-mariadb") else "sqlite"
 
