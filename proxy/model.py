@@ -78,6 +78,21 @@ class ShadowConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class GateConfig:
+    """When a shadow route may flip (shadow.gate decides): the global block, or a route's merge.
+
+    Ready needs at least `min_samples` comparisons within the last `window`, a mismatch rate
+    (mismatched + errored over compared) within it of at most `max_mismatch_rate`, and no field
+    that first differed within the window during the last `quiet_for` (0 turns that rule off).
+    """
+
+    min_samples: int = 1000
+    max_mismatch_rate: float = 0.01
+    window: float = 24 * 3600.0  # seconds
+    quiet_for: float = 3600.0  # seconds
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     id: str
     methods: frozenset[str] | None  # upper-case; None means "*"; GET implies HEAD
@@ -85,6 +100,7 @@ class Route:
     mode: Mode
     line: int  # line of the route's "- id:" item in the source file
     shadow: ShadowConfig | None = None  # effective shadow settings; set only for shadow routes
+    gate: GateConfig = GateConfig()  # effective: the global gate block merged with the route's
 
     def allows(self, method: str) -> bool:
         if self.methods is None:
@@ -99,6 +115,7 @@ class RouteTable:
     native: NativeConfig
     shadow: ShadowConfig
     routes: tuple[Route, ...]
+    gate: GateConfig = GateConfig()  # the global gate block
     source: str = "routing.yaml"  # file name used in messages
     digest: str = ""  # sha256 of the source text, to tell tables apart in logs and reloads
 

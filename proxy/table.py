@@ -24,6 +24,7 @@ import yaml
 from proxy import units
 from proxy.matcher import parse_match
 from proxy.model import (
+    GateConfig,
     LegacyConfig,
     Mode,
     NativeConfig,
@@ -142,8 +143,14 @@ SHADOW_KEYS: dict[str, Parser] = {
     "writes": _enum(Writes),
     "store": units.parse_store_url,
 }
-TOP_KEYS = ("version", "legacy", "native", "shadow", "routes")
-ROUTE_KEYS = ("id", "match", "mode", "shadow")
+GATE_KEYS: dict[str, Parser] = {
+    "min_samples": units.parse_positive_int,
+    "max_mismatch_rate": units.parse_fraction,
+    "window": units.parse_duration,
+    "quiet_for": units.parse_duration_or_zero,
+}
+TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "routes")
+ROUTE_KEYS = ("id", "match", "mode", "shadow", "gate")
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -199,9 +206,10 @@ def _read_table(p: _Problems, doc: object, env: Mapping[str, str]) -> RouteTable
     native = _read_native(p, doc)
     store = _env_store(p, doc, env)
     shadow = _read_shadow(p, doc, store)
-    routes = _read_routes(p, doc, shadow, store)
+    gate = _read_gate(p, doc, GateConfig())
+    routes = _read_routes(p, doc, shadow, store, gate)
     _require_native_side(p, routes, doc)
-    return RouteTable(SUPPORTED_VERSION, legacy, native, shadow, tuple(routes))
+    return RouteTable(SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate)
 
 
 def _check_keys(
@@ -297,7 +305,23 @@ def _merge_shadow(base: ShadowConfig, values: dict[str, Any], store: str | None)
     return merged if store is None else dataclasses.replace(merged, store=store)
 
 
-def _read_routes(p: _Problems, doc: _Map, shadow: ShadowConfig, store: str | None) -> list[Route]:
+def _read_gate(
+    p: _Problems, parent: _Map, base: GateConfig, route_id: str | None = None
+) -> GateConfig:
+    """The gate block of the table or of a route (any mode: it stays put across flips)."""
+    gate = dataclasses.replace(base, **_read_block(p, parent, "gate", GATE_KEYS, route_id))
+    if "gate" in parent and gate.quiet_for > gate.window:
+        # the quiet rule looks only inside the window: past it, every differing field is new
+        reason = (
+            f"gate.quiet_for ({gate.quiet_for:g}s) is longer than gate.window ({gate.window:g}s)"
+        )
+        p.add(parent.key_lines["gate"], reason, route_id)
+    return gate
+
+
+def _read_routes(
+    p: _Problems, doc: _Map, shadow: ShadowConfig, store: str | None, gate: GateConfig
+) -> list[Route]:
     items = doc.get("routes")
     if items is None:
         return []
@@ -311,7 +335,7 @@ def _read_routes(p: _Problems, doc: _Map, shadow: ShadowConfig, store: str | Non
             p.add(line, "a route must be a mapping with id, match and mode")
             continue
         route_id = _read_route_id(p, item, first_line)
-        route = _read_route(p, item, route_id, shadow, store)
+        route = _read_route(p, item, route_id, shadow, store, gate)
         if route is not None:
             routes.append(route)
     return routes
@@ -341,8 +365,10 @@ def _read_route(
     route_id: str | None,
     shadow: ShadowConfig,
     store: str | None,
+    gate: GateConfig,
 ) -> Route | None:
     _check_keys(p, item, ROUTE_KEYS, "route", route_id)
+    route_gate = _read_gate(p, item, gate, route_id)
     matched = _read_match(p, item, route_id)
     mode = _read_mode(p, item, route_id)
     route_shadow = None
@@ -354,7 +380,7 @@ def _read_route(
         p.add(item.key_lines["shadow"], reason, route_id)
     if route_id is None or matched is None or mode is None:
         return None
-    route = Route(route_id, matched[0], matched[1], mode, item.line, route_shadow)
+    route = Route(route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate)
     if route_shadow is not None:
         _check_writes(p, route, route_shadow, item.key_lines["match"])
     return route

@@ -60,6 +60,14 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+def parse_duration_or_zero(value: object) -> float:
+    """As parse_duration, and `0` (or `0s`, `0m`, ...) too: for a rule that 0 turns off."""
+    found = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
+    if (_is_number(value) and value == 0) or (found is not None and float(found[1]) == 0):
+        return 0.0
+    return parse_duration(value)
+
+
 def parse_size(value: object) -> int:
     """A number of bytes, or `512KiB`, `1MiB`, `10MB` (see the module docstring); positive."""
     if isinstance(value, int) and not isinstance(value, bool):
