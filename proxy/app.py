@@ -56,11 +56,15 @@ def create_app(
         if settings.watch and settings.config_path is not None:
             reloader.start(settings.reload_interval)
         if lifespan is not None:
-            await lifespan.startup()
+            try:
+                await lifespan.startup()
+            except BaseException:
+                await stop(native_started=False)  # no shutdown follows a failed startup
+                raise
             gateway.native_state = lifespan.state
 
-    async def stop() -> None:
-        if lifespan is not None:
+    async def stop(native_started: bool = True) -> None:
+        if lifespan is not None and native_started:
             await lifespan.shutdown()
         await reloader.stop()
         if owns_session and forwarder.session is not None:
