@@ -74,6 +74,9 @@ def serve(config_path: str | None, host: str, port: int, workers: int) -> int:
             # the gateway is the edge: a client's X-Forwarded-For must never become its address
             # (it would pass the admin surface's loopback rule)
             proxy_headers=False,
+            # the upstream's Date and Server pass through; uvicorn's would double them
+            server_header=False,
+            date_header=False,
             timeout_graceful_shutdown=int(settings.graceful_timeout),
             log_level="warning",
         )

@@ -125,6 +125,13 @@ def test_hop_by_hop_headers_are_dropped_both_ways(gateway: LiveGateway) -> None:
         assert b"\r\n" + name + b":" not in answer
 
 
+def test_response_headers_are_the_upstreams_not_doubled(client: httpx.Client) -> None:
+    response = client.get("/d", params={"header[]": "Server: legacy-php"})
+    assert len(response.headers.get_list("date")) == 1
+    assert response.headers.get_list("server") == ["legacy-php"]
+    assert response.headers["x-powered-by"].startswith("PHP/")
+
+
 def test_every_set_cookie_survives(client: httpx.Client) -> None:
     response = client.get("/c", params={"cookies": "3"})
     assert response.headers.get_list("set-cookie") == [
