@@ -12,7 +12,7 @@ becomes `[redacted]`), so a redacted sample still shows where the two sides diff
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -46,13 +46,6 @@ _INPUT_VALUE = re.compile(r"""(\bvalue\s*=\s*)("[^"]*"|'[^']*'|[^\s>]*)""", re.I
 
 def is_secret_key(key: str) -> bool:
     return _SECRET_KEY.search(key.replace("-", "_")) is not None
-
-
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {
-        n: MASK if n.lower() in SECRET_HEADERS or is_secret_key(n) else v
-        for n, v in headers.items()
-    }
 
 
 def redact_tree(tree: Any, patterns: Sequence[Pattern] = ()) -> Any:
@@ -102,7 +95,3 @@ def redact_query(query: str) -> str:
         return query
     pairs = parse_qsl(query, keep_blank_values=True)
     return urlencode([(k, MASK if is_secret_key(k) else v) for k, v in pairs], safe="[]")
-
-
-def redact_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(n, MASK if n.lower() in SECRET_HEADERS or is_secret_key(n) else v) for n, v in pairs]
