@@ -259,8 +259,10 @@ class Bench:
         return (ROOT / "proxy" / "server.py").exists()
 
     def shadow_wired(self) -> bool:
-        pattern = re.compile(r"^\s*(from shadow|import shadow)", re.M)
-        return any(pattern.search(p.read_text()) for p in (ROOT / "proxy").glob("*.py"))
+        """Whether the composition root plugs a shadow mode handler in (else shadow routes are
+        served by their primary alone, and part 2 would measure nothing)."""
+        app = ROOT / "proxy" / "app.py"
+        return app.exists() and "shadowing" in app.read_text()
 
     def gateway(
         self,
@@ -531,7 +533,7 @@ class Bench:
         `metrics`, numbers from the JSON of `parity` and `routes`, keyed by name."""
         if target.kind != "gateway" or "shadow" not in target.name:
             return None
-        found: dict[str, float] = {}
+        found: dict[str, float] = self.store_counts(target)
         for path in ("/_strangler/metrics", "/_strangler/parity", "/_strangler/routes"):
             with contextlib.suppress(Exception):
                 status, body = http_get(target.base + path, timeout=5)
@@ -547,6 +549,28 @@ class Bench:
                     key, _, value = line.rpartition(" ")
                     with contextlib.suppress(ValueError):
                         found[key] = found.get(key, 0.0) + float(value)
+        return found
+
+    def store_counts(self, target: Target) -> dict[str, float]:
+        """Outcome counters summed over the gateway's parity store (SQLite in the temp dir)."""
+        import sqlite3
+
+        path = self.s.tmp / f"parity-{target.name}.db"
+        if not path.exists():
+            return {}
+        found: dict[str, float] = {}
+        with contextlib.suppress(sqlite3.Error):
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            try:
+                cur = conn.execute("SELECT * FROM shadow_counts")
+                names = [c[0] for c in cur.description]
+                for row in cur.fetchall():
+                    for name, value in zip(names, row, strict=True):
+                        if name not in ("route", "bucket") and isinstance(value, int | float):
+                            key = f"store.{name}"
+                            found[key] = found.get(key, 0.0) + float(value)
+            finally:
+                conn.close()
         return found
 
     def rounds(self) -> None:

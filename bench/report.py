@@ -99,6 +99,7 @@ def render(results: dict[str, Any]) -> str:
         )
     headline(d, w)
     goals(d, w)
+    findings(w)
     machine(results, w)
     part1(d, w)
     part2(d, w)
@@ -243,6 +244,13 @@ def _compare_off_loop() -> bool:
     return "run_in_executor" in text and "compare" in text
 
 
+def findings(w: Callable[[str], None]) -> None:
+    """The analysis written after the run (bench/results/findings.md), when there is one."""
+    path = Path(__file__).resolve().parent / "results" / "findings.md"
+    if path.exists():
+        w(path.read_text().rstrip() + "\n")
+
+
 def machine(results: dict[str, Any], w: Callable[[str], None]) -> None:
     m, v, s = results.get("machine", {}), results.get("versions", {}), results.get("settings", {})
     w("## Machine and versions\n")
@@ -379,19 +387,51 @@ def part2(d: Data, w: Callable[[str], None]) -> None:
             )
         w("")
         _abs_table(d, w, "2", case, ["legacy", "shadow-1.0", "shadow-0.1"], [32])
-        counts = [
-            (r["target"], r["round"], r.get("shadow"))
-            for r in d.m
-            if r["part"] == "2" and r["case"] == case and r.get("shadow")
+        recs = [r for r in d.m if r["part"] == "2" and r["case"] == case and "shadow" in r]
+        store_cols = [
+            c
+            for c in (
+                "matched",
+                "mismatched",
+                "ignored",
+                "errored",
+                "skipped",
+                "shed",
+                "unsampled",
+                "dropped",
+                "aa_compared",
+            )
+            if any(r["shadow"].get(f"store.{c}") for r in recs)
         ]
-        if counts:
-            w("Shadow counters from /_strangler/metrics, change over each run:\n")
-            for target, rnd, c in counts:
+        if store_cols:
+            w(
+                "Outcomes written to the parity store during each run (change of the "
+                "`shadow_counts` sums, read after the run and 1.5 s of settling), against the "
+                "client's requests:\n"
+            )
+            w("| target | round | requests | " + " | ".join(store_cols) + " |")
+            w("|---|---|---|" + "---|" * len(store_cols))
+            for r in recs:
+                cells = [f"{r['shadow'].get(f'store.{c}', 0):g}" for c in store_cols]
+                w(f"| {r['target']} | {r['round']} | {r['requests']} | " + " | ".join(cells) + " |")
+            w("")
+        other = [
+            (
+                r["target"],
+                r["round"],
+                {k: v for k, v in r["shadow"].items() if not k.startswith("store.")},
+            )
+            for r in recs
+        ]
+        other = [o for o in other if o[2]]
+        if other:
+            w("Counters from the admin surface (/_strangler/), change over each run:\n")
+            for target, rnd, c in other:
                 shown = ", ".join(f"`{k}` {v:g}" for k, v in sorted(c.items()))
                 w(f"- {target}, round {rnd}: {shown}")
             w("")
-        else:
-            w("No shadow counters found under /_strangler/metrics.\n")
+        if not store_cols and not other:
+            w("No shadow counters found (parity store or /_strangler/).\n")
     comp = d.r.get("micro", {}).get("compare")
     if comp and "sizes" in comp:
         w("### Comparison cost (shadow.compare.compare, in-process, one core)\n")
