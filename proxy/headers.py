@@ -160,13 +160,13 @@ def response_headers(
         lowered = name.lower()
         if lowered in _RESPONSE_SPECIAL or lowered.startswith(b"proxy-"):
             if lowered == b"location":
-                out.append((lowered, rewrite_location(value, view, upstream)))
+                out.append((name, rewrite_location(value, view, upstream)))
             elif lowered == b"connection":
                 declared |= _tokens(value)
             continue
-        out.append((lowered, value))
+        out.append((name, value))  # the upstream's spelling: clients see the same bytes
     if declared:
-        out = [(n, v) for n, v in out if n not in declared]
+        out = [(n, v) for n, v in out if n.lower() not in declared]
     out.append((REQUEST_ID, view.request_id.encode("ascii")))
     return out
 
