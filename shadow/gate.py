@@ -104,7 +104,7 @@ def judge(
     compared = sum(total[k] for k in ("matched", "ignored", "mismatched", "errored"))
     failed = total["mismatched"] + total["errored"]
     rate = failed / compared if compared else None
-    new = ()
+    new: tuple[NewField, ...] = ()
     if rule.quiet_for > 0:
         quiet_since = now - rule.quiet_for
         new = _new_fields(counts, fields, route, quiet_since, bucket_seconds, thresholds)
