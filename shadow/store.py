@@ -23,17 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Connection,
     Engine,
-    Float,
-    Index,
-    MetaData,
-    SmallInteger,
-    String,
     Table,
-    Text,
     create_engine,
     event,
     select,
@@ -53,77 +45,14 @@ from shadow.records import (
     SampleRow,
     Source,
 )
+from shadow.tables import FIELD_LEN, counts, fields, latency, metadata, samples
 from shadow.writer import StoreWriter
 
-__all__ = ["CountRow", "FieldRow", "LatencyRow", "Rows", "Store", "StoreWriter", "open_store"]
-
-_LONG = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
-# MariaDB compares strings case-insensitively by default, which would merge `body.Name` with
-# `body.name` (JSON keys are case-sensitive) under one key: keys compare as bytes there
-_BIN = {"charset": "utf8mb4", "collation": "utf8mb4_bin"}
-_MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
-
-
-def _key(length: int) -> String:
-    return String(length).with_variant(mysql.VARCHAR(length, **_BIN), "mysql", "mariadb")
-
-
-_FIELD_LEN = 400
 _SAMPLE_CHARS = 256 * 1024  # one stored side at most; a sample shows a place, not a dump
 
-metadata = MetaData()
-counts = Table(
-    "shadow_counts",
-    metadata,
-    Column("route", _key(200), primary_key=True),
-    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
-    *(Column(name, BigInteger, nullable=False, default=0) for name in COUNTERS),
-    Column("primary_seconds", Float, nullable=False, default=0.0),
-    Column("candidate_seconds", Float, nullable=False, default=0.0),
-    **_MYSQL,
-)
-latency = Table(
-    "shadow_latency",
-    metadata,
-    Column("route", _key(200), primary_key=True),
-    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
-    Column("side", _key(16), primary_key=True),
-    Column("slot", SmallInteger, primary_key=True, autoincrement=False),
-    Column("n", BigInteger, nullable=False),
-    **_MYSQL,
-)
-fields = Table(
-    "shadow_fields",
-    metadata,
-    Column("route", _key(200), primary_key=True),
-    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
-    Column("source", _key(4), primary_key=True),
-    Column("field", _key(_FIELD_LEN), primary_key=True),
-    Column("kind", _key(16), primary_key=True),
-    Column("n", BigInteger, nullable=False),
-    **_MYSQL,
-)
-samples = Table(
-    "shadow_samples",
-    metadata,
-    Column("route", _key(200), primary_key=True),
-    Column("field", _key(_FIELD_LEN), primary_key=True),
-    Column("slot", SmallInteger, primary_key=True, autoincrement=False),
-    Column("at", Float, nullable=False),
-    Column("source", String(4), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("path", Text, nullable=False),
-    Column("method", String(16), nullable=False),
-    Column("request_path", Text, nullable=False),
-    Column("query", Text, nullable=False),
-    Column("request_id", String(200), nullable=False),
-    Column("primary_side", _LONG, nullable=False),
-    Column("candidate_side", _LONG, nullable=False),
-    Column("error", Text),
-    **_MYSQL,
-)
-Index("shadow_counts_bucket", counts.c.bucket)
-Index("shadow_fields_bucket", fields.c.bucket)
+__all__ = [
+    "CountRow", "FieldRow", "LatencyRow", "Rows", "Store", "StoreWriter", "metadata", "open_store",
+]  # fmt: skip
 
 
 def create_store_engine(url: str) -> Engine:
@@ -186,6 +115,15 @@ class Store:
                     raise
                 time.sleep(0.05 * (attempt + 1))
 
+    def prune(self, before: float) -> int:
+        """Delete buckets and samples older than `before` (epoch seconds); rows deleted."""
+        deleted = 0
+        with self.engine.begin() as conn:
+            for table in (counts, latency, fields):
+                deleted += conn.execute(table.delete().where(table.c.bucket < before)).rowcount
+            deleted += conn.execute(samples.delete().where(samples.c.at < before)).rowcount
+        return deleted
+
     def read_rows(self, since: float | None = None, route: str | None = None) -> Rows:
         with self.engine.connect() as conn:
             return Rows(
@@ -241,7 +179,7 @@ def _write(conn: Connection, batch: Batch) -> None:
         for (r, b, s, slot), n in sorted(batch.latency.items())
     ])  # fmt: skip
     _add(conn, fields, [
-        {"route": r, "bucket": b, "source": src, "field": f[:_FIELD_LEN], "kind": k, "n": n}
+        {"route": r, "bucket": b, "source": src, "field": f[:FIELD_LEN], "kind": k, "n": n}
         for (r, b, src, f, k), n in sorted(batch.fields.items())
     ])  # fmt: skip
     _replace(conn, samples, [_sample_values(batch.samples[k]) for k in sorted(batch.samples)])
@@ -256,7 +194,7 @@ def _zero_counts(route: str, bucket: int) -> dict[str, Any]:
 
 def _sample_values(s: SampleRow) -> dict[str, Any]:
     return {
-        "route": s.route, "field": s.field[:_FIELD_LEN], "slot": s.slot, "at": s.at,
+        "route": s.route, "field": s.field[:FIELD_LEN], "slot": s.slot, "at": s.at,
         "source": s.source.value, "kind": s.kind, "path": s.path, "method": s.method,
         "request_path": s.request_path, "query": s.query, "request_id": s.request_id[:200],
         "primary_side": s.primary[:_SAMPLE_CHARS], "candidate_side": s.candidate[:_SAMPLE_CHARS],

@@ -188,3 +188,12 @@ def test_a_route_filter_keeps_the_store_drops(store: Store) -> None:
         ("", 0, 4),
         ("users.list", 1, 0),
     ]
+
+
+def test_prune_deletes_what_is_older_than_the_cutoff(store: Store) -> None:
+    store.write(fold([mismatch(60.0, rid="old"), mismatch(600.0, rid="new")], 60))
+    assert store.prune(before=300.0) > 0
+    rows = store.read_rows()
+    assert {c.bucket for c in rows.counts} == {600}
+    assert {f.bucket for f in rows.fields} == {600}
+    assert [s.request_id for s in rows.samples] == ["new"]
