@@ -25,13 +25,12 @@ import sqlalchemy as sa
 
 from tests.support.services import (
     ROOT,
-    free_port,
     mariadb_database,
     mariadb_dsn,
     mariadb_url,
     php_binary,
+    php_server,
     unavailable,
-    wait_for_port,
 )
 
 SCALE = int(os.environ.get("CONTRACT_SCALE", "30"))
@@ -111,28 +110,8 @@ def seeded_database(kind: str, workdir: Path) -> Iterator[tuple[dict[str, str], 
 @contextlib.contextmanager
 def legacy_server(env: dict[str, str], log: Path) -> Iterator[str]:
     """`php -S` with the front controller as router script; its log goes to `log`."""
-    port = free_port()
-    cmd = [
-        php_binary(),
-        "-S",
-        f"127.0.0.1:{port}",
-        "-t",
-        str(LEGACY_PUBLIC),
-        str(LEGACY_PUBLIC / "index.php"),
-    ]
-    full_env = {**os.environ, "PHP_CLI_SERVER_WORKERS": "4", **env}
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(cmd, env=full_env, stdout=sink, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(port, proc=proc)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with php_server(LEGACY_PUBLIC, LEGACY_PUBLIC / "index.php", env, log=log) as base_url:
+        yield base_url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

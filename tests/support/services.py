@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -58,26 +59,43 @@ def wait_for_port(
 
 @contextlib.contextmanager
 def php_server(
-    docroot: Path, router: Path | None = None, env: dict[str, str] | None = None, workers: int = 4
+    docroot: Path,
+    router: Path | None = None,
+    env: dict[str, str] | None = None,
+    workers: int = 4,
+    log: Path | None = None,
 ) -> Iterator[str]:
-    """Run `php -S` on a free loopback port; yields the base URL."""
+    """Run `php -S` on a free loopback port; yields the base URL. Output goes to `log`, if given
+    (never to a pipe nobody reads)."""
     php = php_binary()
     port = free_port()
     cmd = [php, "-S", f"127.0.0.1:{port}", "-t", str(docroot)]
     if router is not None:
         cmd.append(str(router))
     full_env = {**os.environ, "PHP_CLI_SERVER_WORKERS": str(workers), **(env or {})}
-    proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for_port(port, proc=proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
+    # its own process group: `php -S` forks worker processes, and they must stop with it
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(log.open("ab")) if log is not None else subprocess.DEVNULL
+        proc = subprocess.Popen(
+            cmd, env=full_env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            wait_for_port(port, proc=proc)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop_group(proc)
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group of `proc`, SIGKILL it if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 MARIADB_HOST = os.environ.get("MARIADB_HOST", "127.0.0.1")
