@@ -21,9 +21,20 @@ _DATE_ONLY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DATETIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{1,2}):(\d{1,2})$")
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?$",
+    r"\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
 )
+_SPELLINGS = (
+    (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), (1, 2, 3)),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 1, 2)),
+    (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"), (3, 2, 1)),
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), (1, 2, 3)),
+)
+_NAMED = re.compile(r"^(?P<day>\d{1,2}) (?P<month>[A-Za-z]+) (?P<year>\d{4})$")
+_NAMED_US = re.compile(r"^(?P<month>[A-Za-z]+) (?P<day>\d{1,2}),? (?P<year>\d{4})$")
+_MONTHS = {name: i for i, name in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+)}  # fmt: skip
 _DECIMAL = re.compile(r"^(-?)(\d*)(?:\.(\d*))?$")
 
 # Attribute kinds that go through a model cast even in write echoes.
@@ -33,14 +44,28 @@ CAST_KINDS = frozenset({"datetime", "date", "decimal_cast", "json", "int_cast"})
 def _build(parts: tuple[str | None, ...], tz: tzinfo) -> datetime | None:
     numbers = [int(p) if p else 0 for p in parts[:6]] + [0] * (6 - len(parts[:6]))
     try:
-        base = datetime(numbers[0], numbers[1], numbers[2], tzinfo=tz)
+        year, month, day, hour, minute, second = numbers[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=tz)
     except ValueError:
+        # Not a calendar date or time (Feb 30, hour 25): PHP's date check refuses it too.
         return None
-    try:
-        return base.replace(hour=numbers[3], minute=numbers[4], second=numbers[5])
-    except ValueError:
-        # Out-of-range times roll over, as PHP's date parser lets them.
-        return base + timedelta(hours=numbers[3], minutes=numbers[4], seconds=numbers[5])
+
+
+def _other_spelling(text: str, tz: tzinfo) -> datetime | None:
+    """The other date spellings PHP's parser reads: 2025/06/01, 06/01/2025, 01.06.2025,
+    20250601, "1 June 2025", "June 1, 2025"."""
+    for pattern, order in _SPELLINGS:
+        match = pattern.match(text)
+        if match:
+            y, m, d = (match.group(i) for i in order)
+            return _build((y, m, d), tz)
+    match = _NAMED.match(text) or _NAMED_US.match(text)
+    if match is None:
+        return None
+    month = _MONTHS.get(match.group("month").lower()[:3])
+    if month is None:
+        return None
+    return _build((match.group("year"), str(month), match.group("day")), tz)
 
 
 def parse_datetime(value: Any, tz: tzinfo) -> datetime | None:
@@ -59,7 +84,7 @@ def parse_datetime(value: Any, tz: tzinfo) -> datetime | None:
     match = _DATE_ONLY.match(text) or _DATETIME.match(text)
     if match:
         return _build(match.groups(), tz)
-    return _parse_iso(text, tz)
+    return _parse_iso(text, tz) or _other_spelling(text.strip(), tz)
 
 
 def _parse_iso(text: str, tz: tzinfo) -> datetime | None:
@@ -75,7 +100,7 @@ def _parse_iso(text: str, tz: tzinfo) -> datetime | None:
 
 
 def _offset(text: str) -> tzinfo:
-    if text.upper() == "Z":
+    if text.upper() in ("Z", "UTC", "GMT"):
         return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")

@@ -151,7 +151,18 @@ PATCHES = {
     "tickets": lambda g: g.pick([{"status": "closed"}, {"priority": "low"}, {"status": "nope"}]),
     "ticket-messages": lambda g: {"message": "edited"},
     "invoices": lambda g: g.pick(
-        [{"status": "paid"}, {"status": "cancelled"}, {"due_at": "2026-01-31"}]
+        [
+            {"status": "paid"},
+            {"status": "cancelled"},
+            {"due_at": "2026-01-31"},
+            {"due_at": "2026-01-31T23:30:00+02:00"},
+            {"due_at": "2026-02-30"},
+            {
+                "due_at": g.pick(
+                    ["2026/03/01", "03/01/2026", "1 March 2026", "20260301", "tomorrow"]
+                )
+            },
+        ]
     ),
     "invoice-items": lambda g: g.pick([{"price": 3}, {"quantity": "4"}, {"description": ""}]),
 }

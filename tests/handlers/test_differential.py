@@ -82,12 +82,12 @@ def _clone_mariadb(source: str, target: str) -> None:
 
 
 @contextlib.contextmanager
-def twin_databases(kind: str, workdir: Path) -> Iterator[tuple[Seeded, Seeded]]:
+def twin_databases(kind: str, zone: str, workdir: Path) -> Iterator[tuple[Seeded, Seeded]]:
     if kind == "sqlite":
-        first = sqlite_seeded(workdir / "legacy.sqlite")
+        first = sqlite_seeded(workdir / "legacy.sqlite", "--timezone", zone)
         yield first, copy_sqlite(first, workdir / "native.sqlite")
         return
-    with mariadb_seeded() as first, mariadb_database("strangler_twin") as name:
+    with mariadb_seeded("--timezone", zone) as first, mariadb_database("strangler_twin") as name:
         _clone_mariadb(first.url.rsplit("/", 1)[1].split("?")[0], name)
         yield first, Seeded(mariadb_url(name), {}, "mysql", first.tokens)
 
@@ -177,9 +177,13 @@ async def clients(legacy: Seeded, native: Seeded) -> AsyncIterator[tuple[httpx.A
             yield php, py
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "mariadb"])
-async def test_native_answers_like_legacy(kind: str, tmp_path: Path) -> None:
-    with twin_databases(kind, tmp_path) as (legacy, native):
+@pytest.mark.parametrize(
+    ("kind", "zone"),
+    [("sqlite", "UTC"), ("mariadb", "UTC"), ("sqlite", "Europe/Amsterdam")],
+    ids=["sqlite", "mariadb", "sqlite-amsterdam"],
+)
+async def test_native_answers_like_legacy(kind: str, zone: str, tmp_path: Path) -> None:
+    with twin_databases(kind, zone, tmp_path) as (legacy, native):
         generator = Generator(world_of(legacy), SEED)
         calls = [generator.write() if generator.rng.random() < WRITE_SHARE else generator.read()
                  for _ in range(REQUESTS)]  # fmt: skip
