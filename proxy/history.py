@@ -1,0 +1,283 @@
+"""Flip history: each change of a route's mode, when it happened and what triggered it.
+
+    diff_tables(old, new)   pure: route added (None → mode), removed (mode → None), or flipped
+    FlipStore               the `strangler_flips` table, in the parity store's database
+    FlipRecorder            the gateway's side: records accepted reloads and the table at startup
+
+Several gateway processes share one store and each reloads the same file, so each would record
+the same flip. A route's flips are numbered (`seq`), and a flip is written only when the route's
+latest row does not already say the same (same new mode, same table digest); two writers racing
+for the same number collide on the primary key and the second one is dropped. At startup the
+table is diffed against the latest stored mode of every route, so a flip made while no gateway
+ran is still recorded, with the trigger `startup`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.exc import DatabaseError, IntegrityError, SQLAlchemyError
+
+from proxy.logs import get_logger
+from proxy.model import Mode, RouteTable
+from shadow.store import create_store_engine
+
+log = get_logger("proxy.history")
+
+
+def _key(length: int) -> String:
+    # route ids are case-sensitive; MariaDB's default collation is not
+    variant = mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin")
+    return String(length).with_variant(variant, "mysql", "mariadb")
+
+
+metadata = MetaData()
+flips = Table(
+    "strangler_flips",
+    metadata,
+    Column("route", _key(200), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", Float, nullable=False),
+    Column("old_mode", String(16)),  # NULL: the route was added
+    Column("new_mode", String(16)),  # NULL: the route was removed
+    Column("triggered_by", String(16), nullable=False),
+    Column("digest", String(64), nullable=False),
+    mysql_charset="utf8mb4",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    route: str
+    old: str | None  # mode value; None: not in the table before
+    new: str | None  # None: not in the table after
+
+
+@dataclass(frozen=True, slots=True)
+class Flip:
+    route: str
+    seq: int
+    at: float  # epoch seconds
+    old: str | None
+    new: str | None
+    trigger: str  # startup | file | sighup | admin
+    digest: str  # of the table that made the change
+
+    @property
+    def text(self) -> str:
+        return f"{self.old or '(none)'} → {self.new or '(removed)'}"
+
+
+def modes_of(table: RouteTable) -> dict[str, str]:
+    return {route.id: route.mode.value for route in table.routes}
+
+
+def diff_modes(before: Mapping[str, str | None], after: Mapping[str, str]) -> tuple[Change, ...]:
+    """Added and flipped routes in the order of `after`, then removed ones in that of `before`."""
+    changes = [
+        Change(route, before.get(route), mode)
+        for route, mode in after.items()
+        if before.get(route) != mode
+    ]
+    changes += [
+        Change(route, mode, None)
+        for route, mode in before.items()
+        if mode is not None and route not in after
+    ]
+    return tuple(changes)
+
+
+def diff_tables(old: RouteTable, new: RouteTable) -> tuple[Change, ...]:
+    return diff_modes(modes_of(old), modes_of(new))
+
+
+class FlipStore:
+    """Synchronous, like the parity store: call it from a worker thread or from the CLI."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def on(cls, engine: Engine) -> FlipStore:
+        """The flips of the database behind `engine`, its table created when missing."""
+        try:
+            metadata.create_all(engine)
+        except DatabaseError:  # another gateway created it between our check and our CREATE
+            metadata.create_all(engine)
+        return cls(engine)
+
+    @classmethod
+    def open(cls, url: str) -> FlipStore:
+        return cls.on(create_store_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def latest_modes(self) -> dict[str, str | None]:
+        newest = (
+            select(flips.c.route, func.max(flips.c.seq).label("seq"))
+            .group_by(flips.c.route)
+            .subquery()
+        )
+        query = select(flips.c.route, flips.c.new_mode).join(
+            newest, (flips.c.route == newest.c.route) & (flips.c.seq == newest.c.seq)
+        )
+        with self.engine.connect() as conn:
+            return {row.route: row.new_mode for row in conn.execute(query)}
+
+    def record(self, changes: Sequence[Change], at: float, trigger: str, digest: str) -> list[Flip]:
+        """Write the changes not already written by another gateway; returns those written."""
+        written = []
+        for change in changes:
+            flip = self._record_one(change, at, trigger, digest)
+            if flip is not None:
+                written.append(flip)
+        return written
+
+    def _record_one(self, change: Change, at: float, trigger: str, digest: str) -> Flip | None:
+        try:
+            with self.engine.begin() as conn:
+                latest = conn.execute(
+                    select(flips)
+                    .where(flips.c.route == change.route)
+                    .order_by(flips.c.seq.desc())
+                    .limit(1)
+                ).first()
+                if latest is not None and (latest.new_mode, latest.digest) == (change.new, digest):
+                    return None  # another gateway recorded this very flip
+                seq = 1 if latest is None else latest.seq + 1
+                flip = Flip(change.route, seq, at, change.old, change.new, trigger, digest)
+                conn.execute(flips.insert().values(**_values(flip)))
+        except IntegrityError:
+            return None  # raced by another gateway for the same number: it wrote this flip
+        return flip
+
+    def read(self, route: str | None = None, limit: int | None = None) -> list[Flip]:
+        """Newest first."""
+        query = select(flips).order_by(flips.c.at.desc(), flips.c.seq.desc(), flips.c.route)
+        if route is not None:
+            query = query.where(flips.c.route == route)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                Flip(r.route, r.seq, r.at, r.old_mode, r.new_mode, r.triggered_by, r.digest)
+                for r in conn.execute(query)
+            ]
+
+
+def _values(flip: Flip) -> dict[str, Any]:
+    return {
+        "route": flip.route, "seq": flip.seq, "at": flip.at, "old_mode": flip.old,
+        "new_mode": flip.new, "triggered_by": flip.trigger, "digest": flip.digest,
+    }  # fmt: skip
+
+
+class FlipRecorder:
+    """Records flips off the event loop; a store that fails is logged, never raised.
+
+    `engine_for(table)` gives the database of the table's parity store (blocking: it runs in a
+    worker thread), so flips sit beside the evidence they were made on. History is kept once a
+    table involved has a shadow route: an all-legacy gateway creates no database.
+    """
+
+    def __init__(
+        self,
+        engine_for: Callable[[RouteTable], Engine] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine_for = engine_for or EnginesByUrl()
+        self.clock = clock
+        self.failures = 0
+        self._stores: dict[int, FlipStore] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    def store_for(self, table: RouteTable) -> FlipStore:
+        """Blocking; the dashboard reads through it too."""
+        engine = self.engine_for(table)
+        if id(engine) not in self._stores:
+            self._stores[id(engine)] = FlipStore.on(engine)
+        return self._stores[id(engine)]
+
+    def started(self, table: RouteTable) -> None:
+        """The table a gateway starts with, against what the store last recorded."""
+        if not has_shadow(table):
+            return
+
+        def work() -> list[Flip]:
+            store = self.store_for(table)
+            changes = diff_modes(store.latest_modes(), modes_of(table))
+            return store.record(changes, self.clock(), "startup", table.digest)
+
+        self._spawn(work)
+
+    def reloaded(self, trigger: str, at: float, old: RouteTable, new: RouteTable) -> None:
+        """An accepted reload: the flips it made, against the table before it."""
+        changes = diff_tables(old, new)
+        if changes and (has_shadow(old) or has_shadow(new)):
+            digest = new.digest
+            self._spawn(lambda: self.store_for(new).record(changes, at, trigger, digest))
+
+    def _spawn(self, work: Callable[[], list[Flip]]) -> None:
+        future = asyncio.get_running_loop().run_in_executor(None, self._guarded, work)
+        self._tasks.add(future)
+        future.add_done_callback(self._tasks.discard)
+
+    def _guarded(self, work: Callable[[], list[Flip]]) -> list[Flip]:
+        try:
+            written = work()
+        except (SQLAlchemyError, OSError) as exc:
+            self.failures += 1
+            log.warning("flip_history_failed", error=repr(exc))
+            return []
+        for flip in written:
+            log.info("route_flipped", route=flip.route, change=flip.text, trigger=flip.trigger)
+        return written
+
+    async def drain(self) -> None:
+        """Wait for the writes under way (tests, and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def stop(self) -> None:
+        await self.drain()
+        if isinstance(self.engine_for, EnginesByUrl):
+            self.engine_for.close()
+
+
+def has_shadow(table: RouteTable) -> bool:
+    return any(route.mode is Mode.SHADOW for route in table.routes)
+
+
+class EnginesByUrl:
+    """An engine per store URL, for a recorder that shares no parity store (the CLI, tests)."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Engine] = {}
+
+    def __call__(self, table: RouteTable) -> Engine:
+        url = table.shadow.store
+        if url not in self._engines:
+            self._engines[url] = create_store_engine(url)
+        return self._engines[url]
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+        self._engines.clear()
