@@ -26,6 +26,10 @@ PURE = [
     "shadow/compare.py",
     "shadow/fieldpath.py",
     "shadow/report.py",
+    "shadow/classify.py",
+    "shadow/noise.py",
+    "shadow/records.py",
+    "proxy/units.py",
 ]
 IMPURE_MODULES = {
     "os",
