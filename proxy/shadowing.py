@@ -1,0 +1,241 @@
+"""Shadow mode in the gateway: the primary answers the client, the candidate is compared.
+
+For a request on a shadow route (`ShadowMode.handle`, the `ModeHandler` of Mode.SHADOW):
+
+1. Sampling is decided first, from the request id (`shadow.settings.sampled`); a request left
+   out goes to the primary exactly as in the primary's own mode, nothing read or held.
+2. The request body is read once, under `max_body`, and replayed to each side. A body over the
+   cap is forwarded as it streams (what was read, then the rest) and the request is counted as
+   skipped.
+3. The primary (legacy, or native with `primary: native`) answers through the same code as in
+   its own mode (`Gateway.legacy` / `Gateway.native`); a `Capture` tees the response as it
+   passes, keeping at most `max_body` bytes (over: served, counted as skipped). The client's
+   bytes are those of the primary's own mode: the tap only reads.
+4. After the primary has answered, `Experiment.submit` schedules the candidate (and, for
+   `noise_sample` of safe requests, the primary a second time: A/A) in the background, under
+   the route's `timeout` and the in-flight cap, and returns at once. Whatever the candidate
+   does (hang, raise, answer garbage, be shed) ends in the store, never in the response.
+
+Writes (`writes: dry_run`, required by the table for shadow routes matching methods other than
+GET and HEAD). The candidate runs FIRST, marked `X-Strangler-Dry-Run: 1` (the native handlers
+roll their transaction back), so it sees the database as the primary will; then the primary
+runs for real. So a write runs for real exactly once, and:
+
+- the client waits for the candidate before the primary starts (at most the route's `timeout`);
+- ids differ: MariaDB (InnoDB) does not give back an auto-increment value taken by a rolled-back
+  insert, so the real insert gets the next id (a gap); SQLite's AUTOINCREMENT is rolled back
+  with the insert, so there ids agree, but timestamps may fall in another second. Comparisons of
+  write requests therefore ignore `WRITE_IGNORES` on top of the route's `ignore:` rules;
+- with `primary: native` the candidate is the legacy application, which knows no dry run:
+  write requests on such routes are never sent to it, and are counted as skipped.
+
+Candidate calls to the native side always carry the dry-run mark, reads included: the
+candidate's answer is discarded, so it must leave nothing behind. (Reads run in autocommit on
+the native side; the API key's `last_used_at` touch is the one write a shadowed read makes, on
+both sides alike, and it stores the same second.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from proxy.capture import Capture, RequestBody, has_body, read_body, replay
+from proxy.forwarder import Exchange, ResponseTap
+from proxy.logs import get_logger
+from proxy.model import Route, RouteTable, ShadowConfig
+from proxy.model import Side as Primary
+from proxy.sides import call_app, call_upstream
+from proxy.storage import StoreHolder
+from shadow.experiment import Experiment, RequestInfo, observe
+from shadow.observation import Observation, Side
+from shadow.settings import ShadowSettings, sampled
+from shadow.store import Store
+
+if TYPE_CHECKING:
+    from proxy.dispatch import Call, Gateway
+    from proxy.state import Snapshot
+
+log = get_logger("proxy.shadowing")
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+# compared on write requests only: what a dry run cannot reproduce (see the module docstring)
+WRITE_IGNORES = (
+    "body.data.id",
+    "body.data.attributes.id",
+    "body.data.attributes.created_at",
+    "body.data.attributes.updated_at",
+)
+_UNSEEN = Observation(Side.PRIMARY, skipped=True)  # submitted only to be counted
+SideCall = Callable[[], Awaitable[Observation]]
+
+
+def shadow_settings(config: ShadowConfig) -> ShadowSettings:
+    """The shadow package's settings from the table's (it must not import the gateway)."""
+    return ShadowSettings.from_config(config)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """Per shadow route, computed once per snapshot: never per request."""
+
+    reads: ShadowSettings
+    writes: ShadowSettings  # reads, plus WRITE_IGNORES
+    primary: Primary
+
+
+def plan_routes(table: RouteTable) -> dict[str, RoutePlan]:
+    plans = {}
+    for route in table.routes:
+        if route.shadow is None:
+            continue
+        reads = shadow_settings(route.shadow)
+        extra = tuple(p for p in WRITE_IGNORES if p not in reads.ignore)
+        writes = dataclasses.replace(reads, ignore=reads.ignore + extra)
+        plans[route.id] = RoutePlan(reads, writes, route.shadow.primary)
+    return plans
+
+
+class ShadowMode:
+    """The shadow ModeHandler, and its experiment and parity store for the gateway's life."""
+
+    def __init__(self, store: Store | None = None) -> None:
+        self.gateway: Gateway | None = None
+        self.stores = StoreHolder(store)
+        self.experiment = Experiment(self.stores.sink)
+        self.stores.on_change = self._use_writer
+        self._plans: dict[int, tuple[Snapshot, dict[str, RoutePlan]]] = {}
+        self._foreground = 0  # dry-run candidates running before their primary
+
+    def attach(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    def _use_writer(self) -> None:
+        self.experiment.writer = self.stores.sink
+
+    async def start(self) -> None:
+        assert self.gateway is not None, "attach() the gateway first"
+        table = self.gateway.holder.current.table
+        self.experiment.settings = shadow_settings(table.shadow)
+        await self.stores.start(table)
+
+    async def stop(self) -> None:
+        await self.experiment.close()
+        await self.stores.stop()
+
+    def plan(self, snapshot: Snapshot, route: Route) -> RoutePlan:
+        cached = self._plans.get(id(snapshot))
+        if cached is None or cached[0] is not snapshot:
+            cached = (snapshot, plan_routes(snapshot.table))
+            if len(self._plans) >= 4:  # requests in flight keep at most a few tables alive
+                self._plans.clear()
+            self._plans[id(snapshot)] = cached
+            self.experiment.settings = shadow_settings(snapshot.table.shadow)
+            self.stores.follow(snapshot.table)
+        return cached[1][route.id]
+
+    # ------------------------------------------------------------ one request
+
+    async def handle(self, call: Call) -> None:
+        route = call.route
+        assert route is not None and self.gateway is not None
+        plan = self.plan(call.snapshot, route)
+        method = call.scope["method"]
+        safe = method in SAFE_METHODS
+        s = plan.reads if safe else plan.writes
+        query = call.scope["query_string"].decode("latin-1")
+        request = RequestInfo(method, call.path, query, call.view.request_id)
+        primary = self._primary(plan)
+        if not sampled(request.request_id, s.sample):
+            await primary(call, None)  # left out: the primary alone, exactly as in its mode
+            self.experiment.submit(route.id, request, _UNSEEN, _never, settings=s)
+            return
+        body = RequestBody((), complete=True)
+        if has_body(call.scope["headers"]):
+            body = await read_body(call.receive, s.max_body)
+            more = not body.complete
+            call = dataclasses.replace(call, receive=replay(body.chunks, call.receive, more=more))
+        writes_ok = safe or plan.primary is Primary.LEGACY  # legacy cannot take a dry run
+        if not body.complete or not writes_ok:
+            await primary(call, None)
+            self.experiment.submit(route.id, request, _UNSEEN, _never, settings=s)
+            return
+        candidate = self._side(call, plan, body, s, again=False, dry_run=True)
+        if not safe:
+            candidate = await self._dry_run_first(candidate, s)
+        capture = Capture(s.max_body)
+        started = time.perf_counter()
+        await primary(call, capture)  # a primary that breaks mid-body raises, as in its mode
+        seen = primary_observation(capture, call.exchange, time.perf_counter() - started)
+        again = self._side(call, plan, body, s, again=True, dry_run=False) if safe else None
+        self.experiment.submit(route.id, request, seen, candidate, again, settings=s)
+
+    def _primary(self, plan: RoutePlan) -> Callable[[Call, ResponseTap | None], Awaitable[None]]:
+        assert self.gateway is not None
+        return self.gateway.native if plan.primary is Primary.NATIVE else self.gateway.legacy
+
+    async def _dry_run_first(self, candidate: SideCall, s: ShadowSettings) -> SideCall:
+        """Run a write's candidate now, before the primary writes; its observation, for later."""
+        cap = min(s.max_in_flight, self.experiment.settings.max_in_flight)
+        if self.experiment.in_flight + self._foreground >= cap:
+            return _unobserved  # over the cap: not run (counted as shed or skipped by submit)
+        self._foreground += 1
+        try:
+            seen = await observe(candidate, Side.CANDIDATE, s.timeout)
+        finally:
+            self._foreground -= 1
+
+        async def done() -> Observation:
+            return seen
+
+        return done
+
+    def _side(
+        self, call: Call, plan: RoutePlan, body: RequestBody, s: ShadowSettings, *,
+        again: bool, dry_run: bool,
+    ) -> SideCall:  # fmt: skip
+        """A call of one side for comparison: the candidate, or the primary again (A/A)."""
+        gateway = self.gateway
+        assert gateway is not None
+        snapshot = call.snapshot
+        native = (plan.primary is Primary.NATIVE) == again
+        side = Side.PRIMARY if again else Side.CANDIDATE
+        data = body.data if has_body(call.scope["headers"]) else None
+        scope, path, view = call.scope, call.path, call.view
+        target = snapshot.legacy if not native else snapshot.native_url
+
+        async def upstream() -> Observation:
+            session = gateway.forwarder.session
+            assert target is not None and session is not None
+            return await call_upstream(
+                session, target, scope, path, view, data,
+                side=side, limit=s.max_body, dry_run=dry_run and native,
+            )  # fmt: skip
+
+        async def in_process() -> Observation:
+            if gateway.native_app is None:
+                raise RuntimeError("no native side is configured")
+            return await call_app(
+                gateway.native_app, scope, path, view.request_id, body.chunks,
+                side=side, limit=s.max_body, dry_run=dry_run, state=gateway.native_state,
+            )  # fmt: skip
+
+        return in_process if native and target is None else upstream
+
+
+def primary_observation(capture: Capture, exchange: Exchange, duration: float) -> Observation:
+    """The primary as the client got it; the gateway's own error answers are errors."""
+    if exchange.status == 499 or (capture.ended and not capture.complete):
+        return _UNSEEN  # the client left: there is no whole answer to compare
+    if exchange.error:
+        return Observation.failed(Side.PRIMARY, exchange.error, duration)
+    return capture.observation(Side.PRIMARY, duration)
+
+
+async def _never() -> Observation:
+    raise AssertionError("a request that is not compared calls no side")
+
+
+async def _unobserved() -> Observation:
+    return Observation(Side.CANDIDATE, skipped=True)
