@@ -9,7 +9,7 @@ from typing import Any
 from handlers import values
 from handlers.context import Context
 from handlers.errors import Reply, json_reply
-from handlers.model import Model
+from handlers.model import Model, Resource
 from handlers.query import sparse_fields
 from handlers.registry import resource_def
 
@@ -31,6 +31,17 @@ def _relationship(value: Model | list[Model] | None) -> dict[str, Any]:
     return {"data": None if value is None else identifier(value)}
 
 
+_FORMATTERS: dict[str, tuple[tuple[str, values.Formatter], ...]] = {}
+
+
+def _formatters(definition: Resource) -> tuple[tuple[str, values.Formatter], ...]:
+    found = _FORMATTERS.get(definition.type)
+    if found is None:
+        items = definition.attributes.items()
+        found = _FORMATTERS[definition.type] = tuple((n, values.FORMATTERS[k]) for n, k in items)
+    return found
+
+
 def _wanted(ctx: Context, kind: str) -> list[str] | None:
     """The sparse fieldset of a type, parsed once per request (the parse can raise 400, so it
     only happens when a resource of that type is printed, as on the legacy side)."""
@@ -44,11 +55,19 @@ def resource_object(ctx: Context, model: Model) -> dict[str, Any]:
     out: dict[str, Any] = {"id": str(model.row[definition.key]), "type": definition.type}
     wanted = _wanted(ctx, definition.type)
     row, raw, tz = model.row, model.raw, ctx.tz
-    attributes = {
-        name: values.attribute_value(kind, row.get(name), name in raw, tz)
-        for name, kind in definition.attributes.items()
-        if wanted is None or name in wanted
-    }
+    if raw:
+        attributes = {
+            name: values.attribute_value(kind, row.get(name), name in raw, tz)
+            for name, kind in definition.attributes.items()
+            if wanted is None or name in wanted
+        }
+    else:
+        # The read path: one prepared formatter per attribute, no per-value dispatch.
+        attributes = {
+            name: None if (value := row.get(name)) is None else formatter(value, tz)
+            for name, formatter in _formatters(definition)
+            if wanted is None or name in wanted
+        }
     # Always an object, even when a sparse fieldset selects nothing.
     out["attributes"] = attributes
     relationships = {

@@ -44,3 +44,22 @@ def test_write_echo_keeps_raw_types_unless_a_cast_applies() -> None:
 
 def test_null_kind_is_always_null() -> None:
     assert values.attribute_value("null", "anything", False, UTC) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025/06/01", "2025-06-01T00:00:00.000000Z"),
+        ("06/01/2025", "2025-06-01T00:00:00.000000Z"),
+        ("01.06.2025", "2025-06-01T00:00:00.000000Z"),
+        ("1 June 2025", "2025-06-01T00:00:00.000000Z"),
+        ("June 1, 2025", "2025-06-01T00:00:00.000000Z"),
+        ("20250601", "2025-06-01T00:00:00.000000Z"),
+        ("2025-06-01 10:00:00 UTC", "2025-06-01T10:00:00.000000Z"),
+        ("2025-02-30", None),
+        ("2025-06-01 25:00:00", None),
+        ("tomorrow", None),
+    ],
+)
+def test_date_spellings_php_reads(text: str, expected: str | None) -> None:
+    assert values.format_datetime(text, UTC) == expected
