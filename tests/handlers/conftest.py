@@ -19,13 +19,12 @@ from starlette.applications import Starlette
 from handlers.app import create_app
 from tests.support.services import (
     ROOT,
-    free_port,
     mariadb_database,
     mariadb_dsn,
     mariadb_url,
     php_binary,
+    php_server,
     unavailable,
-    wait_for_port,
 )
 
 SCALE = 20
@@ -115,22 +114,9 @@ async def native(seeded_sqlite: Seeded) -> AsyncIterator[httpx.AsyncClient]:
 
 @contextlib.contextmanager
 def legacy_app(seeded: Seeded) -> Iterator[str]:
-    """The PHP application (php -S, four workers) on the same database; yields its base URL.
-    Its output is discarded: a pipe nobody reads would fill up and leak."""
-    port = free_port()
-    cmd = [php_binary(), "-S", f"127.0.0.1:{port}", "-t", str(PUBLIC), str(PUBLIC / "index.php")]
-    env = {**os.environ, "PHP_CLI_SERVER_WORKERS": "4", **seeded.env}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc=proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """The PHP application (php -S, four workers, stopped as a group) on the same database."""
+    with php_server(PUBLIC, PUBLIC / "index.php", env=seeded.env) as url:
+        yield url
 
 
 def auth(seeded: Seeded, token: str = "admin") -> dict[str, str]:
