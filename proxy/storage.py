@@ -72,6 +72,11 @@ class StoreHolder:
         if self._opening is None or self._opening.done():
             self._opening = asyncio.get_running_loop().create_task(self._open(url))
 
+    async def opened(self) -> None:
+        """Wait for a store being opened in the background (for tests and shutdown)."""
+        if self._opening is not None:
+            await asyncio.shield(self._opening)
+
     async def _open(self, url: str) -> None:
         try:
             store = await asyncio.to_thread(open_store, url)

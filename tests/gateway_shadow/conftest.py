@@ -182,10 +182,16 @@ def table_text(legacy_url: str, shadow: str = "", routes: str = ROUTES) -> str:
 
 
 def shadow_gateway(
-    legacy_url: str, native: Any, store: Store, shadow: str = "", routes: str = ROUTES
+    legacy_url: str,
+    native: Any,
+    store: Store | None,
+    shadow: str = "",
+    routes: str = ROUTES,
+    *,
+    text: str | None = None,
 ) -> Gateway:
     """The real gateway app, as `strangler serve` builds it, with the test's edges."""
-    table = parse(table_text(legacy_url, shadow, routes))
+    table = parse(text if text is not None else table_text(legacy_url, shadow, routes))
     mode = ShadowMode(store)
     gateway = create_app(
         Settings(watch=False),
