@@ -2,26 +2,15 @@
 
 Success bodies use flags 0 (escaped slashes, `\\uXXXX` for anything outside ASCII, compact);
 error bodies use JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES (4-space indent, `": "`).
-orjson does the heavy lifting; only non-ASCII bodies take the slower escaping pass.
+orjson encodes ASCII bodies; the standard library's C encoder takes the others.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
-
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    code = ord(match.group(0))
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def php_floats(data: Any) -> Any:
@@ -40,7 +29,9 @@ def encode(data: Any) -> bytes:
     """`json_encode($data)` with flags 0."""
     raw = orjson.dumps(data)
     if not raw.isascii():
-        raw = _NON_ASCII.sub(_escape_char, raw.decode("utf-8")).encode("ascii")
+        # The C encoder of the standard library escapes to \uXXXX (surrogate pairs above the
+        # BMP) exactly as PHP does, several times faster than re-escaping orjson's output.
+        raw = json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     # "/" only ever appears inside strings in JSON text, so a blind replace is exact.
     return raw.replace(b"/", b"\\/")
 
