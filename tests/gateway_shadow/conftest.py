@@ -73,6 +73,8 @@ class Native:
         path = scope["path"]
         answer = created(8, "02") if scope["method"] == "POST" or path == "/created" else USERS
         payload = json.dumps(answer if path in ("/users", "/created") else {"ok": True}).encode()
+        if path == "/clock":
+            payload = json.dumps({"name": "Ann", "at": 0}).encode()
         if self.fault == "garbage":
             payload = b'{"data": [1, 2'
         if self.fault == "differ":
@@ -103,6 +105,8 @@ async def _legacy_handler(request: web.Request) -> web.StreamResponse:
             await response.write(b"x" * 65536)
         await response.write_eof()
         return response
+    if request.path == "/clock":  # a field that differs between any two answers: noise
+        return web.json_response({"name": "Ann", "at": len(request.app[SEEN])})
     if request.path == "/created":
         return web.json_response(created(9, "03"))
     if request.path == "/users":
@@ -154,6 +158,9 @@ def store() -> Iterator[Store]:
 
 
 ROUTES = """\
+  - id: clock
+    match: GET /clock
+    mode: shadow
   - id: users.list
     match: GET /users
     mode: shadow
@@ -189,12 +196,13 @@ def shadow_gateway(
     routes: str = ROUTES,
     *,
     text: str | None = None,
+    settings: Settings | None = None,
 ) -> Gateway:
     """The real gateway app, as `strangler serve` builds it, with the test's edges."""
     table = parse(text if text is not None else table_text(legacy_url, shadow, routes))
     mode = ShadowMode(store)
     gateway = create_app(
-        Settings(watch=False),
+        settings or Settings(watch=False),
         table=table,
         native_app=native,
         mode_handlers={Mode.SHADOW: mode.handle},
