@@ -49,35 +49,42 @@ def render(exc: Exception, request: ApiRequest) -> Reply:
 
 
 def serve(engines: Engines, request: ApiRequest, target: Target, dry_run: bool) -> Reply:
-    """Run one API request to completion. Errors the legacy side raises halfway through a
-    request still commit what came before them (PHP writes in autocommit: the key's
-    last_used_at, an invoice marked paid before its renewal failed); a database error rolls
-    back."""
-    write = request.method in WRITES
+    """Run one API request to completion, whatever fails; nothing but the rendered error
+    (never SQL, never a trace) reaches the client, and the log says what failed."""
     try:
-        with connect(engines, write=write, dry_run=dry_run) as db:
-            try:
-                ctx = Context(request, db, load_settings(db))
-                return api.dispatch(ctx, target.resource, target.action, target.key)
-            except (ApiError, ValidationFailed) as exc:
-                return render(exc, request)
-            except ServerError as exc:
-                log.error("request failed", error=str(exc), method=request.method,
-                          path=request.raw_path)  # fmt: skip
-                return render(exc, request)
-    except DBAPIError as exc:
-        if is_unreachable(exc):
-            log.error("database unreachable", error=str(exc.orig), method=request.method,
-                      path=request.raw_path)  # fmt: skip
-            return render(DatabaseUnavailable(), request)
-        log.error("database error", error=str(exc.orig), method=request.method,
-                  path=request.raw_path)  # fmt: skip
-        return render(ServerError(), request)
+        return _run(engines, request, target, dry_run)
     except DatabaseUnavailable as exc:
         cause = exc.__cause__
-        log.error("database unreachable", error=str(getattr(cause, "orig", cause)),
-                  method=request.method, path=request.raw_path)  # fmt: skip
+        _failed("database unreachable", request, getattr(cause, "orig", cause))
         return render(exc, request)
+    except DBAPIError as exc:
+        if is_unreachable(exc):
+            _failed("database unreachable", request, exc.orig)
+            return render(DatabaseUnavailable(), request)
+        _failed("database error", request, exc.orig)
+        return render(ServerError(), request)
+    except Exception as exc:  # a bug: answer like the legacy side's uncaught error
+        log.exception("request crashed", method=request.method, path=request.raw_path)
+        return render(exc, request)
+
+
+def _run(engines: Engines, request: ApiRequest, target: Target, dry_run: bool) -> Reply:
+    """Errors the legacy side raises halfway through a request still commit what came before
+    them (PHP writes in autocommit: the key's last_used_at, an invoice marked paid before its
+    renewal failed); anything else that escapes rolls the transaction back."""
+    with connect(engines, write=request.method in WRITES, dry_run=dry_run) as db:
+        try:
+            ctx = Context(request, db, load_settings(db))
+            return api.dispatch(ctx, target.resource, target.action, target.key)
+        except (ApiError, ValidationFailed) as exc:
+            return render(exc, request)
+        except ServerError as exc:
+            _failed("request failed", request, exc)
+            return render(exc, request)
+
+
+def _failed(event: str, request: ApiRequest, error: object) -> None:
+    log.error(event, error=str(error), method=request.method, path=request.raw_path)
 
 
 def _headers(reply: Reply, request: ApiRequest) -> dict[str, str]:
@@ -105,6 +112,21 @@ async def _build_request(request: Request) -> ApiRequest:
     )
 
 
+def _route(request: ApiRequest) -> Target | Reply:
+    """The handler a request goes to, or the answer that needs no database: a CORS preflight,
+    OPTIONS, an unknown path or method."""
+    cors = preflight(request.method, request.path, request.headers)
+    if cors:
+        return Reply(204, b"", cors)
+    try:
+        found = match(request.method, request.path, request.route_path())
+    except ApiError as exc:
+        return render(exc, request)
+    if isinstance(found, Options):
+        return Reply(200, b"", (("allow", found.allow),))
+    return found
+
+
 def create_app(database_url: str | None = None, *, engines: Engines | None = None) -> Starlette:
     """The application on `database_url` (default: DATABASE_URL, then the demo's SQLite).
     `app.state.engines` holds the pools; ASGI lifespan shutdown disposes them."""
@@ -113,20 +135,12 @@ def create_app(database_url: str | None = None, *, engines: Engines | None = Non
 
     async def endpoint(request: Request) -> Response:
         api_request = await _build_request(request)
-        cors = preflight(api_request.method, api_request.path, api_request.headers)
-        found: Target | Options | None = None
-        if cors:
-            reply = Reply(204, b"", cors)
-        else:
-            try:
-                found = match(api_request.method, api_request.path, api_request.route_path())
-            except ApiError as exc:
-                reply = render(exc, api_request)
-        if isinstance(found, Options):
-            reply = Reply(200, b"", (("allow", found.allow),))
-        elif isinstance(found, Target):
+        found = _route(api_request)
+        if isinstance(found, Target):
             dry_run = request.headers.get(DRY_RUN_HEADER) == "1"
             reply = await run_in_threadpool(serve, db_engines, api_request, found, dry_run)
+        else:
+            reply = found
         body = b"" if api_request.method == "HEAD" or reply.status in (204, 304) else reply.body
         return Response(body, reply.status, _headers(reply, api_request))
 

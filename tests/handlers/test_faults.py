@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from structlog.testing import capture_logs
 
 from handlers.app import create_app
@@ -59,3 +60,17 @@ async def test_unknown_route_and_method(native: httpx.AsyncClient) -> None:
     wrong = await native.delete("/api/v1/admin/products", headers=headers)
     assert wrong.status_code == 405
     assert wrong.headers["allow"] == "GET, HEAD, POST"
+
+
+async def test_a_crash_answers_500_without_a_trace(
+    native: httpx.AsyncClient, seeded_sqlite: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise KeyError("secret_column")
+
+    monkeypatch.setattr("handlers.api.dispatch", broken)
+    with capture_logs() as logs:
+        response = await native.get("/api/v1/admin/users", headers=auth(seeded_sqlite))
+    assert (response.status_code, response.json()) == (500, {"message": "Server Error"})
+    assert "secret_column" not in response.text
+    assert [entry["event"] for entry in logs] == ["request crashed"]
