@@ -97,8 +97,9 @@ async def test_with_primary_native_the_client_gets_native_and_writes_never_reach
 ) -> None:
     gateway = shadow_gateway(legacy.url, native, store, "  noise_sample: 0\n")
     async with running(gateway) as client:
-        read = await client.get("/native-first")
-        write = await client.post("/native-first", json={"a": 1})
+        mark = {"X-Strangler-Dry-Run": "1"}  # a client's mark is dropped before any side
+        read = await client.get("/native-first", headers=mark)
+        write = await client.post("/native-first", json={"a": 1}, headers=mark)
         await settle(gateway)
     assert read.json() == write.json() == {"ok": True}  # the native side's answer
     assert [s["method"] for s in legacy.seen] == ["GET"]  # the candidate of the read only
