@@ -1,0 +1,278 @@
+"""The dashboard's pages as HTML text: the route list, one route, the samples of one field.
+
+Pure: an `Evidence` in, a page out; the time shown is the evidence's `now`. No script anywhere:
+the pages read the same with JavaScript off, and the admin app serves them under a policy that
+allows none (see proxy.dashboard).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from proxy.evidence import Evidence, RouteEvidence
+from proxy.history import Flip
+from proxy.htmlparts import Marker, esc, field_tree, render_pair, sparkline
+from proxy.matcher import METHODS
+from proxy.model import Route
+from shadow.gate import Verdict, format_duration
+from shadow.records import ERRORED_FIELD, SampleRow, Source
+from shadow.report import RouteReport, fmt_percent, fmt_seconds
+
+BASE = "/_strangler"
+STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem;color:#1d232a;background:#fbfbfc}
+h1{font-size:1.4rem;margin:0 0 .2rem}h2{font-size:1.1rem;margin:1.6rem 0 .5rem}
+a{color:#0b5cad}.quiet{color:#667}table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e3e6ea;vertical-align:top}
+th{font-weight:600;background:#f1f3f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:.85em;font-weight:600}
+.ready{background:#d3f4dd;color:#135c2b}.blocked{background:#fde2e1;color:#8a1c16}
+.mode-shadow{background:#e8e3fb;color:#3d2a8a}.mode-native{background:#d8ecfb;color:#0b4a7a}
+.mode-legacy{background:#eceff2;color:#3b4550}.mode-removed{background:#f5f5f5;color:#888}
+.warn{background:#fff4d6;border:1px solid #f0d58c;padding:.5rem .8rem;border-radius:.3rem}
+ul.reasons{margin:.2rem 0 0 1rem;padding:0;font-size:.9em}
+svg.spark .parity{fill:none;stroke:#3d6fd1;stroke-width:1.5}svg.spark .axis{stroke:#e3e6ea}
+svg.spark .flip{stroke:#d9822b;stroke-width:1.5;stroke-dasharray:3 2}
+.tree,.tree ul{list-style:none;margin:0;padding-left:1.1rem}.tree .seg{font-family:monospace}
+.tag{font-size:.8em;padding:0 .35rem;border-radius:.5rem}.noise{background:#eee;color:#555}
+.low{background:#fff4d6;color:#6b4b00}.field .count{margin-left:.3rem}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:.8rem}.pair pre{margin:0;padding:.6rem;
+background:#fff;border:1px solid #e3e6ea;overflow:auto;max-height:32rem;font-size:12.5px}
+mark{background:#ffd6d3;color:#6b0f0a}mark.only{background:#ffe9b8;color:#5a3b00}
+.sidebyside{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1.2rem}
+"""
+
+
+def when(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def ago(at: float, now: float) -> str:
+    return f"{format_duration(max(0, int(now - at)))} ago"
+
+
+def route_url(route_id: str, tail: str = "") -> str:
+    return f"{BASE}/route/{quote(route_id, safe='')}{tail}"
+
+
+def page(title: str, body: str) -> str:
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)} · Strangler</title><style>{STYLE}</style></head>"
+        f"<body>{body}</body></html>"
+    )
+
+
+def _table(headings: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
+    head = "".join(f"<th>{h}</th>" for h in headings)
+    body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _mode(r: RouteEvidence) -> str:
+    mode = r.route.mode.value if r.route is not None else "removed"
+    return f'<span class="badge mode-{mode}">{mode}</span>'
+
+
+def _match(route: Route | None) -> str:
+    if route is None:
+        return '<span class="quiet">not in the table</span>'
+    methods = "*" if route.methods is None else "|".join(m for m in METHODS if m in route.methods)
+    return f"<code>{esc(methods)} {esc(route.template.source)}</code>"
+
+
+def verdict_html(r: RouteEvidence) -> str:
+    v = r.verdict
+    if v is None:
+        return (
+            '<span class="quiet">flipped</span>'
+            if _is_native(r)
+            else '<span class="quiet">-</span>'
+        )
+    badge = (
+        f'<span class="badge {v.status.value}" data-gate="{v.status.value}">{v.status.value}</span>'
+    )
+    if v.ready:
+        return badge
+    return (
+        badge + '<ul class="reasons">' + "".join(f"<li>{esc(x)}</li>" for x in v.reasons) + "</ul>"
+    )
+
+
+def _is_native(r: RouteEvidence) -> bool:
+    return r.route is not None and r.route.mode.value == "native"
+
+
+def _markers(flips: Iterable[Flip]) -> list[Marker]:
+    return [Marker(f.at, f"{f.text} ({f.trigger}, {when(f.at)})") for f in flips]
+
+
+def _last_flip(r: RouteEvidence, now: float) -> str:
+    if not r.flips:
+        return '<span class="quiet">-</span>'
+    f = r.flips[0]
+    return f'{esc(f.text)}<br><span class="quiet">{esc(f.trigger)}, {ago(f.at, now)}</span>'
+
+
+def _header(e: Evidence) -> str:
+    t = e.table
+    out = (
+        f'<p class="quiet">{esc(t.source)} · digest {esc(t.digest[:12])} · '
+        f"evidence of the last {format_duration(e.now - e.since)} · {when(e.now)}</p>"
+    )
+    if e.problem:
+        out += f'<p class="warn">{esc(e.problem)}</p>'
+    if e.dropped:
+        out += f'<p class="warn">{e.dropped} shadow results were dropped before the store.</p>'
+    return out
+
+
+def overview(e: Evidence) -> str:
+    rows = []
+    for r in e.routes:
+        rep = r.report
+        trend = sparkline(rep.trend if rep else (), e.since, e.now, markers=_markers(r.flips))
+        rows.append([
+            f'<td><a href="{route_url(r.id)}">{esc(r.id)}</a></td>', f"<td>{_match(r.route)}</td>",
+            f"<td>{_mode(r)}</td>", f'<td class="num">{r.requests}</td>',
+            f'<td class="num">{rep.compared if rep else 0}</td>',
+            f'<td class="num">{fmt_percent(rep.parity if rep else None)}</td>',
+            f"<td>{trend}</td>", f'<td class="gate">{verdict_html(r)}</td>',
+            f"<td>{_last_flip(r, e.now)}</td>",
+        ])  # fmt: skip
+    headings = ["route", "match", "mode", "requests", "compared", "parity", "trend", "gate",
+                "last flip"]  # fmt: skip
+    links = " · ".join(
+        f'<a href="{BASE}/{p}">{p}</a>' for p in ("metrics", "routes", "parity", "health")
+    )
+    body = (
+        "<h1>Strangler: routes</h1>" + _header(e) + _table(headings, rows, "routes")
+        + f'<p class="quiet">Requests: answered by this gateway process since it started; '
+        f"{e.unmatched} more matched no route and went to legacy. {links}</p>"
+    )  # fmt: skip
+    return page("routes", body)
+
+
+def _stats(rep: RouteReport | None) -> str:
+    if rep is None:
+        return '<p class="quiet">Nothing compared in this period.</p>'
+    cells = [
+        ("requests", rep.requests), ("compared", rep.compared), ("parity", fmt_percent(rep.parity)),
+        ("matched", rep.matched), ("ignored", rep.ignored), ("mismatched", rep.mismatched),
+        ("errored", rep.errored), ("skipped / shed", f"{rep.skipped} / {rep.shed}"),
+        ("primary p50 / p99", f"{fmt_seconds(rep.primary.p50)} / {fmt_seconds(rep.primary.p99)}"),
+        ("candidate p50 / p99",
+         f"{fmt_seconds(rep.candidate.p50)} / {fmt_seconds(rep.candidate.p99)}"),
+    ]  # fmt: skip
+    return _table([esc(k) for k, _ in cells], [[f'<td class="num">{v}</td>' for _, v in cells]])
+
+
+def _rule(v: Verdict) -> str:
+    rule = v.rule
+    return (
+        f'<p class="quiet">Gate: at least {rule.min_samples} compared in the last '
+        f"{format_duration(rule.window)}, mismatch rate at most "
+        f"{fmt_percent(rule.max_mismatch_rate)}, no new differing field for "
+        f"{format_duration(rule.quiet_for)}.</p>"
+    )
+
+
+def _flips_table(flips: Sequence[Flip]) -> str:
+    if not flips:
+        return '<p class="quiet">No flips recorded.</p>'
+    rows = [
+        [f"<td>{when(f.at)}</td>", f"<td>{esc(f.text)}</td>", f"<td>{esc(f.trigger)}</td>",
+         f"<td><code>{esc(f.digest[:12])}</code></td>"]
+        for f in flips
+    ]  # fmt: skip
+    return _table(["when", "mode", "trigger", "table"], rows, "flips")
+
+
+def _samples(route_id: str, samples: Sequence[SampleRow], primary: str, candidate: str) -> str:
+    out = []
+    for i, s in enumerate(samples):
+        left, right = render_pair(s.primary, s.candidate)
+        other = candidate if s.source is Source.PC else f"{primary} again: A/A"
+        query = f"?{s.query}" if s.query else ""
+        place = f" · first difference at <code>{esc(s.path)}</code>" if s.path else ""
+        error = f'<p class="warn">{esc(s.error)}</p>' if s.error else ""
+        every = route_url(route_id, "/samples?field=" + quote(s.field, safe=""))
+        out.append(
+            f'<section class="sample" id="sample-{i}"><h3><code>{esc(s.field)}</code> '
+            f'<a class="quiet" href="{esc(every)}">every sample of this field</a></h3>'
+            f'<p class="quiet">{esc(s.method)} {esc(s.request_path + query)} · request '
+            f"{esc(s.request_id)} · {when(s.at)}{place}</p>{error}"
+            f'<div class="pair"><div><b>primary ({esc(primary)})</b><pre class="side primary">'
+            f'{left}</pre></div><div><b>candidate ({esc(other)})</b><pre class="side '
+            f'candidate">{right}</pre></div></div></section>'
+        )
+    return "".join(out) or '<p class="quiet">No samples stored in this period.</p>'
+
+
+def _sides(r: RouteEvidence) -> tuple[str, str]:
+    native_first = (
+        r.route is not None
+        and r.route.shadow is not None
+        and (r.route.shadow.primary.value == "native")
+    )
+    return ("native", "legacy") if native_first else ("legacy", "native")
+
+
+def _newest_per_field(samples: Iterable[SampleRow], fields: Sequence[str]) -> list[SampleRow]:
+    """Per field, the newest primary/candidate pair; an A/A pair only when there is none."""
+    newest: dict[str, SampleRow] = {}
+    for s in sorted(samples, key=lambda s: (s.source is not Source.PC, -s.at)):
+        newest.setdefault(s.field, s)
+    return [newest[f] for f in fields if f in newest]
+
+
+def _trend_start(e: Evidence, r: RouteEvidence) -> float:
+    """From shortly before the route's first evidence or flip in the period: a route shadowed
+    for an hour would otherwise be a sliver at the edge of a day."""
+    times: list[float] = [p.bucket for p in (r.report.trend if r.report else ()) if p.compared]
+    times += [f.at for f in r.flips if f.at >= e.since]
+    if not times:
+        return e.since
+    first = min(times)
+    return max(e.since, first - max((e.now - first) * 0.05, 60.0))
+
+
+def route_page(e: Evidence, r: RouteEvidence) -> str:
+    rep = r.report
+    fields = [ln.field for ln in rep.fields] if rep else []
+    noise = [ln.field for ln in rep.noise] if rep else []
+    shown = _newest_per_field(e.samples, [*fields, *noise, ERRORED_FIELD])
+    anchors = {s.field: f"#sample-{i}" for i, s in enumerate(shown)}
+    tree = field_tree(rep.fields, rep.noise, anchors) if rep else field_tree((), (), {})
+    start = _trend_start(e, r)
+    trend = sparkline(rep.trend if rep else (), start, e.now, width=640, height=120,
+                      markers=_markers(r.flips))  # fmt: skip
+    primary, candidate = _sides(r)
+    body = (
+        f'<p><a href="{BASE}/">all routes</a></p><h1>{esc(r.id)} {_mode(r)}</h1>'
+        f"<p>{_match(r.route)}</p>" + _header(e)
+        + f'<h2>Gate</h2><div class="gate">{verdict_html(r)}</div>'
+        + (_rule(r.verdict) if r.verdict else "")
+        + "<h2>Evidence</h2>" + _stats(rep)
+        + '<div class="sidebyside"><div><h2>Parity trend</h2>' + trend
+        + f'<p class="quiet">Parity per minute from {when(start)} to {when(e.now)} (top: '
+        "100 %); dashed upright lines: flips.</p></div>"
+        + f"<div><h2>Flip history</h2>{_flips_table(r.flips)}</div></div>"
+        + f"<h2>Differing fields</h2>{tree}"
+        + f"<h2>Samples</h2>{_samples(r.id, shown, primary, candidate)}"
+    )  # fmt: skip
+    return page(r.id, body)
+
+
+def samples_page(e: Evidence, r: RouteEvidence, field: str) -> str:
+    chosen = sorted((s for s in e.samples if s.field == field), key=lambda s: -s.at)
+    primary, candidate = _sides(r)
+    body = (
+        f'<p><a href="{route_url(r.id)}">{esc(r.id)}</a></p>'
+        f"<h1>Samples of <code>{esc(field)}</code></h1>" + _header(e)
+        + _samples(r.id, chosen, primary, candidate)
+    )  # fmt: skip
+    return page(f"{r.id} {field}", body)

@@ -1,0 +1,136 @@
+"""The dashboard in headless Chromium (Debian's `chromium`), served over a real socket.
+
+The browser loads the route list, follows its link to a route page and that page's link to the
+samples of a field, as an operator would. The pages are served under a content policy that
+allows no script (`default-src 'none'`), so what the browser shows is what reads without one.
+Screenshots are kept under test-artifacts/ (git-ignored). Outside CI a missing chromium skips;
+with CI=true it fails (tests/support/services.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.types import ASGIApp
+
+from tests.dashboard.conftest import Evidence, admin_app
+from tests.dashboard.shadowrun import SECRET_EMAIL
+from tests.support.services import ROOT, free_port, unavailable, wait_for_port
+
+ARTIFACTS = ROOT / "test-artifacts"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,2200",
+]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        unavailable("chromium is not installed (apt-get install chromium)")
+        raise AssertionError("unreachable")
+    return found
+
+
+@contextlib.contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+class Browser:
+    def __init__(self, binary: str, profile: Path) -> None:
+        self.binary = binary
+        self.profile = profile
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(
+            [self.binary, *FLAGS, f"--user-data-dir={self.profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    def dom(self, url: str) -> str:
+        return self.run("--dump-dom", url)
+
+    def screenshot(self, url: str, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / name
+        path.unlink(missing_ok=True)
+        self.run(f"--screenshot={path}", url)
+        return path
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Browser:
+    return Browser(chromium(), tmp_path / "chromium-profile")  # a fresh profile per test
+
+
+def link(dom: str, pattern: str) -> str:
+    found = re.search(rf'href="({pattern})"', dom)
+    assert found is not None, f"no link like {pattern}"
+    return html.unescape(found[1])
+
+
+def assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1400, 2200)
+    assert len(data) > 20_000  # a page with tables and text, not a blank one
+
+
+def test_an_operator_walks_from_the_route_list_to_a_sample_pair(
+    evidence: Evidence, browser: Browser
+) -> None:
+    with serving(admin_app(evidence)) as base:
+        overview = browser.dom(f"{base}/_strangler/")
+        assert re.search(r"users\.list</a>.*?data-gate=\"blocked\"", overview, re.S)
+        assert re.search(r"invoices\.list</a>.*?data-gate=\"ready\"", overview, re.S)
+        assert overview.count("<polyline") >= 2  # a trend per compared route
+        assert_png(browser.screenshot(f"{base}/_strangler/", "dashboard-routes.png"))
+
+        route = browser.dom(base + link(overview, r"/_strangler/route/users\.list"))
+        assert 'data-field="body.data[*].attributes.role"' in route
+        assert 'data-field="body.meta.total"' in route
+        assert "noise (A/A 100.0%)" in route
+        assert "legacy → shadow" in route
+        assert_png(browser.screenshot(f"{base}/_strangler/route/users.list", "dashboard-route.png"))
+
+        samples_url = base + link(route, r"/_strangler/route/users\.list/samples\?field=[^\"]+")
+        samples = browser.dom(samples_url)
+        pair = re.search(r'<pre class="side primary">(.*?)</pre>.*?<pre class="side candidate">'
+                         r"(.*?)</pre>", samples, re.S)  # fmt: skip
+        assert pair is not None
+        assert "<mark>" in pair[1] and "<mark>" in pair[2]
+        assert SECRET_EMAIL not in overview + route + samples
+        assert_png(browser.screenshot(samples_url, "dashboard-samples.png"))
