@@ -20,7 +20,15 @@ import sqlalchemy as sa
 from handlers.app import create_app as create_native
 from shadow.store import Store, open_store
 from tests.gateway.conftest import quiet_logs, running
-from tests.support.services import ROOT, php_binary, php_server, unavailable
+from tests.support.services import (
+    ROOT,
+    mariadb_database,
+    mariadb_dsn,
+    mariadb_url,
+    php_binary,
+    php_server,
+    unavailable,
+)
 
 __all__ = ["quiet_logs", "running"]
 
@@ -37,13 +45,13 @@ class Legacy:
     token: str  # the seeded admin API key
 
 
-def seed(path: Path) -> dict[str, Any]:
+def seed(env: dict[str, str]) -> dict[str, Any]:
     seeder = ROOT / "legacy" / "bin" / "seed.php"
     if not seeder.exists():
         unavailable(f"{seeder} is missing")
     proc = subprocess.run(
         [php_binary(), str(seeder), "--scale", "20", "--seed", "7"],
-        env={**os.environ, "DB_DSN": f"sqlite:{path}"},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -57,15 +65,25 @@ def seed(path: Path) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def legacy_app(directory: Path) -> Iterator[Legacy]:
+def database(directory: Path, kind: str) -> Iterator[tuple[dict[str, str], str]]:
+    """A new database: (PHP's environment, SQLAlchemy URL); MariaDB's is dropped afterwards."""
+    if kind == "mariadb":
+        with mariadb_database("strangler_e2e") as name:
+            yield mariadb_dsn(name), mariadb_url(name)
+        return
+    path = directory / "paymenter.sqlite"
+    yield {"DB_DSN": f"sqlite:{path}"}, f"sqlite:///{path}"
+
+
+@contextlib.contextmanager
+def legacy_app(directory: Path, kind: str = "sqlite") -> Iterator[Legacy]:
     """PHP on a freshly seeded database of its own (a test may write to it)."""
     directory.mkdir(parents=True, exist_ok=True)
-    database = directory / "paymenter.sqlite"
-    report = seed(database)
-    env = {"DB_DSN": f"sqlite:{database}"}
-    log = directory / "php.log"
-    with php_server(LEGACY_PUBLIC, LEGACY_PUBLIC / "index.php", env, log=log) as url:
-        yield Legacy(url, f"sqlite:///{database}", report["tokens"]["admin"])
+    with database(directory, kind) as (env, url):
+        report = seed(env)
+        log = directory / "php.log"
+        with php_server(LEGACY_PUBLIC, LEGACY_PUBLIC / "index.php", env, log=log) as base:
+            yield Legacy(base, url, report["tokens"]["admin"])
 
 
 @pytest.fixture
@@ -122,8 +140,9 @@ def row_counts(db_url: str) -> dict[str, int]:
     try:
         with engine.connect() as conn:
             names = sa.inspect(conn).get_table_names()
+            count = sa.select(sa.func.count())
             return {
-                name: int(conn.execute(sa.text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one())
+                name: int(conn.execute(count.select_from(sa.table(name))).scalar_one())
                 for name in names
                 if not name.startswith("sqlite_")
             }
