@@ -3,17 +3,23 @@ real shadow run (tests/dashboard/shadowrun.py), and the admin surface's access r
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import html
+import json
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 
 from proxy.admin import AdminContext, create_admin
 from proxy.dashboard import Sources, dashboard_routes
+from proxy.flipcli import configure_gate, run_gate
 from proxy.reload import Reloader
 from shadow.store import open_store
 from tests.dashboard.conftest import Evidence, admin_app
-from tests.dashboard.shadowrun import SECRET_EMAIL
+from tests.dashboard.shadowrun import SECRET_EMAIL, table_text
 
 
 def row_of(page: str, route: str) -> str:
@@ -133,3 +139,25 @@ async def test_a_store_that_cannot_be_read_is_said_on_the_page(evidence: Evidenc
     assert response.status_code == 200
     assert "the parity store cannot be read: OperationalError" in response.text
     assert 'data-gate="blocked"' in row_of(response.text, "users.list")
+
+
+async def test_the_dashboard_and_strangler_gate_give_the_same_verdicts(
+    admin: httpx.AsyncClient, evidence: Evidence, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "routing.yaml"
+    config.write_text(table_text(str(evidence.store.engine.url)))
+    parser = argparse.ArgumentParser()
+    configure_gate(parser)
+    code = await asyncio.to_thread(
+        run_gate, parser.parse_args(["--config", str(config), "--format", "json"])
+    )
+    cli = {r["route"]: r for r in json.loads(capsys.readouterr().out)["routes"]}
+    assert code == 1  # users.list is blocked
+    page = (await admin.get("/_strangler/")).text
+    def timeless(text: str) -> str:  # the two ran milliseconds apart: "50m ago" may tick over
+        return re.sub(r"\(\d+m ago\)", "(ago)", text)
+
+    for route, verdict in cli.items():
+        row = timeless(row_of(page, route))
+        assert f'data-gate="{verdict["status"]}"' in row
+        assert all(timeless(html.escape(reason)) in row for reason in verdict["reasons"])
