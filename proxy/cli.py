@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from rich.console import Console
 from rich.table import Table
 
-from proxy import checks, parity
+from proxy import checks, parity_cli
 from proxy.matcher import METHODS, compile_table, unreachable_routes
 from proxy.model import Mode, NoRoute, Problem, Route, RouteTable, TableError
 from proxy.table import default_config_path, load
@@ -249,8 +249,12 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "check": ("validate a route table without serving it", _configure_check, _check),
     "routes": ("print the route table", _configure_routes, _routes),
     "match": ("show which route a request takes, and why", _configure_match, _match),
-    "report": ("the parity report of shadow routes", parity.configure_report, parity.run_report),
-    "noise": ("ignore: rules learned from A/A noise", parity.configure_noise, parity.run_noise),
+    "report": ("the parity of shadow routes", parity_cli.configure_report, parity_cli.run_report),
+    "noise": (
+        "ignore: rules learned from A/A noise",
+        parity_cli.configure_noise,
+        parity_cli.run_noise,
+    ),
 }
 
 
