@@ -7,6 +7,9 @@ usage. So a deployment that flips a route can run `strangler gate --route users.
 stop there.
 
 `history` lists the flips recorded in the parity store's database, oldest first.
+
+What reads the store (SQLAlchemy, the gate's folding) is imported when a command runs, not when
+`strangler` starts, so `check` and `match` stay quick.
 """
 
 from __future__ import annotations
@@ -16,19 +19,18 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from proxy.evidence import verdicts
-from proxy.history import Flip, FlipStore
 from proxy.model import Mode, RouteTable, TableError
 from proxy.table import default_config_path, load
-from shadow.gate import Verdict, format_duration
-from shadow.report import fmt_percent
-from shadow.store import open_store
+
+if TYPE_CHECKING:
+    from proxy.history import Flip
+    from shadow.gate import Verdict
 
 FORMATS = ("table", "json")
 
@@ -75,6 +77,9 @@ def _table(args: argparse.Namespace, needed: bool) -> tuple[RouteTable | None, b
 
 
 def run_gate(args: argparse.Namespace) -> int:
+    from proxy.evidence import verdicts
+    from shadow.store import open_store
+
     table, ok = _table(args, needed=True)
     if table is None or not ok:
         return 1
@@ -129,6 +134,9 @@ def _verdict_json(v: Verdict) -> dict[str, Any]:
 
 
 def _verdict_table(listed: list[Verdict]) -> Table:
+    from shadow.gate import format_duration
+    from shadow.report import fmt_percent
+
     view = Table(title="Flip gates", title_justify="left")
     for heading in ("route", "gate", "compared", "mismatch rate", "window", "why"):
         view.add_column(heading, justify="right" if heading == "compared" else "left")
@@ -147,6 +155,8 @@ def _verdict_table(listed: list[Verdict]) -> Table:
 
 
 def run_history(args: argparse.Namespace) -> int:
+    from proxy.history import FlipStore
+
     table, ok = _table(args, needed=False)
     if not ok:
         return 1
