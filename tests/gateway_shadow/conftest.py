@@ -4,6 +4,7 @@ are chosen per test, and the real gateway app (create_app) with a parity store i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -128,6 +129,13 @@ def events() -> list[str]:
 
 @pytest.fixture
 async def legacy(events: list[str]) -> AsyncIterator[Legacy]:
+    async with fake_upstream(events) as upstream:
+        yield upstream
+
+
+@contextlib.asynccontextmanager
+async def fake_upstream(events: list[str]) -> AsyncIterator[Legacy]:
+    """The fake legacy application (also a stand-in for a native service at native.url)."""
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[SEEN] = []
     app[EVENTS] = events

@@ -14,6 +14,7 @@ from shadow.store import Store
 from tests.gateway_shadow.conftest import (
     Legacy,
     Native,
+    fake_upstream,
     running,
     settle,
     shadow_gateway,
@@ -106,6 +107,27 @@ async def test_with_primary_native_the_client_gets_native_and_writes_never_reach
     assert [s["mark"] for s in native.seen] == [None, None]  # the primary is never marked
     [report] = build_report(store.read_rows()).routes
     assert (report.compared, report.skipped) == (1, 1)
+
+
+async def test_a_native_service_at_a_url_is_called_as_the_candidate_marked_dry_run(
+    legacy: Legacy, store: Store, events: list[str]
+) -> None:
+    async with fake_upstream([]) as service:
+        text = table_text(legacy.url, "  noise_sample: 0\n").replace(
+            "  app: tests.gateway_shadow.conftest:unused\n", f"  url: {service.url}\n"
+        )
+        async with running(shadow_gateway(legacy.url, None, store, text=text)) as client:
+            assert (await client.get("/users")).status_code == 200
+            assert (await client.post("/users", json={"name": "Cy"})).status_code == 201
+    lowered = [{k.lower(): v for k, v in seen["headers"]} for seen in service.seen]
+    marks = sorted(
+        (s["method"], h.get("x-strangler-dry-run")) for s, h in zip(service.seen, lowered)
+    )
+    assert marks == [("GET", "1"), ("POST", "1")]
+    assert [s["method"] for s in legacy.seen] == ["GET", "POST"]
+    reports = {r.route: r for r in build_report(store.read_rows()).routes}
+    assert reports["users.list"].matched == 1  # the same fake on both sides
+    assert reports["users.create"].compared == 1
 
 
 def test_route_settings_are_converted_once_per_snapshot(legacy: Legacy, store: Store) -> None:
