@@ -37,7 +37,11 @@ def _add_store_options(parser: argparse.ArgumentParser) -> None:
 
 def configure_report(parser: argparse.ArgumentParser) -> None:
     _add_store_options(parser)
-    parser.add_argument("--since", metavar="WHEN", help="e.g. 1h, 30m, 2d, or an ISO time")
+    parser.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="1h, 30m, 2d ago, or an ISO 8601 time (UTC without an offset)",
+    )
     parser.add_argument("--format", choices=FORMATS, default="table", help="(default: table)")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable
 
 from sqlalchemy.engine import make_url
@@ -55,6 +56,7 @@ class StoreHolder:
         self._failed: str | None = None  # the URL that last failed to open
         self._opening: asyncio.Task[None] | None = None
         self._reader: Store | None = None
+        self._reader_lock = threading.Lock()
 
     @property
     def sink(self) -> StoreWriter | Nowhere:
@@ -99,9 +101,10 @@ class StoreHolder:
         asked for the evidence earlier runs stored."""
         if self.store is not None:
             return self.store
-        if self._reader is None:
-            self._reader = open_store(table.shadow.store)
-        return self._reader
+        with self._reader_lock:  # two reports at once must not open two engines
+            if self._reader is None:
+                self._reader = open_store(table.shadow.store)
+            return self._reader
 
     async def stop(self) -> None:
         if self._opening is not None and not self._opening.done():
