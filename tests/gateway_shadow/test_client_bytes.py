@@ -83,3 +83,19 @@ async def test_shadow_answers_the_client_with_the_bytes_of_legacy_mode(
     assert len(native.seen) == (1 if compared else 0)
     [report] = build_report(store.read_rows()).routes
     assert (report.compared, report.skipped) == ((1, 0) if compared else (0, 1))
+
+
+NATIVE_ROUTES = '  - id: n\n    match: "GET|POST /native-first"\n    mode: native\n'
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_with_primary_native_the_client_gets_the_bytes_of_native_mode(
+    legacy: Legacy, native: Native, store: Store, method: str
+) -> None:
+    kwargs: dict[str, Any] = {"json": {"a": 1}} if method == "POST" else {}
+    async with running(shadow_gateway(legacy.url, native, store, routes=NATIVE_ROUTES)) as c:
+        in_native_mode = await send(c, method, "/native-first", kwargs)
+    async with running(shadow_gateway(legacy.url, native, store, "  noise_sample: 0\n")) as c:
+        in_shadow_mode = await send(c, method, "/native-first", kwargs)
+    assert seen(in_shadow_mode) == seen(in_native_mode)
+    assert len(native.seen) == 2 and len(legacy.seen) == (1 if method == "GET" else 0)
