@@ -51,6 +51,7 @@ from proxy.sides import call_app, call_upstream
 from proxy.storage import StoreHolder
 from shadow.experiment import Experiment, RequestInfo, observe
 from shadow.observation import Observation, Side
+from shadow.records import Result
 from shadow.settings import ShadowSettings, sampled
 from shadow.store import Store
 
@@ -103,16 +104,23 @@ class ShadowMode:
     def __init__(self, store: Store | None = None) -> None:
         self.gateway: Gateway | None = None
         self.stores = StoreHolder(store)
-        self.experiment = Experiment(self.stores.sink)
-        self.stores.on_change = self._use_writer
+        # told of every result before the store is (metrics); an observer must not raise
+        self.observers: list[Callable[[Result], None]] = []
+        self.experiment = Experiment(self)
         self._plans: dict[int, tuple[Snapshot, dict[str, RoutePlan]]] = {}
         self._foreground = 0  # dry-run candidates running before their primary
 
     def attach(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
-    def _use_writer(self) -> None:
-        self.experiment.writer = self.stores.sink
+    def put(self, result: Result, /) -> bool:
+        """The experiment's sink: the observers, then the store in use now (it may move)."""
+        for observer in self.observers:
+            try:
+                observer(result)
+            except Exception as exc:
+                log.warning("shadow_observer_failed", error=repr(exc))
+        return self.stores.sink.put(result)
 
     async def start(self) -> None:
         assert self.gateway is not None, "attach() the gateway first"

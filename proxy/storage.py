@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
 
 from sqlalchemy.engine import make_url
 
@@ -52,7 +51,7 @@ class StoreHolder:
         self.url: str | None = None
         self.writer: StoreWriter | None = StoreWriter(store) if store is not None else None
         self.nowhere = Nowhere()
-        self.on_change: Callable[[], None] = lambda: None  # told when `sink` changes
+        self._retired_drops = 0  # of writers closed when the store moved
         self._failed: str | None = None  # the URL that last failed to open
         self._opening: asyncio.Task[None] | None = None
         self._reader: Store | None = None
@@ -61,6 +60,11 @@ class StoreHolder:
     @property
     def sink(self) -> StoreWriter | Nowhere:
         return self.writer if self.writer is not None else self.nowhere
+
+    def dropped(self) -> int:
+        """Results lost since start: no store open, queue full, store failed or too slow."""
+        current = self.writer.dropped if self.writer is not None else 0
+        return self._retired_drops + current + self.nowhere.dropped
 
     async def start(self, table: RouteTable) -> None:
         if not self.fixed and wants_store(table):
@@ -88,10 +92,10 @@ class StoreHolder:
             return
         old_writer, old_store = self.writer, self.store
         self.store, self.url, self.writer, self._failed = store, url, StoreWriter(store), None
-        self.on_change()
         log.info("parity_store_opened", store=_safe(url))
         if old_writer is not None:
             await old_writer.close()
+            self._retired_drops += old_writer.dropped
         if old_store is not None:
             await asyncio.to_thread(old_store.close)
 

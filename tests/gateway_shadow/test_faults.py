@@ -125,4 +125,5 @@ async def test_the_client_is_served_when_the_store_fails(
         assert writer is not None
         await writer.flush()
         assert writer.dropped == 3 and writer.failures >= 1
+        assert shadow.stores.dropped() == 3
     assert all(seen(a) == seen(expected) for a in answers)

@@ -130,6 +130,25 @@ async def test_a_native_service_at_a_url_is_called_as_the_candidate_marked_dry_r
     assert reports["users.create"].compared == 1
 
 
+async def test_observers_hear_of_every_result_and_cannot_break_the_experiment(
+    legacy: Legacy, native: Native, store: Store
+) -> None:
+    gateway = shadow_gateway(legacy.url, native, store, "  noise_sample: 0\n")
+    mode: ShadowMode = gateway.shadow  # type: ignore[attr-defined]
+    heard: list[str] = []
+
+    def broken(_result: object) -> None:
+        raise RuntimeError("metrics are down")
+
+    mode.observers += [broken, lambda result: heard.append(result.outcome.value)]
+    async with running(gateway) as client:
+        assert (await client.get("/users")).status_code == 200
+        await settle(gateway)
+    assert heard == ["matched"]
+    [report] = build_report(store.read_rows()).routes
+    assert report.matched == 1
+
+
 def test_route_settings_are_converted_once_per_snapshot(legacy: Legacy, store: Store) -> None:
     config = ShadowConfig(
         primary=Side.NATIVE, sample=0.25, noise_sample=0.5, timeout=0.5, max_in_flight=7,
