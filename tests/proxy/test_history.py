@@ -9,6 +9,7 @@ import pytest
 from proxy.history import Change, FlipRecorder, FlipStore, diff_modes, diff_tables
 from proxy.model import RouteTable
 from proxy.table import parse
+from tests.shadow.conftest import store_at
 
 
 def table(store: str, **modes: str) -> RouteTable:
@@ -126,3 +127,20 @@ async def test_a_failing_store_is_counted_and_never_raised(tmp_path: Path) -> No
     recorder.started(table(f"sqlite:///{tmp_path}/file/parity.db", a="shadow"))
     await recorder.drain()
     assert recorder.failures == 1
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "mariadb", "postgresql"])
+def test_flips_on_every_database_the_parity_store_runs_on(kind: str, tmp_path: Path) -> None:
+    with store_at(kind, tmp_path) as url:
+        first, second = FlipStore.open(url), FlipStore.open(url)  # the table created twice
+        try:
+            first.record([Change("Users.List", None, "shadow")], 1.0, "startup", "d1")
+            first.record([Change("users.list", None, "legacy")], 1.0, "startup", "d1")
+            assert second.record([Change("users.list", None, "legacy")], 2.0, "file", "d1") == []
+            second.record([Change("users.list", "legacy", "shadow")], 3.0, "sighup", "d2")
+            # route ids are case-sensitive, whatever the server's default collation
+            assert first.latest_modes() == {"Users.List": "shadow", "users.list": "shadow"}
+            assert [f.trigger for f in first.read(route="users.list")] == ["sighup", "startup"]
+        finally:
+            first.close()
+            second.close()
