@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import auth, pagination, query
+from handlers import auth, pagination, phpish, query
 from handlers.audit import audit
 from handlers.context import Context
 from handlers.errors import ApiError, Reply
 from handlers.jsonapi import collection_document, single_document
+from handlers.loader import load_relations
 from handlers.model import Model, Resource, Row
 from handlers.persist import insert_row, save_changes, storage_value
 from handlers.validation import validate
@@ -28,8 +29,6 @@ def bind_model(ctx: Context, definition: Resource, value: str) -> Row:
 def _bind_invoice(ctx: Context, value: str) -> Row:
     """Invoices bind by `number` first, or by id when the value is numeric; an exact number
     match wins."""
-    from handlers import phpish
-
     sql, params = "SELECT * FROM `invoices` WHERE `number` = ?", [value]
     if phpish.is_numeric(value):
         sql += " OR `id` = ?"
@@ -91,8 +90,6 @@ def index(ctx: Context, definition: Resource) -> Reply:
     rows = ctx.db.all(sql + pagination.limit_clause(win, ctx.sqlite), params)
     has_more, rows = pagination.cut(win, rows)
     models = [Model(definition.type, row) for row in rows]
-    from handlers.loader import load_relations
-
     load_relations(ctx, models, definition.type, _tree(ctx), True)
     links, meta = pagination.links_and_meta(win, len(rows), has_more, request.url())
     return collection_document(ctx, models, links, meta)
@@ -105,8 +102,6 @@ def show(ctx: Context, definition: Resource, row: Row) -> Reply:
     if fresh is None:
         raise ApiError(404, f"No query results for model [{definition.model_class}] {row['id']}")
     model = Model(definition.type, fresh)
-    from handlers.loader import load_relations
-
     load_relations(ctx, [model], definition.type, _tree(ctx), True)
     return single_document(ctx, model)
 
@@ -161,8 +156,6 @@ def update(ctx: Context, definition: Resource, row: Row) -> Reply:
 
 
 def _written(ctx: Context, model: Model, status: int) -> Reply:
-    from handlers.loader import load_relations
-
     load_relations(ctx, [model], model.type, _tree(ctx), False)
     return single_document(ctx, model, status)
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
+from handlers import phpish
 from handlers.db import Db
 from handlers.request import ApiRequest
 
@@ -23,7 +24,7 @@ def setting_cast(value: Any, kind: str) -> Any:
     if kind in ("boolean", "bool"):
         return text.lower() in _TRUE
     if kind in ("integer", "int"):
-        return _php_int(text)
+        return phpish.int_cast(text)
     if kind in ("float", "double"):
         try:
             return float(text)
@@ -36,20 +37,6 @@ def setting_cast(value: Any, kind: str) -> Any:
             decoded = None
         return [] if decoded is None else decoded
     return text
-
-
-def _php_int(text: str) -> int:
-    """`(int) "12abc"` is 12: the leading integer, 0 when there is none."""
-    digits = ""
-    for i, char in enumerate(text.strip()):
-        if char.isdigit() or (i == 0 and char in "+-"):
-            digits += char
-        else:
-            break
-    try:
-        return int(digits)
-    except ValueError:
-        return 0
 
 
 def load_settings(db: Db) -> dict[str, Any]:

@@ -38,6 +38,7 @@ MAX_PARAMS = 30000
 
 
 def _mysql_conversions() -> dict[Any, Any]:
+    # Imported here: a SQLite deployment never loads the MySQL driver.
     from pymysql.constants import FIELD_TYPE
     from pymysql.converters import conversions
 

@@ -122,6 +122,16 @@ def php_float(value: float) -> str:
     return repr(value)
 
 
+def int_cast(value: Any) -> int:
+    """PHP's `(int)`: the leading integer of a string ("12abc" is 12, "x" is 0)."""
+    if isinstance(value, bool | int):
+        return int(value)
+    if isinstance(value, float):
+        return int(value)
+    match = re.match(r"\s*[+-]?\d+", to_string(value))
+    return int(match.group(0)) if match else 0
+
+
 def filter_int(value: Any) -> int | None:
     """`filter_var($v, FILTER_VALIDATE_INT)`: the integer, or None for false."""
     if isinstance(value, bool):

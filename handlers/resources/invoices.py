@@ -27,7 +27,7 @@ def _lock_counter(ctx: Context) -> Row | None:
 def next_invoice_number(ctx: Context) -> str:
     setting = _lock_counter(ctx)
     current = None if setting is None else setting["value"]
-    number = _leading_int(current) + 1
+    number = phpish.int_cast(current) + 1
     now = ctx.now_db()
     if setting is None:
         sql = (
@@ -52,16 +52,8 @@ def next_invoice_number(ctx: Context) -> str:
     return format_number(ctx, number)
 
 
-def _leading_int(value: object) -> int:
-    from handlers.context import _php_int
-
-    return 0 if value is None else _php_int(str(value))
-
-
 def format_number(ctx: Context, number: int) -> str:
-    from handlers.context import _php_int
-
-    padding = _php_int(str(ctx.setting("invoice_number_padding", 1)))
+    padding = phpish.int_cast(ctx.setting("invoice_number_padding", 1))
     template = str(ctx.setting("invoice_number_format", "{number}"))
     now = ctx.now()
     return (

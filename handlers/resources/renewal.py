@@ -7,11 +7,12 @@ from __future__ import annotations
 import calendar
 from datetime import datetime, timedelta
 
-from handlers import values
+from handlers import phpish, values
 from handlers.context import Context
 from handlers.model import Row
 from handlers.persist import save_changes
 from handlers.query import ServerError
+from handlers.resources.services import SERVICES
 
 _SPANS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 
@@ -42,15 +43,7 @@ def renew_service(ctx: Context, service: Row) -> None:
             base = ctx.now()
         else:
             base = parsed.astimezone(ctx.tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        period = _php_int(plan.get("billing_period"))
+        period = phpish.int_cast(plan.get("billing_period"))
         renewed = add_period(base, period, str(plan.get("billing_unit") or ""))
         expires = renewed.strftime("%Y-%m-%d %H:%M:%S")
-    from handlers.resources.services import SERVICES
-
     save_changes(ctx, SERVICES, service, {"expires_at": expires, "status": "active"})
-
-
-def _php_int(value: object) -> int:
-    from handlers.context import _php_int as leading
-
-    return value if isinstance(value, int) else leading(str(value or 0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import phpish
 from handlers.context import Context
 from handlers.model import Relation, Resource, Row, Rules
 from handlers.persist import save_changes
@@ -14,14 +15,8 @@ def _flip_ticket_status(ctx: Context, message: Row) -> None:
     ticket = ctx.db.one("SELECT * FROM `tickets` WHERE `id` = ? LIMIT 1", [message["ticket_id"]])
     if ticket is None:
         return
-    owner = _int(ticket["user_id"]) == _int(message["user_id"])
+    owner = phpish.int_cast(ticket["user_id"]) == phpish.int_cast(message["user_id"])
     save_changes(ctx, TICKETS, ticket, {"status": "open" if owner else "replied"})
-
-
-def _int(value: object) -> int:
-    from handlers.context import _php_int
-
-    return _php_int(str(value)) if not isinstance(value, int) else value
 
 
 def _create_rules(ctx: Context, data: Row) -> Rules:
