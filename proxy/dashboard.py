@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -50,13 +50,16 @@ class Sources:
     store: Callable[[RouteTable], Store]
     flips: Callable[[RouteTable], FlipStore] | None = None
     clock: Callable[[], float] = time.time
+    # requests per route; None: this process's counts (TableHolder), else e.g. every worker's
+    counts: Callable[[], Mapping[str, int]] | None = None
 
 
 def dashboard_routes(ctx: AdminContext, sources: Sources) -> list[Route]:
     async def evidence(route: str | None = None) -> Evidence:
-        snapshot = ctx.holder.current
-        table, counts = snapshot.table, dict(ctx.holder.counts)
-        flips = sources.flips
+        table, flips = ctx.holder.current.table, sources.flips
+        counts: Mapping[str, int] = dict(ctx.holder.counts)
+        if sources.counts is not None:
+            counts = await asyncio.to_thread(sources.counts)
         return await asyncio.to_thread(
             gather,
             table,

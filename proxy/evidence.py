@@ -27,7 +27,7 @@ FLIPS_SHOWN = 50  # per page: the newest; the CLI lists them all
 class RouteEvidence:
     id: str
     route: Route | None  # None: known to the store or the history, no longer in the table
-    requests: int  # answered by this gateway process since it started
+    requests: int  # answered since the gateway started (every worker, from the metrics)
     report: RouteReport | None  # None: nothing stored for it in the period
     verdict: Verdict | None  # shadow routes only
     flips: tuple[Flip, ...]  # newest first

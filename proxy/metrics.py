@@ -143,6 +143,21 @@ class Metrics:
             return generate_latest(registry)
         return generate_latest(self.registry if self.registry is not None else REGISTRY)
 
+    def requests_by_route(self, multiproc_dir: str | None = None) -> dict[str, int]:
+        """Requests answered per route since start, by every worker in multiprocess mode."""
+        path = multiproc_dir if multiproc_dir is not None else os.environ.get(MULTIPROC_ENV)
+        if path:
+            families = multiprocess.MultiProcessCollector(None, path=path).collect()  # type: ignore[no-untyped-call]
+        else:
+            families = self.requests.collect()
+        totals: dict[str, int] = {}
+        for family in families:
+            for sample in family.samples:
+                if sample.name == "strangler_requests_total":
+                    route = sample.labels["route"]
+                    totals[route] = totals.get(route, 0) + int(sample.value)
+        return totals
+
     def process_exiting(self) -> None:
         """A worker shutting down: its in-flight gauge must not outlive it in the sum."""
         path = os.environ.get(MULTIPROC_ENV)

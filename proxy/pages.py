@@ -150,8 +150,8 @@ def overview(e: Evidence) -> str:
     )
     body = (
         "<h1>Strangler: routes</h1>" + _header(e) + _table(headings, rows, "routes")
-        + f'<p class="quiet">Requests: answered by this gateway process since it started; '
-        f"{e.unmatched} more matched no route and went to legacy. {links}</p>"
+        + f'<p class="quiet">Requests: answered since the gateway started; {e.unmatched} '
+        f"more matched no route and went to legacy. {links}</p>"
     )  # fmt: skip
     return page("routes", body)
 

@@ -58,6 +58,13 @@ def test_requests_are_counted_by_route_mode_and_status(metrics: Metrics) -> None
     assert not any(k[0].startswith("strangler_side") and ("route", "admin") in k[1] for k in seen)
 
 
+def test_requests_by_route_sum_every_status_and_mode(metrics: Metrics) -> None:
+    for route, status in (("a", 200), ("a", 500), ("b", 200)):
+        metrics.started()
+        metrics.finished(route, "legacy", "legacy", status, 0.001)
+    assert metrics.requests_by_route(multiproc_dir="") == {"a": 2, "b": 1}
+
+
 def test_in_flight_counts_requests_not_yet_finished(metrics: Metrics) -> None:
     metrics.started()
     metrics.started()
@@ -137,6 +144,7 @@ def test_several_processes_are_summed_in_multiprocess_mode(tmp_path: Path) -> No
     assert seen["strangler_side_duration_seconds_count", side] == 7
     # the process that said it exits no longer counts towards requests in flight
     assert seen["strangler_in_flight_requests", ()] == 1
+    assert Metrics(CollectorRegistry()).requests_by_route(str(tmp_path)) == {"users.list": 7}
 
 
 def test_serve_with_several_workers_gets_a_fresh_directory(monkeypatch: pytest.MonkeyPatch) -> None:
