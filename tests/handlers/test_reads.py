@@ -149,3 +149,21 @@ async def test_statements_do_not_grow_with_the_page_size(seeded_sqlite: Seeded, 
             counts[per_page] = len(statements)
     assert max(counts.values()) <= STATEMENT_BOUNDS[path]
     assert counts[100] == counts[500]
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+async def test_index_on_mariadb_types_values_like_pdo(seeded_mariadb: Seeded, path: str) -> None:
+    async with native_client(create_app(seeded_mariadb.url)) as client:
+        response = await client.get(
+            f"/api/v1/admin/{path}?per_page=50", headers=auth(seeded_mariadb)
+        )
+    assert response.status_code == 200
+    for resource in response.json()["data"]:
+        attributes = resource["attributes"]
+        assert isinstance(attributes["id"], int)
+        for name in ("price", "amount"):
+            if attributes.get(name) is not None:
+                assert isinstance(attributes[name], str) and attributes[name].count(".") == 1
+        for name in ("created_at", "updated_at"):
+            if attributes.get(name) is not None:
+                assert attributes[name].endswith(".000000Z")
