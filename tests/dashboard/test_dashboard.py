@@ -154,6 +154,7 @@ async def test_the_dashboard_and_strangler_gate_give_the_same_verdicts(
     cli = {r["route"]: r for r in json.loads(capsys.readouterr().out)["routes"]}
     assert code == 1  # users.list is blocked
     page = (await admin.get("/_strangler/")).text
+
     def timeless(text: str) -> str:  # the two ran milliseconds apart: "50m ago" may tick over
         return re.sub(r"\(\d+m ago\)", "(ago)", text)
 
