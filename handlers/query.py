@@ -234,8 +234,18 @@ def build_sorts(raw: Any, table: str, allowed: tuple[str, ...]) -> list[str]:
             f"Allowed sort(s) are `{', '.join(allowed)}`.",
         )
     return [
-        f"`{table}`.`{s.lstrip('-')}` {'DESC' if s.startswith('-') else 'ASC'}" for s in requested
+        f"{_sort_column(table, s.lstrip('-'))} {'DESC' if s[:1] == '-' else 'ASC'}"
+        for s in requested
     ]
+
+
+# SQLite keeps money as two-decimal text: it sorts by amount, as MariaDB's DECIMAL does
+MONEY_COLUMNS = frozenset({"price", "amount", "setup_fee", "value"})
+
+
+def _sort_column(table: str, name: str) -> str:
+    column = f"`{table}`.`{name}`"
+    return f"CAST({column} AS DECIMAL(17,2))" if name in MONEY_COLUMNS else column
 
 
 def include_tree(raw: Any) -> dict[str, Any]:

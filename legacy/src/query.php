@@ -274,6 +274,8 @@ function requested_table_fields(Request $request): array
     return $fields;
 }
 
+const MONEY_COLUMNS = ['price', 'amount', 'setup_fee', 'value'];
+
 /**
  * Sorts: validate (400), then ORDER BY terms in request order.
  *
@@ -292,7 +294,13 @@ function build_sorts(Request $request, string $table, array $allowed): array
     $order = [];
     foreach ($requested as $sort) {
         $desc = $sort[0] === '-';
-        $order[] = qi($table) . '.' . qi(ltrim($sort, '-')) . ($desc ? ' DESC' : ' ASC');
+        $name = ltrim($sort, '-');
+        $column = qi($table) . '.' . qi($name);
+        // SQLite keeps money as two-decimal text: sort it by amount, as MariaDB's DECIMAL does
+        if (in_array($name, MONEY_COLUMNS, true)) {
+            $column = 'CAST(' . $column . ' AS DECIMAL(17,2))';
+        }
+        $order[] = $column . ($desc ? ' DESC' : ' ASC');
     }
     return $order;
 }
