@@ -15,6 +15,7 @@ ran is still recorded, with the trigger `startup`.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -145,12 +146,18 @@ class FlipStore:
         """Write the changes not already written by another gateway; returns those written."""
         written = []
         for change in changes:
-            flip = self._record_one(change, at, trigger, digest)
+            for _ in range(3):  # another gateway took the number for a flip of its own: retry
+                flip, raced = self._record_one(change, at, trigger, digest)
+                if not raced:
+                    break
             if flip is not None:
                 written.append(flip)
         return written
 
-    def _record_one(self, change: Change, at: float, trigger: str, digest: str) -> Flip | None:
+    def _record_one(
+        self, change: Change, at: float, trigger: str, digest: str
+    ) -> tuple[Flip | None, bool]:
+        """The flip written (None: already there), and whether a writer raced us for its number."""
         try:
             with self.engine.begin() as conn:
                 latest = conn.execute(
@@ -160,13 +167,13 @@ class FlipStore:
                     .limit(1)
                 ).first()
                 if latest is not None and (latest.new_mode, latest.digest) == (change.new, digest):
-                    return None  # another gateway recorded this very flip
+                    return None, False  # another gateway recorded this very flip
                 seq = 1 if latest is None else latest.seq + 1
                 flip = Flip(change.route, seq, at, change.old, change.new, trigger, digest)
                 conn.execute(flips.insert().values(**_values(flip)))
         except IntegrityError:
-            return None  # raced by another gateway for the same number: it wrote this flip
-        return flip
+            return None, True  # the next look sees whether it was this very flip
+        return flip, False
 
     def read(self, route: str | None = None, limit: int | None = None) -> list[Flip]:
         """Newest first."""
@@ -207,6 +214,8 @@ class FlipRecorder:
         self.failures = 0
         self._stores: dict[int, FlipStore] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
+        # one thread: flips are written in the order they happened, never racing each other
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
 
     def store_for(self, table: RouteTable) -> FlipStore:
         """Blocking; the dashboard reads through it too."""
@@ -220,10 +229,12 @@ class FlipRecorder:
         if not has_shadow(table):
             return
 
+        at = self.clock()  # now, not when the thread gets to it: flips keep their order
+
         def work() -> list[Flip]:
             store = self.store_for(table)
             changes = diff_modes(store.latest_modes(), modes_of(table))
-            return store.record(changes, self.clock(), "startup", table.digest)
+            return store.record(changes, at, "startup", table.digest)
 
         self._spawn(work)
 
@@ -235,7 +246,9 @@ class FlipRecorder:
             self._spawn(lambda: self.store_for(new).record(changes, at, trigger, digest))
 
     def _spawn(self, work: Callable[[], list[Flip]]) -> None:
-        future = asyncio.get_running_loop().run_in_executor(None, self._guarded, work)
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(1, "strangler-flips")
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._guarded, work)
         self._tasks.add(future)
         future.add_done_callback(self._tasks.discard)
 
@@ -257,6 +270,9 @@ class FlipRecorder:
 
     async def stop(self) -> None:
         await self.drain()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
         if isinstance(self.engine_for, EnginesByUrl):
             self.engine_for.close()
 
