@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.services import ROOT, free_port, php_binary, wait_for_port
+from tests.support.services import ROOT, free_port, php_server
 
 PHP_DIR = Path(__file__).resolve().parent / "php"
 ECHO = PHP_DIR / "echo.php"
@@ -86,34 +86,10 @@ def live_gateway(
 
 @contextlib.contextmanager
 def php_echo(directory: Path, ini_dir: Path | None = None) -> Iterator[str]:
-    """`php -S` with echo.php (like services.php_server, its output kept in a file)."""
-    php = php_binary()
-    port = free_port()
-    env = {**os.environ, "PHP_CLI_SERVER_WORKERS": "8"}
-    if ini_dir is not None:
-        env["PHP_INI_SCAN_DIR"] = str(ini_dir)
-    with (directory / "php.log").open("wb") as log:
-        cmd = [php, "-S", f"127.0.0.1:{port}", "-t", str(PHP_DIR), str(ECHO)]
-        # its own process group: PHP's worker processes outlive a parent that is only terminated
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            wait_for_port(port, proc=proc)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            _stop_group(proc)
-
-
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    """`php -S` with echo.php, its output kept in a file."""
+    env = {"PHP_INI_SCAN_DIR": str(ini_dir)} if ini_dir is not None else {}
+    with php_server(PHP_DIR, ECHO, env, workers=8, log=directory / "php.log") as base_url:
+        yield base_url
 
 
 def _wait_healthy(gateway: LiveGateway, timeout: float = 20) -> None:
