@@ -824,6 +824,38 @@ class Bench:
                 with contextlib.suppress(Exception):
                     self.mysql(f"DROP DATABASE IF EXISTS `{db}`")
 
+    def merge(self, prev: dict[str, Any]) -> None:
+        """Take from an earlier run (BENCH_MERGE_WITH=results.json) the parts this run did not
+        measure, so a part that could only run later joins the same report. Ratios stay
+        within one run: every ratio compares measurements of the same part and round."""
+        ours = {str(r["part"]) for r in self.results["measurements"]}
+        ours |= set(self.s.parts)
+        kept = [r for r in prev.get("measurements", []) if str(r["part"]) not in ours]
+        self.results["measurements"] = kept + self.results["measurements"]
+        for key in ("micro", "profiles", "setup", "commands"):
+            merged = dict(prev.get(key, {}))
+            merged.update(self.results.get(key, {}))
+            self.results[key] = merged
+        if not self.results.get("stream"):
+            self.results["stream"] = prev.get("stream", [])
+        started = prev.get("machine", {}).get("started_utc")
+        self.results["notes"] = [
+            *(
+                f"(run started {started}) {n}"
+                for n in prev.get("notes", [])
+                if not any(f"part {p} not measured" in n for p in ours)
+            ),
+            *self.results["notes"],
+            f"parts {', '.join(sorted(self.s.parts))} were measured in a second run started "
+            f"{self.results['machine'].get('started_utc')} UTC; the rest in the run started "
+            f"{started} UTC",
+        ]
+        self.results["first_run"] = {
+            "machine": prev.get("machine"),
+            "settings": prev.get("settings"),
+            "elapsed_s": prev.get("elapsed_s"),
+        }
+
     def run(self) -> int:
         t0 = time.monotonic()
         try:
@@ -855,6 +887,10 @@ class Bench:
             self.save()
         from bench.report import render
 
+        merge = os.environ.get("BENCH_MERGE_WITH")
+        if merge and Path(merge).exists():
+            self.merge(json.loads(Path(merge).read_text()))
+            self.save()
         text = render(self.results)
         out = Path(_env("BENCH_REPORT", str(ROOT / "bench" / "results" / "latest.md")))
         out.write_text(text)

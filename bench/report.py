@@ -263,6 +263,14 @@ def machine(results: dict[str, Any], w: Callable[[str], None]) -> None:
         f"{' '.join(m.get('loadavg_end', []))} (the machine is shared: other jobs ran alongside)"
     )
     w(f"- Started {m.get('started_utc')} UTC; took {results.get('elapsed_s')} s")
+    first = results.get("first_run")
+    if first:
+        fm = first.get("machine") or {}
+        w(
+            f"- Two runs: the parts not listed in this run's settings come from a run started "
+            f"{fm.get('started_utc')} UTC (took {first.get('elapsed_s')} s, load average "
+            f"{' '.join(fm.get('loadavg_start', []))} at start); see the notes"
+        )
     w(f"- Python {v.get('python')}; {v.get('packages')}")
     w(
         f"- nginx {v.get('nginx')}; {v.get('php')}; {v.get('php-fpm')}; {v.get('wrk')}; "
