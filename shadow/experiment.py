@@ -55,6 +55,8 @@ class Experiment:
         tree_diffs_per_second: float | None = 50.0,
     ) -> None:
         self.writer = writer
+        # told of every result as it goes to the writer (the gateway's metrics); never raising
+        self.observers: list[Callable[[Result], None]] = []
         self.settings = settings  # defaults; a route passes its own to submit
         self.clock = clock
         self.ledger = ledger or NoiseLedger()
@@ -132,9 +134,18 @@ class Experiment:
         for key in [k for k in self._tallies if route is None or k[0] == route]:
             n, _ = self._tallies.pop(key)
             if key[1] == _UNSAMPLED:
-                self.writer.put(Result(key[0], at, Outcome.SKIPPED, unsampled=n))
+                self._put(Result(key[0], at, Outcome.SKIPPED, unsampled=n))
             else:
-                self.writer.put(Result(key[0], at, Outcome(key[1]), repeat=n))
+                self._put(Result(key[0], at, Outcome(key[1]), repeat=n))
+
+    def _put(self, result: Result) -> None:
+        self.writer.put(result)
+        for observer in self.observers:
+            try:
+                observer(result)
+            except Exception:
+                self.faults += 1
+                log.exception("shadow result observer failed")
 
     @staticmethod
     def _shadowed(method: str, s: ShadowSettings) -> bool:
@@ -152,7 +163,7 @@ class Experiment:
             )
             for source, comparison, result in results:
                 self.ledger.record(job.route, source, comparison)
-                self.writer.put(result)
+                self._put(result)
         except Exception:
             self.faults += 1
             log.exception("shadow experiment failed for route %s", job.route)
