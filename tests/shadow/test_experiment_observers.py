@@ -18,7 +18,7 @@ async def differs() -> Observation:
 
 
 async def test_every_stored_result_is_told_to_every_observer() -> None:
-    sink, heard = ListSink(), []
+    sink, heard = ListSink(), list[Result]()
     exp = Experiment(sink, ShadowSettings(noise_sample=0.0, sample=0.5))
     exp.observers.append(heard.append)
     for i in range(20):
