@@ -104,9 +104,7 @@ class ShadowMode:
     def __init__(self, store: Store | None = None) -> None:
         self.gateway: Gateway | None = None
         self.stores = StoreHolder(store)
-        # told of every result before the store is (metrics); an observer must not raise
-        self.observers: list[Callable[[Result], None]] = []
-        self.experiment = Experiment(self)
+        self.experiment = Experiment(self)  # metrics listen on experiment.observers
         self._plans: dict[int, tuple[Snapshot, dict[str, RoutePlan]]] = {}
         self._foreground = 0  # dry-run candidates running before their primary
 
@@ -114,12 +112,7 @@ class ShadowMode:
         self.gateway = gateway
 
     def put(self, result: Result, /) -> bool:
-        """The experiment's sink: the observers, then the store in use now (it may move)."""
-        for observer in self.observers:
-            try:
-                observer(result)
-            except Exception as exc:
-                log.warning("shadow_observer_failed", error=repr(exc))
+        """The experiment's sink: the store in use now (a reload may move it)."""
         return self.stores.sink.put(result)
 
     async def start(self) -> None:

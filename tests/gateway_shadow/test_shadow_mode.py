@@ -140,11 +140,11 @@ async def test_observers_hear_of_every_result_and_cannot_break_the_experiment(
     def broken(_result: object) -> None:
         raise RuntimeError("metrics are down")
 
-    mode.observers += [broken, lambda result: heard.append(result.outcome.value)]
+    mode.experiment.observers += [broken, lambda result: heard.append(result.outcome.value)]
     async with running(gateway) as client:
         assert (await client.get("/users")).status_code == 200
         await settle(gateway)
-    assert heard == ["matched"]
+    assert heard == ["matched"] and mode.experiment.faults == 1
     [report] = build_report(store.read_rows()).routes
     assert report.matched == 1
 
