@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from rich.console import Console
 from rich.table import Table
 
-from proxy import checks, parity_cli
+from proxy import checks, flipcli, parity_cli
 from proxy.matcher import METHODS, compile_table, unreachable_routes
 from proxy.model import Mode, NoRoute, Problem, Route, RouteTable, TableError
 from proxy.table import default_config_path, load
@@ -254,6 +254,16 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         "ignore: rules learned from A/A noise",
         parity_cli.configure_noise,
         parity_cli.run_noise,
+    ),
+    "gate": (
+        "is each shadow route ready to flip? exit 1 if any is blocked",
+        flipcli.configure_gate,
+        flipcli.run_gate,
+    ),
+    "history": (
+        "the flips recorded: route, modes, when, trigger",
+        flipcli.configure_history,
+        flipcli.run_history,
     ),
 }
 

@@ -4,7 +4,8 @@ Reading, parsing, validating and compiling happen in a worker thread; only the f
 attribute assignment in `TableHolder.install`) happens on the event loop, so a request sees
 either the old snapshot or the new one, never a mix. A table that fails validation leaves the
 one in force, is logged with file:line:reason, and the result says why. Every attempt is kept
-in `Reloader.history` (newest last, bounded) for the operator surface.
+in `Reloader.history` (newest last, bounded) for the operator surface, and told to each of
+`Reloader.listeners` with the tables before and after it (metrics, the flip history).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from typing import Any
 
 from proxy import table as table_module
 from proxy.logs import get_logger
-from proxy.model import Problem, TableError
+from proxy.model import Problem, RouteTable, TableError
 from proxy.state import Snapshot, TableHolder, build_snapshot
 
 log = get_logger("proxy.reload")
 HISTORY = 500
+Listener = Callable[["ReloadResult", RouteTable, RouteTable], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,7 @@ class Reloader:
         self.env = env
         self.clock = clock
         self.history: deque[ReloadResult] = deque(maxlen=HISTORY)
+        self.listeners: list[Listener] = []
         self._lock = asyncio.Lock()
         self._signature: tuple[int, int] | None = None
         self._last_tried = holder.current.table.digest
@@ -145,6 +148,11 @@ class Reloader:
         )
         if keep:
             self.history.append(result)
+            for listener in self.listeners:
+                try:
+                    listener(result, old.table, self.holder.current.table)
+                except Exception as exc:  # an observer's fault must not fail the reload
+                    log.error("reload_listener_failed", error=repr(exc))
         return result
 
     # ------------------------------------------------------------ triggers

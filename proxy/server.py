@@ -2,6 +2,9 @@
 
 SIGTERM stops accepting connections and lets requests in flight finish (up to
 STRANGLER_GRACEFUL_TIMEOUT seconds), runs the lifespan shutdown, and exits 0.
+
+With several workers, metrics are kept in PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory
+unless one is set), so that every scrape sums all workers (see proxy.metrics).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import uvicorn
 
 from proxy import logs, native, table
 from proxy.checks import AppImportError
+from proxy.metrics import multiprocess_dir
 from proxy.model import RouteTable, TableError
 from proxy.settings import Settings
 
@@ -61,25 +65,26 @@ def serve(config_path: str | None, host: str, port: int, workers: int) -> int:
     # nothing turns that into a normal return, so a SIGTERM drain exits 0
     previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
     try:
-        uvicorn.run(
-            "proxy.app:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop=_fastest("uvloop", "asyncio"),
-            http=_fastest("httptools", "h11"),
-            lifespan="on",
-            access_log=False,  # the gateway writes its own access line
-            # the gateway is the edge: a client's X-Forwarded-For must never become its address
-            # (it would pass the admin surface's loopback rule)
-            proxy_headers=False,
-            # the upstream's Date and Server pass through; uvicorn's would double them
-            server_header=False,
-            date_header=False,
-            timeout_graceful_shutdown=int(settings.graceful_timeout),
-            log_level="warning",
-        )
+        with multiprocess_dir(workers):
+            uvicorn.run(
+                "proxy.app:app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                loop=_fastest("uvloop", "asyncio"),
+                http=_fastest("httptools", "h11"),
+                lifespan="on",
+                access_log=False,  # the gateway writes its own access line
+                # the gateway is the edge: a client's X-Forwarded-For must never become its address
+                # (it would pass the admin surface's loopback rule)
+                proxy_headers=False,
+                # the upstream's Date and Server pass through; uvicorn's would double them
+                server_header=False,
+                date_header=False,
+                timeout_graceful_shutdown=int(settings.graceful_timeout),
+                log_level="warning",
+            )
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0

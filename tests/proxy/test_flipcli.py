@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from proxy.cli import main
 from proxy.flipcli import configure_gate, configure_history, run_gate, run_history
 from proxy.history import Change, FlipStore
 from shadow.compare import Difference, Kind, Outcome
@@ -164,3 +165,12 @@ def test_history_needs_only_a_store(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert (code, out) == (0, "no flips recorded for route 'x'\n")
     code, _, err = run(capsys, "history", "--config", str(missing))
     assert code == 1 and "cannot read the file" in err
+
+
+def test_both_commands_are_strangler_subcommands(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["gate", "--config", str(config), "--route", "invoices.list"]) == 1
+    assert "blocked" in capsys.readouterr().out
+    assert main(["history", "--config", str(config), "--route", "users.list"]) == 0
+    assert "legacy → shadow" in capsys.readouterr().out
