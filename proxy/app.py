@@ -19,6 +19,8 @@ from proxy import table as table_module
 from proxy.admin import AdminContext, create_admin
 from proxy.dispatch import Gateway, Hook, ModeHandler
 from proxy.forwarder import Forwarder, open_session
+from proxy.insight import Insight
+from proxy.metrics import Metrics
 from proxy.model import Mode, RouteTable
 from proxy.reload import Reloader
 from proxy.settings import Settings
@@ -33,6 +35,7 @@ def create_app(
     native_app: ASGIApp | None = None,
     mode_handlers: Mapping[Mode, ModeHandler] | None = None,
     admin_routes: Callable[[AdminContext], Sequence[BaseRoute]] | None = None,
+    metrics: Metrics | None = None,
 ) -> Gateway:
     """The gateway, wired. Raises TableError for a bad table, AppImportError for a bad app."""
     logs.configure_once()
@@ -45,7 +48,11 @@ def create_app(
         native_app = native.load_app(table.native.app)
     reloader = Reloader(holder, settings.config_path, settings.env)
     context = AdminContext(holder, reloader, settings.admin_token)
-    admin = create_admin(context, admin_routes(context) if admin_routes is not None else ())
+    # metrics, flip history and the dashboard
+    insight = Insight(metrics)
+    reloader.listeners.append(insight.reloaded)
+    extra = admin_routes(context) if admin_routes is not None else ()
+    admin = create_admin(context, (*extra, *insight.routes(context)))
     forwarder = Forwarder(session)
     lifespan = native.Lifespan(native_app) if native_app is not None else None
     owns_session = session is None
@@ -55,6 +62,7 @@ def create_app(
             forwarder.session = open_session(holder.current.table.legacy.pool_size)
         if settings.watch and settings.config_path is not None:
             reloader.start(settings.reload_interval)
+        insight.started(holder.current.table)
         if lifespan is not None:
             try:
                 await lifespan.startup()
@@ -67,6 +75,7 @@ def create_app(
         if lifespan is not None and native_started:
             await lifespan.shutdown()
         await reloader.stop()
+        await insight.stop()
         if owns_session and forwarder.session is not None:
             await forwarder.session.close()
             forwarder.session = None
@@ -81,6 +90,7 @@ def create_app(
         mode_handlers=mode_handlers,
         on_startup=startup,
         on_shutdown=shutdown,
+        metrics=insight.metrics,
     )
     gateway.reloader = reloader
     return gateway

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from proxy import errors, logs, native
 from proxy.forwarder import Exchange, Forwarder, ResponseTap, tapped
 from proxy.headers import DRY_RUN, ClientView, read_request, without
+from proxy.metrics import Metrics, default_metrics
 from proxy.model import Mode, Route, RouteMatch, Side
 from proxy.paths import PathRejected, normalise
 from proxy.state import UNMATCHED, Snapshot, TableHolder
@@ -65,8 +66,10 @@ class Gateway:
         mode_handlers: Mapping[Mode, ModeHandler] | None = None,
         on_startup: tuple[Hook, ...] = (),
         on_shutdown: tuple[Hook, ...] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         self.holder = holder
+        self.metrics = metrics if metrics is not None else default_metrics()
         self.forwarder = forwarder
         self.admin = admin
         self.native_app = native_app
@@ -92,6 +95,8 @@ class Gateway:
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         began = time.perf_counter()
+        metrics = self.metrics
+        metrics.started()
         client = scope.get("client")
         server = scope.get("server")
         view = read_request(
@@ -107,6 +112,7 @@ class Gateway:
         exchange = Exchange(view.request_id)
         method = scope["method"]
         route_id = mode = "-"
+        side: str | None = None  # the side that answers: legacy, native; None for the gateway
         raw = scope.get("raw_path") or scope["path"].encode("utf-8")
         path = raw.decode("latin-1")
         try:
@@ -128,10 +134,13 @@ class Gateway:
             route_id = route.id if route is not None else UNMATCHED
             self.holder.counts[route_id] += 1
             chosen = route.mode if route is not None else Mode.LEGACY
-            mode = chosen.value
+            mode = side = chosen.value
+            if route is not None and route.shadow is not None:
+                side = route.shadow.primary.value
             call = Call(scope, receive, send, path, view, snapshot, route, exchange)
             await self.handlers[chosen](call)
         finally:
+            elapsed = time.perf_counter() - began
             logs.access(
                 view.request_id,
                 route_id,
@@ -139,10 +148,11 @@ class Gateway:
                 method,
                 path,
                 exchange.status,
-                (time.perf_counter() - began) * 1000,
+                elapsed * 1000,
                 exchange.bytes_out,
                 exchange.error,
             )
+            metrics.finished(route_id, mode, side, exchange.status, elapsed)
 
     # ------------------------------------------------------------ the sides, for any mode
 
