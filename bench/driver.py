@@ -905,7 +905,8 @@ def _flatten(node: Any, prefix: str, out: dict[str, float]) -> None:
     """Numeric leaves of a JSON document whose names speak of shadow work."""
     if isinstance(node, dict):
         for k, v in node.items():
-            _flatten(v, f"{prefix}.{k}", out)
+            if k != "trend":  # per-bucket repeats of the totals
+                _flatten(v, f"{prefix}.{k}", out)
     elif isinstance(node, list):
         for i, v in enumerate(node):
             key = v.get("id") or v.get("route") if isinstance(v, dict) else None
