@@ -18,6 +18,7 @@ from proxy.history import FlipStore
 from proxy.metrics import Metrics
 from proxy.settings import Settings
 from proxy.table import load
+from shadow.store import open_store
 from tests.gateway.conftest import FakeUpstream, gateway_for, make_table, running, table_text
 from tests.proxy.test_metrics import scrape
 
@@ -95,7 +96,11 @@ async def test_a_reload_that_flips_a_route_is_recorded_with_its_trigger(
     path = tmp_path / "routing.yaml"
     path.write_text(shadow_table(upstream.url, store, "shadow"))
     settings = Settings(config_path=path, watch=True, reload_interval=0.05)
-    gateway = gateway_for(load(path), settings=settings, native_app=NATIVE_APP, metrics=metrics())
+    # the flips go to the parity store's database, here a file the test reads too
+    parity = open_store(store)
+    gateway = gateway_for(
+        load(path), settings=settings, native_app=NATIVE_APP, metrics=metrics(), store=parity
+    )
     recorded = FlipStore.open(store)
     async with running(gateway) as client:
         path.write_text(shadow_table(upstream.url, store, "native"))
@@ -110,6 +115,8 @@ async def test_a_reload_that_flips_a_route_is_recorded_with_its_trigger(
         seen = scrape((await client.get("/_strangler/metrics")).text)
         page = (await client.get("/_strangler/route/users.list")).text
     flips = recorded.read()
+    parity.close()
+    recorded.close()
     assert [(f.route, f.old, f.new, f.trigger) for f in reversed(flips)] == [
         ("users.list", None, "shadow", "startup"),
         ("users.list", "shadow", "native", "admin"),
