@@ -30,6 +30,9 @@ PURE = [
     "shadow/noise.py",
     "shadow/records.py",
     "proxy/units.py",
+    "shadow/gate.py",
+    "proxy/htmlparts.py",
+    "proxy/pages.py",
 ]
 IMPURE_MODULES = {
     "os",
