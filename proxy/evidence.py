@@ -36,7 +36,7 @@ class RouteEvidence:
 @dataclass(frozen=True, slots=True)
 class Evidence:
     table: RouteTable
-    now: float
+    as_of: float  # when it was gathered: the end of the period shown
     since: float  # the period shown: the widest gate window of the table
     routes: tuple[RouteEvidence, ...]
     unmatched: int

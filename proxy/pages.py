@@ -121,7 +121,7 @@ def _header(e: Evidence) -> str:
     t = e.table
     out = (
         f'<p class="quiet">{esc(t.source)} · digest {esc(t.digest[:12])} · '
-        f"evidence of the last {format_duration(e.now - e.since)} · {when(e.now)}</p>"
+        f"evidence of the last {format_duration(e.as_of - e.since)} · {when(e.as_of)}</p>"
     )
     if e.problem:
         out += f'<p class="warn">{esc(e.problem)}</p>'
@@ -134,14 +134,14 @@ def overview(e: Evidence) -> str:
     rows = []
     for r in e.routes:
         rep = r.report
-        trend = sparkline(rep.trend if rep else (), e.since, e.now, markers=_markers(r.flips))
+        trend = sparkline(rep.trend if rep else (), e.since, e.as_of, markers=_markers(r.flips))
         rows.append([
             f'<td><a href="{route_url(r.id)}">{esc(r.id)}</a></td>', f"<td>{_match(r.route)}</td>",
             f"<td>{_mode(r)}</td>", f'<td class="num">{r.requests}</td>',
             f'<td class="num">{rep.compared if rep else 0}</td>',
             f'<td class="num">{fmt_percent(rep.parity if rep else None)}</td>',
             f"<td>{trend}</td>", f'<td class="gate">{verdict_html(r)}</td>',
-            f"<td>{_last_flip(r, e.now)}</td>",
+            f"<td>{_last_flip(r, e.as_of)}</td>",
         ])  # fmt: skip
     headings = ["route", "match", "mode", "requests", "compared", "parity", "trend", "gate",
                 "last flip"]  # fmt: skip
@@ -237,7 +237,7 @@ def _trend_start(e: Evidence, r: RouteEvidence) -> float:
     if not times:
         return e.since
     first = min(times)
-    return max(e.since, first - max((e.now - first) * 0.05, 60.0))
+    return max(e.since, first - max((e.as_of - first) * 0.05, 60.0))
 
 
 def route_page(e: Evidence, r: RouteEvidence) -> str:
@@ -248,7 +248,7 @@ def route_page(e: Evidence, r: RouteEvidence) -> str:
     anchors = {s.field: f"#sample-{i}" for i, s in enumerate(shown)}
     tree = field_tree(rep.fields, rep.noise, anchors) if rep else field_tree((), (), {})
     start = _trend_start(e, r)
-    trend = sparkline(rep.trend if rep else (), start, e.now, width=640, height=120,
+    trend = sparkline(rep.trend if rep else (), start, e.as_of, width=640, height=120,
                       markers=_markers(r.flips))  # fmt: skip
     primary, candidate = _sides(r)
     body = (
@@ -258,7 +258,7 @@ def route_page(e: Evidence, r: RouteEvidence) -> str:
         + (_rule(r.verdict) if r.verdict else "")
         + "<h2>Evidence</h2>" + _stats(rep)
         + '<div class="sidebyside"><div><h2>Parity trend</h2>' + trend
-        + f'<p class="quiet">Parity per minute from {when(start)} to {when(e.now)} (top: '
+        + f'<p class="quiet">Parity per minute from {when(start)} to {when(e.as_of)} (top: '
         "100 %); dashed upright lines: flips.</p></div>"
         + f"<div><h2>Flip history</h2>{_flips_table(r.flips)}</div></div>"
         + f"<h2>Differing fields</h2>{tree}"
