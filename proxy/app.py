@@ -2,6 +2,7 @@
 
     create_app(settings)                       # production: table from settings.config_path
     create_app(settings, table=t, session=s)   # tests: a table value, a fake upstream session
+    create_app(settings, store=open_store(url)) # a parity store of one's own (shadow mode)
 
 `app_from_env` is the factory uvicorn calls in each worker (`--factory`).
 """
@@ -22,9 +23,12 @@ from proxy.forwarder import Forwarder, open_session
 from proxy.insight import Insight
 from proxy.metrics import Metrics
 from proxy.model import Mode, RouteTable
+from proxy.parity import parity_route
 from proxy.reload import Reloader
 from proxy.settings import Settings
+from proxy.shadowing import ShadowMode
 from proxy.state import TableHolder, build_snapshot
+from shadow.store import Store
 
 
 def create_app(
@@ -35,6 +39,7 @@ def create_app(
     native_app: ASGIApp | None = None,
     mode_handlers: Mapping[Mode, ModeHandler] | None = None,
     admin_routes: Callable[[AdminContext], Sequence[BaseRoute]] | None = None,
+    store: Store | None = None,
     metrics: Metrics | None = None,
 ) -> Gateway:
     """The gateway, wired. Raises TableError for a bad table, AppImportError for a bad app."""
@@ -48,11 +53,14 @@ def create_app(
         native_app = native.load_app(table.native.app)
     reloader = Reloader(holder, settings.config_path, settings.env)
     context = AdminContext(holder, reloader, settings.admin_token)
-    # metrics, flip history and the dashboard
-    insight = Insight(metrics)
-    reloader.listeners.append(insight.reloaded)
+    shadow = ShadowMode(store)  # None: the table's shadow.store, opened in the lifespan
+    parity = parity_route(context, lambda: shadow.stores.reader(holder.current.table))
     extra = admin_routes(context) if admin_routes is not None else ()
-    admin = create_admin(context, (*extra, *insight.routes(context)))
+    # metrics, flip history and the dashboard, reading the store shadow mode writes to
+    insight = Insight(metrics, parity_store=shadow.stores.reader)
+    insight.watch_shadow(shadow.experiment, shadow.stores.dropped)
+    reloader.listeners.append(insight.reloaded)
+    admin = create_admin(context, (parity, *extra, *insight.routes(context)))
     forwarder = Forwarder(session)
     lifespan = native.Lifespan(native_app) if native_app is not None else None
     owns_session = session is None
@@ -82,17 +90,23 @@ def create_app(
 
     startup: tuple[Hook, ...] = (start,)
     shutdown: tuple[Hook, ...] = (stop,)
+    if Mode.SHADOW not in (mode_handlers or {}):  # else shadow mode was replaced whole
+        startup = (start, shadow.start)
+        # experiments finish (their candidates use the session) and the store is flushed first
+        shutdown = (shadow.stop, stop)
     gateway = Gateway(
         holder,
         forwarder,
         admin,
         native_app=native_app,
-        mode_handlers=mode_handlers,
+        mode_handlers={Mode.SHADOW: shadow.handle, **(mode_handlers or {})},
         on_startup=startup,
         on_shutdown=shutdown,
         metrics=insight.metrics,
     )
     gateway.reloader = reloader
+    gateway.shadow = shadow
+    shadow.attach(gateway)
     return gateway
 
 

@@ -82,6 +82,7 @@ class Gateway:
         self.handlers.update(mode_handlers or {})
         self.on_startup = on_startup
         self.reloader: Any = None  # set by create_app: the Reloader, for tests and later issues
+        self.shadow: Any = None  # set by create_app: the ShadowMode (experiment, store)
         self.on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -159,7 +159,9 @@ def table_text(legacy_url: str, routes: str, shadow: str = "") -> str:
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    opened = open_store("sqlite://")
+def store(tmp_path: Path) -> Iterator[Store]:
+    # a file, not ":memory:": there, every thread shares one connection, so the flip history
+    # writing beside the parity writer could roll back the writer's transaction
+    opened = open_store(f"sqlite:///{tmp_path}/parity.db")
     yield opened
     opened.close()

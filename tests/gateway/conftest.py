@@ -23,6 +23,7 @@ from proxy.dispatch import Gateway
 from proxy.native import Lifespan
 from proxy.settings import Settings
 from proxy.table import parse
+from shadow.store import open_store
 
 
 def table_text(
@@ -170,4 +171,6 @@ def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
 
 def gateway_for(table: Any, **kwargs: Any) -> Gateway:
     settings = kwargs.pop("settings", Settings(watch=False))
+    # shadow routes store their comparisons: in memory, not in the table's file under the cwd
+    kwargs.setdefault("store", open_store("sqlite://"))
     return create_app(settings, table=table, **kwargs)

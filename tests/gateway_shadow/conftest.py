@@ -9,6 +9,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +17,6 @@ from aiohttp import web
 
 from proxy.app import create_app
 from proxy.dispatch import Gateway
-from proxy.model import Mode
-from proxy.parity import parity_route
 from proxy.settings import Settings
 from proxy.shadowing import ShadowMode
 from proxy.table import parse
@@ -159,8 +158,10 @@ def native(events: list[str]) -> Iterator[Native]:
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    opened = open_store("sqlite://")
+def store(tmp_path: Path) -> Iterator[Store]:
+    # a file, not ":memory:": there, every thread shares one connection, so the flip history
+    # writing beside the parity writer could roll back the writer's transaction
+    opened = open_store(f"sqlite:///{tmp_path}/parity.db")
     yield opened
     opened.close()
 
@@ -208,27 +209,15 @@ def shadow_gateway(
 ) -> Gateway:
     """The real gateway app, as `strangler serve` builds it, with the test's edges."""
     table = parse(text if text is not None else table_text(legacy_url, shadow, routes))
-    mode = ShadowMode(store)
-    gateway = create_app(
-        settings or Settings(watch=False),
-        table=table,
-        native_app=native,
-        mode_handlers={Mode.SHADOW: mode.handle},
-        admin_routes=lambda ctx: [
-            parity_route(ctx, lambda: mode.stores.reader(ctx.holder.current.table))
-        ],
+    return create_app(
+        settings or Settings(watch=False), table=table, native_app=native, store=store
     )
-    mode.attach(gateway)
-    gateway.on_startup = (*gateway.on_startup, mode.start)
-    gateway.on_shutdown = (mode.stop, *gateway.on_shutdown)
-    gateway.shadow = mode  # type: ignore[attr-defined]
-    return gateway
 
 
 async def settle(gateway: Gateway) -> None:
     """Wait until the experiments running now have finished and their results are stored
     (requests that were not compared are counted in bulk: see them after the shutdown)."""
-    shadow: ShadowMode = gateway.shadow  # type: ignore[attr-defined]
+    shadow: ShadowMode = gateway.shadow
     await shadow.experiment.drain()
     writer = shadow.stores.writer
     assert writer is not None

@@ -44,7 +44,7 @@ async def test_a_failing_candidate_changes_nothing_for_the_client(
     expected = await legacy_mode_answer(legacy, native, store)
     native.fault = fault
     gateway = shadow_gateway(legacy.url, native, store, QUIET)
-    shadow: ShadowMode = gateway.shadow  # type: ignore[attr-defined]
+    shadow: ShadowMode = gateway.shadow
     async with running(gateway) as client:
         began = time.perf_counter()
         response = await client.get("/users", headers={"X-Request-ID": "r-1"})
@@ -115,7 +115,7 @@ async def test_the_client_is_served_when_the_store_fails(
 
     store.write = refuse  # type: ignore[method-assign]
     gateway = shadow_gateway(legacy.url, native, store, QUIET)
-    shadow: ShadowMode = gateway.shadow  # type: ignore[attr-defined]
+    shadow: ShadowMode = gateway.shadow
     async with running(gateway) as client:
         answers = await asyncio.gather(
             *(client.get("/users", headers={"X-Request-ID": "r-1"}) for _ in range(3))

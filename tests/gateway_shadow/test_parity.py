@@ -17,7 +17,7 @@ import yaml
 from proxy.cli import main
 from proxy.parity import parse_since
 from proxy.settings import Settings
-from shadow.store import open_store
+from shadow.store import Store, open_store
 from tests.gateway_shadow.conftest import Legacy, Native, running, settle, shadow_gateway
 from tests.gateway_shadow.conftest import table_text as text_of
 
@@ -128,10 +128,10 @@ def test_since_is_a_duration_ago_or_a_time(text: str, expected: float) -> None:
 
 
 async def test_parity_is_protected_like_the_rest_of_the_admin_surface(
-    legacy: Legacy, native: Native
+    legacy: Legacy, native: Native, store: Store
 ) -> None:
     settings = Settings(watch=False, admin_token="s3cret")
-    gateway = shadow_gateway(legacy.url, native, open_store("sqlite://"), settings=settings)
+    gateway = shadow_gateway(legacy.url, native, store, settings=settings)
     async with running(gateway) as client:
         assert (await client.get("/_strangler/parity")).status_code == 401
         authorised = {"Authorization": "Bearer s3cret"}

@@ -134,7 +134,7 @@ async def test_observers_hear_of_every_result_and_cannot_break_the_experiment(
     legacy: Legacy, native: Native, store: Store
 ) -> None:
     gateway = shadow_gateway(legacy.url, native, store, "  noise_sample: 0\n")
-    mode: ShadowMode = gateway.shadow  # type: ignore[attr-defined]
+    mode: ShadowMode = gateway.shadow
     heard: list[str] = []
 
     def broken(_result: object) -> None:
@@ -161,7 +161,7 @@ def test_route_settings_are_converted_once_per_snapshot(legacy: Legacy, store: S
     )  # fmt: skip
 
     gateway = shadow_gateway(legacy.url, Native([]), store)
-    mode: ShadowMode = gateway.shadow  # type: ignore[attr-defined]
+    mode: ShadowMode = gateway.shadow
     snapshot = gateway.holder.current
     route = snapshot.table.routes[0]
     assert mode.plan(snapshot, route) is mode.plan(snapshot, route)

@@ -29,7 +29,7 @@ async def test_a_reload_naming_another_store_moves_the_results_there(
 ) -> None:
     first, second = f"sqlite:///{tmp_path}/one.db", f"sqlite:///{tmp_path}/two.db"
     gateway = shadow_gateway(legacy.url, native, None, QUIET + f"  store: {first}\n")
-    mode: ShadowMode = gateway.shadow  # type: ignore[attr-defined]
+    mode: ShadowMode = gateway.shadow
     async with running(gateway) as client:
         await client.get("/users")
         await settle(gateway)
@@ -49,7 +49,7 @@ async def test_a_store_that_cannot_be_opened_on_reload_leaves_the_one_in_use(
     first = f"sqlite:///{tmp_path}/one.db"
     unreachable = "mysql+pymysql://root@127.0.0.1:1/parity"
     gateway = shadow_gateway(legacy.url, native, None, QUIET + f"  store: {first}\n")
-    mode: ShadowMode = gateway.shadow  # type: ignore[attr-defined]
+    mode: ShadowMode = gateway.shadow
     async with running(gateway) as client:
         gateway.holder.swap(parse(text_of(legacy.url, QUIET + f"  store: {unreachable}\n")))
         await client.get("/users")
