@@ -5,11 +5,12 @@ loader has already let STRANGLER_STORE override it). The store is opened only on
 a shadow route, so an all-legacy gateway creates no database. Opening is I/O (the tables are
 created when missing), so it runs in a worker thread.
 
-On reload with a different store URL the new store is opened in the background and, once open,
-takes the results from then on; the old writer is flushed and closed. The operator changed the
-URL to move the evidence somewhere, and a restart must never be needed for a table change. A
-store that cannot be opened leaves the one in use (or none: results are then dropped and
-counted) and is logged; it is tried again at the next table that names it. A store handed to
+On reload with a different store URL (noticed by the first shadow request on the new table)
+the new store is opened in the background and, once open, takes the results from then on; the
+old writer is flushed and closed. The operator changed the URL to move the evidence somewhere,
+and a restart must never be needed for a table change. A store that cannot be opened leaves the
+one in use (or none: results are then dropped and counted) and is logged; it is tried again at
+the next table that names it. A store handed to
 `create_app(store=...)` is the gateway's for its whole life: tables do not move it.
 """
 
