@@ -70,7 +70,6 @@ def create_app(
             forwarder.session = open_session(holder.current.table.legacy.pool_size)
         if settings.watch and settings.config_path is not None:
             reloader.start(settings.reload_interval)
-        insight.started(holder.current.table)
         if lifespan is not None:
             try:
                 await lifespan.startup()
@@ -94,6 +93,13 @@ def create_app(
         startup = (start, shadow.start)
         # experiments finish (their candidates use the session) and the store is flushed first
         shutdown = (shadow.stop, stop)
+
+    async def record_startup() -> None:
+        # last: shadow mode has opened its store, which the flips share (two first openings of
+        # one SQLite file at once could fail one of them)
+        insight.started(holder.current.table)
+
+    startup = (*startup, record_startup)
     gateway = Gateway(
         holder,
         forwarder,
