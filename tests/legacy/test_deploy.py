@@ -178,8 +178,6 @@ def test_bad_arguments_are_refused(args: list[str], message: str) -> None:
 
 
 def test_the_application_health_check_through_nginx(tmp_path: Path) -> None:
-    if not (PUBLIC / "index.php").exists():
-        pytest.skip("legacy/public/index.php does not exist yet")
     database = tmp_path / "paymenter.sqlite"
     env = {"DB_DSN": f"sqlite:{database}"}
     seeded = subprocess.run(
