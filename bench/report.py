@@ -463,9 +463,9 @@ def part2(d: Data, w: Callable[[str], None]) -> None:
         if big.get("outcome") == "ignored":
             w(
                 "**Finding:** a single real difference in a ~32 KB body is reported as `ignored` "
-                "with no differences: `shadow/compare.py` passes `max_diffs=500` to DeepDiff, "
+                "with no differences: `shadow/classify.py` passes `max_diffs=500` to DeepDiff, "
                 "which counts comparisons, not differences, so DeepDiff stops before it reaches "
-                "the changed field (see the final report for the fix).\n"
+                "the changed field (see Findings, item 5).\n"
             )
 
 
