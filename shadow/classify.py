@@ -20,7 +20,7 @@ from deepdiff import DeepDiff
 from shadow.fieldpath import format_path, generalise
 
 _SORTED = orjson.OPT_SORT_KEYS
-_MAX_DIFFS = 500  # deepdiff stops after this many; a report needs the fields, not every item
+_MAX_REPORTED = 500  # differences kept per comparison; a report needs the fields, not every item
 _MAX_ALIGN = 2000  # items in two lists beyond which they are paired by index (difflib is O(n²))
 
 
@@ -79,10 +79,11 @@ def _tree_diff(a: Any, b: Any, *, zipped: bool) -> list[Difference]:
     """deepdiff aligns list items by hash, but hash(False) == hash(0), so it can find nothing
     where a boolean faces a number; then the items are compared index by index instead."""
     diff = DeepDiff(
-        a, b, view="tree", threshold_to_diff_deeper=0, max_diffs=_MAX_DIFFS,
-        zip_ordered_iterables=zipped,
+        a, b, view="tree", threshold_to_diff_deeper=0, zip_ordered_iterables=zipped,
     )  # fmt: skip
-    return _classify(diff)
+    # deepdiff's own max_diffs counts pairs visited, not differences found: a large body would
+    # stop the walk before its one real difference, so the cap is applied to what was found
+    return _classify(diff)[:_MAX_REPORTED]
 
 
 def _settle_lists(a: Any, b: Any, path: tuple[str | int, ...], found: list[Any]) -> Any:

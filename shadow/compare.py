@@ -101,8 +101,10 @@ def compare_lifted(a: Lifted, b: Lifted, rules: Rules) -> Comparison:
     found.sort(key=lambda d: (d.path, d.kind.value))
     real = tuple(d for d in found if d.field not in rules.noise)
     noise = tuple(d for d in found if d.field in rules.noise)
-    # no difference found in trees that are not equal cannot happen with deepdiff's reports as
-    # classified; should it, "ignored" claims less than "matched" would
+    if not found:
+        # the trees differ, yet nothing was classified: say so at the root rather than claim
+        # parity that was not shown
+        real = (Difference("body", "body", Kind.VALUE),)
     outcome = Outcome.MISMATCHED if real else Outcome.IGNORED
     return Comparison(outcome, real, noise, primary=a, candidate=b)
 

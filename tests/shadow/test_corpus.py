@@ -267,3 +267,20 @@ def test_a_latin1_html_page_is_compared_as_text() -> None:
                      candidate("<p>cafe</p>".encode("latin-1"), html), Rules())  # fmt: skip
     assert [(d.path, d.kind) for d in result.differences] == [("body", Kind.VALUE)]
     assert result.primary is not None and result.primary.body == "<p>café</p>"
+
+
+def test_one_difference_deep_in_a_large_body_is_found() -> None:
+    # a JSON:API page of 500 resources (~45 KB): the tree walk must reach the last one
+    items = [
+        {"id": str(i), "type": "users", "attributes": {"id": i, "email": f"u{i}@example.test"}}
+        for i in range(500)
+    ]
+    changed = json.loads(json.dumps(items))
+    changed[-1]["attributes"]["email"] = "other@example.test"
+    a, b = json.dumps({"data": items}), json.dumps({"data": changed})
+    assert len(a) > 32_000
+    result = compare(primary(a), candidate(b), Rules())
+    assert result.outcome is Outcome.MISMATCHED
+    assert [(d.path, d.kind) for d in result.differences] == [
+        ("body.data[499].attributes.email", Kind.VALUE)
+    ]
