@@ -33,7 +33,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from handlers.errors import DatabaseUnavailable
 from handlers.model import Row
 
-POOL_SIZE = 20
+# One connection per worker thread (anyio's default thread limiter holds 40): a pool smaller
+# than the thread count makes threads open and close connections under load.
+POOL_SIZE = 40
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_PARAMS = 30000
 
 
@@ -87,14 +90,20 @@ def create_db_engine(url: str, *, autocommit: bool = False) -> Engine:
         )
         _sqlite_transactions(engine)
         return engine
+    connect_args: dict[str, Any] = {"conv": _mysql_conversions(), "connect_timeout": 5}
+    if sa.engine.make_url(url).host in LOOPBACK:
+        # pymysql builds a TLS context (loading the system certificates) for every connection
+        # it opens; a database on this host gains nothing from it
+        connect_args["ssl_disabled"] = True
     return sa.create_engine(
         url,
         isolation_level="AUTOCOMMIT" if autocommit else "REPEATABLE READ",
         pool_size=POOL_SIZE,
-        max_overflow=POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=30,
         pool_pre_ping=False,
         pool_recycle=3600,
-        connect_args={"conv": _mysql_conversions(), "connect_timeout": 5},
+        connect_args=connect_args,
     )
 
 
