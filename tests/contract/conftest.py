@@ -9,10 +9,8 @@ one target finishes before the next one starts.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shlex
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -28,9 +26,8 @@ from tests.support.services import (
     mariadb_database,
     mariadb_dsn,
     mariadb_url,
-    php_binary,
     php_server,
-    unavailable,
+    seed_legacy,
 )
 
 SCALE = int(os.environ.get("CONTRACT_SCALE", "30"))
@@ -65,35 +62,18 @@ class Target:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def seed_command() -> list[str]:
+def seed_command() -> list[str] | None:
     """The seeder: `php legacy/bin/seed.php` unless LEGACY_SEED names another command."""
     override = os.environ.get("LEGACY_SEED")
-    if override:
-        return shlex.split(override)
-    seeder = ROOT / "legacy" / "bin" / "seed.php"
-    if not seeder.exists():
-        unavailable(f"{seeder} is missing")
-    return [php_binary(), str(seeder)]
+    return shlex.split(override) if override else None
 
 
 def seed(env: dict[str, str]) -> dict[str, Any]:
     """(Re)create the schema and fill it; returns the seeder's JSON report."""
-    cmd = [*seed_command(), "--scale", str(SCALE), "--seed", str(SEED)]
+    args = ["--scale", str(SCALE), "--seed", str(SEED)]
     if TIMEZONE:
-        cmd += ["--timezone", TIMEZONE]
-    proc = subprocess.run(
-        cmd,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=ROOT,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"seeding failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return report
+        args += ["--timezone", TIMEZONE]
+    return seed_legacy(env, *args, command=seed_command())
 
 
 @contextlib.contextmanager

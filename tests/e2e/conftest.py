@@ -5,9 +5,6 @@ real gateway app between them with its parity store."""
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +22,8 @@ from tests.support.services import (
     mariadb_database,
     mariadb_dsn,
     mariadb_url,
-    php_binary,
     php_server,
-    unavailable,
+    seed_legacy,
 )
 
 __all__ = ["quiet_logs", "running"]
@@ -46,22 +42,7 @@ class Legacy:
 
 
 def seed(env: dict[str, str]) -> dict[str, Any]:
-    seeder = ROOT / "legacy" / "bin" / "seed.php"
-    if not seeder.exists():
-        unavailable(f"{seeder} is missing")
-    proc = subprocess.run(
-        [php_binary(), str(seeder), "--scale", "20", "--seed", "7"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=ROOT,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"seeding failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return report
+    return seed_legacy(env, "--scale", "20", "--seed", "7")
 
 
 @contextlib.contextmanager

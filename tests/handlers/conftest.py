@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +19,12 @@ from tests.support.services import (
     mariadb_database,
     mariadb_dsn,
     mariadb_url,
-    php_binary,
     php_server,
-    unavailable,
+    seed_legacy,
 )
 
 SCALE = 20
 SEED = 11
-SEEDER = ROOT / "legacy" / "bin" / "seed.php"
 PUBLIC = ROOT / "legacy" / "public"
 HOST = "native.test"
 
@@ -46,16 +41,7 @@ class Seeded:
 
 
 def seed(env: dict[str, str], *extra: str, scale: int = SCALE) -> dict[str, Any]:
-    if not SEEDER.exists():
-        unavailable(f"{SEEDER} is missing")
-    cmd = [php_binary(), str(SEEDER), "--scale", str(scale), "--seed", str(SEED), *extra]
-    proc = subprocess.run(
-        cmd, env={**os.environ, **env}, capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"seeding failed: {proc.stderr[-2000:]}")
-    report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return report
+    return seed_legacy(env, "--scale", str(scale), "--seed", str(SEED), *extra)
 
 
 def sqlite_seeded(path: Path, *extra: str) -> Seeded:

@@ -7,6 +7,7 @@ so a broken install can never pass as "all green".
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +151,30 @@ def mariadb_url(database: str) -> str:
     """The SQLAlchemy URL of `database`."""
     auth = MARIADB_USER + (f":{MARIADB_PASSWORD}" if MARIADB_PASSWORD else "")
     return f"mysql+pymysql://{auth}@{MARIADB_HOST}:{MARIADB_PORT}/{database}?charset=utf8mb4"
+
+
+SEEDER = ROOT / "legacy" / "bin" / "seed.php"
+
+
+def seed_legacy(
+    env: dict[str, str], *args: str, command: list[str] | None = None
+) -> dict[str, Any]:
+    """Run the legacy seeder (`php legacy/bin/seed.php ARGS`, or `command`) against the database
+    named by `env` (DB_DSN...); returns its JSON report."""
+    if command is None:
+        if not SEEDER.exists():
+            unavailable(f"{SEEDER} is missing")
+        command = [php_binary(), str(SEEDER)]
+    proc = subprocess.run(
+        [*command, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=ROOT,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"seeding failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return report
