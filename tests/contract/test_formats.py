@@ -70,58 +70,40 @@ def test_timezone_setting_shifts_dates(api: Api, db: sa.Engine, zone: str) -> No
     assert back["created_at"] == iso(invoice["created_at"], seeded)
 
 
-def test_amsterdam_due_date_example(api: Api, db: sa.Engine) -> None:
-    invoice = rows(db, "SELECT * FROM invoices ORDER BY id LIMIT 1")[0]
+@contextlib.contextmanager
+def first_row_with(db: sa.Engine, table: str, column: str, value: object) -> Iterator[int]:
+    """Give the table's first row `value` in `column` for the block; yields its id, then puts
+    the old value back."""
+    first = rows(db, f"SELECT id, {column} AS old FROM {table} ORDER BY id LIMIT 1")[0]
+    update = sa.text(f"UPDATE {table} SET {column} = :v WHERE id = :id")
     with db.connect() as conn:
-        conn.execute(
-            sa.text("UPDATE invoices SET due_at = '2025-06-01' WHERE id = :id"),
-            {"id": invoice["id"]},
-        )
+        conn.execute(update, {"v": value, "id": first["id"]})
     try:
-        with global_setting(db, "timezone", "Europe/Amsterdam"):
-            got = api.get(f"invoices/{invoice['id']}").json()["data"]["attributes"]
-            assert got["due_at"] == "2025-05-31T22:00:00.000000Z"
+        yield int(first["id"])
     finally:
         with db.connect() as conn:
-            conn.execute(
-                sa.text("UPDATE invoices SET due_at = :d WHERE id = :id"),
-                {"d": invoice["due_at"], "id": invoice["id"]},
-            )
+            conn.execute(update, {"v": first["old"], "id": first["id"]})
+
+
+def test_amsterdam_due_date_example(api: Api, db: sa.Engine) -> None:
+    with (
+        first_row_with(db, "invoices", "due_at", "2025-06-01") as invoice_id,
+        global_setting(db, "timezone", "Europe/Amsterdam"),
+    ):
+        got = api.get(f"invoices/{invoice_id}").json()["data"]["attributes"]
+        assert got["due_at"] == "2025-05-31T22:00:00.000000Z"
 
 
 def test_service_expiry_drops_the_time_of_day(api: Api, db: sa.Engine) -> None:
-    service = rows(db, "SELECT * FROM services ORDER BY id LIMIT 1")[0]
-    with db.connect() as conn:
-        conn.execute(
-            sa.text("UPDATE services SET expires_at = '2030-03-04 17:45:12' WHERE id = :id"),
-            {"id": service["id"]},
-        )
-    try:
+    with first_row_with(db, "services", "expires_at", "2030-03-04 17:45:12") as service_id:
         with global_setting(db, "timezone", "UTC"):
-            got = api.get(f"services/{service['id']}").json()["data"]["attributes"]
+            got = api.get(f"services/{service_id}").json()["data"]["attributes"]
         assert got["expires_at"] == "2030-03-04T00:00:00.000000Z"
-    finally:
-        with db.connect() as conn:
-            conn.execute(
-                sa.text("UPDATE services SET expires_at = :e WHERE id = :id"),
-                {"e": service["expires_at"], "id": service["id"]},
-            )
 
 
 def test_decimals_are_two_place_strings(api: Api, db: sa.Engine) -> None:
-    credit = rows(db, "SELECT * FROM credits ORDER BY id LIMIT 1")[0]
-    with db.connect() as conn:
-        conn.execute(
-            sa.text("UPDATE credits SET amount = 7.5 WHERE id = :id"), {"id": credit["id"]}
-        )
-    try:
-        assert api.get(f"credits/{credit['id']}").json()["data"]["attributes"]["amount"] == "7.50"
-    finally:
-        with db.connect() as conn:
-            conn.execute(
-                sa.text("UPDATE credits SET amount = :a WHERE id = :id"),
-                {"a": credit["amount"], "id": credit["id"]},
-            )
+    with first_row_with(db, "credits", "amount", 7.5) as credit_id:
+        assert api.get(f"credits/{credit_id}").json()["data"]["attributes"]["amount"] == "7.50"
     for ep, field in [("services", "price"), ("invoice-items", "price"), ("credits", "amount")]:
         for obj in api.get(ep, params={"per_page": 50}).json()["data"]:
             value = obj["attributes"][field]
