@@ -1,7 +1,7 @@
 """The composition root: every edge of the gateway is wired here, and can be injected.
 
     create_app(settings)                       # production: table from settings.config_path
-    create_app(settings, table=t, session=s)   # tests: a table value, a fake upstream session
+    create_app(settings, table=t, client=c)    # tests: a table value, an upstream client
     create_app(settings, store=open_store(url)) # a parity store of one's own (shadow mode)
 
 `app_from_env` is the factory uvicorn calls in each worker (`--factory`).
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-import aiohttp
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from proxy import logs, native
 from proxy import table as table_module
 from proxy.admin import AdminContext, create_admin
+from proxy.client import UpstreamClient
 from proxy.dispatch import Gateway, Hook, ModeHandler
-from proxy.forwarder import Forwarder, open_session
+from proxy.forwarder import Forwarder
 from proxy.insight import Insight
 from proxy.metrics import Metrics
 from proxy.model import Mode, RouteTable
@@ -35,7 +35,7 @@ def create_app(
     settings: Settings,
     *,
     table: RouteTable | None = None,
-    session: aiohttp.ClientSession | None = None,
+    client: UpstreamClient | None = None,
     native_app: ASGIApp | None = None,
     mode_handlers: Mapping[Mode, ModeHandler] | None = None,
     admin_routes: Callable[[AdminContext], Sequence[BaseRoute]] | None = None,
@@ -61,13 +61,13 @@ def create_app(
     insight.watch_shadow(shadow.experiment, shadow.stores.dropped)
     reloader.listeners.append(insight.reloaded)
     admin = create_admin(context, (parity, *extra, *insight.routes(context)))
-    forwarder = Forwarder(session)
+    forwarder = Forwarder(client)
     lifespan = native.Lifespan(native_app) if native_app is not None else None
-    owns_session = session is None
+    owns_client = client is None
 
     async def start() -> None:
-        if forwarder.session is None:
-            forwarder.session = open_session(holder.current.table.legacy.pool_size)
+        if forwarder.client is None:
+            forwarder.client = UpstreamClient(holder.current.table.legacy.pool_size)
         if settings.watch and settings.config_path is not None:
             reloader.start(settings.reload_interval)
         if lifespan is not None:
@@ -83,15 +83,15 @@ def create_app(
             await lifespan.shutdown()
         await reloader.stop()
         await insight.stop()
-        if owns_session and forwarder.session is not None:
-            await forwarder.session.close()
-            forwarder.session = None
+        if owns_client and forwarder.client is not None:
+            await forwarder.client.close()
+            forwarder.client = None
 
     startup: tuple[Hook, ...] = (start,)
     shutdown: tuple[Hook, ...] = (stop,)
     if Mode.SHADOW not in (mode_handlers or {}):  # else shadow mode was replaced whole
         startup = (start, shadow.start)
-        # experiments finish (their candidates use the session) and the store is flushed first
+        # experiments finish (their candidates use the client) and the store is flushed first
         shutdown = (shadow.stop, stop)
 
     async def record_startup() -> None:

@@ -78,7 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
         _err("--workers must be at least 1")
         return 2
     try:
-        # imported here: the server pulls in uvicorn and aiohttp, which other commands never need
+        # imported here: the server pulls in uvicorn, which other commands never need
         from proxy.server import serve  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
         _err(f"the server cannot start: {exc}")

@@ -1,13 +1,14 @@
-"""Legacy forwarding: raw ASGI messages streamed to an upstream and back through aiohttp.
+"""Legacy forwarding: raw ASGI messages streamed to an upstream and back through `proxy.client`.
 
-The hot path of DESIGN.md: no Starlette objects, one shared `aiohttp.ClientSession`, bodies
-streamed chunk by chunk both ways and never held whole. Errors are mapped once, here:
+The hot path of DESIGN.md: no Starlette objects, one client per gateway process with a
+keep-alive pool per upstream, bodies streamed chunk by chunk both ways and never held whole.
+Errors are mapped once, here:
 
-    aiohttp.ClientConnectorError          → 502 "upstream refused the connection"
-    ServerDisconnectedError, ClientOSError → 502 "upstream reset the connection"
-    TimeoutError (total budget)            → 504 "upstream timed out"
-    any other aiohttp.ClientError          → 502 "upstream failed"
-    any of these after the response began  → UpstreamBroken (the connection is aborted)
+    UpstreamRefused (connect failed)           → 502 "upstream refused the connection"
+    UpstreamReset (closed before the response) → 502 "upstream reset the connection"
+    UpstreamTimeout (the whole exchange)       → 504 "upstream timed out"
+    UpstreamInvalid (not HTTP/1.x)             → 502 "upstream sent an invalid response"
+    any of these after the response began      → UpstreamBroken (the connection is aborted)
 
 A `ResponseTap` sees the status, headers and every body chunk as they pass, so a caller (shadow
 mode) can observe the response without buffering or delaying it.
@@ -17,21 +18,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
-import aiohttp
 from starlette.types import Message, Receive, Scope, Send
-from yarl import URL
 
 from proxy import errors, paths
+from proxy.client import (
+    Response,
+    UpstreamClient,
+    UpstreamError,
+    UpstreamTimeout,
+    request_head,
+)
 from proxy.headers import ClientView, Headers, Upstream, request_headers, response_headers
 from proxy.logs import get_logger
 
 log = get_logger("proxy.forwarder")
 _RETRYABLE = frozenset({"GET", "HEAD", "OPTIONS"})
-_BODY_HEADERS = (b"content-length", b"transfer-encoding")
+# methods whose request carries content by definition: sent with Content-Length: 0 when empty
+_CONTENT_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_ZERO_LENGTH = (b"Content-Length", b"0")
+_CHUNKED = (b"Transfer-Encoding", b"chunked")
 
 
 class ResponseTap(Protocol):
@@ -64,11 +72,11 @@ class Target:
     """Where and how to forward: precomputed once per table."""
 
     upstream: Upstream
-    timeout: aiohttp.ClientTimeout
+    timeout: float  # seconds for the whole exchange
 
 
 def target_of(upstream: Upstream, timeout: float) -> Target:
-    return Target(upstream, aiohttp.ClientTimeout(total=timeout))
+    return Target(upstream, timeout)
 
 
 @dataclass(slots=True)
@@ -85,22 +93,61 @@ class ClientGone(Exception):
     """The client disconnected while its request body was being read."""
 
 
-def open_session(pool_size: int) -> aiohttp.ClientSession:
-    """The one client session of a gateway process (call inside a running loop)."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=pool_size),
-        auto_decompress=False,  # compressed bodies pass as they are
-        cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to the client, not the gateway
-        # the client's request goes through unchanged: aiohttp adds none of its own defaults
-        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A request as it goes upstream: its head, and how its body is framed."""
+
+    head: bytes
+    has_body: bool
+    chunked: bool
+    retry: bool  # idempotent and without a body: may be sent again on a fresh connection
+    head_only: bool
+
+
+def outgoing(
+    scope: Scope,
+    path: str,
+    view: ClientView,
+    upstream: Upstream,
+    extra: tuple[tuple[bytes, bytes], ...] = (),
+) -> Outgoing:
+    """The request line, headers and body framing for one upstream request."""
+    method: str = scope["method"]
+    headers = scope["headers"]
+    length = chunked = False
+    for name, _ in headers:
+        if name == b"content-length":
+            length = True
+        elif name == b"transfer-encoding":
+            chunked = True
+    sent = request_headers(headers, view, upstream)
+    if chunked:
+        # the client's framing is not forwarded (hop by hop); the body is re-chunked, and a
+        # Content-Length beside Transfer-Encoding (a smuggling attempt) is not passed on
+        if length:
+            sent = [pair for pair in sent if pair[0] != b"content-length"]
+        sent.append(_CHUNKED)
+    elif not length and method in _CONTENT_METHODS:
+        sent.append(_ZERO_LENGTH)
+    sent.extend(extra)
+    target = upstream.base_path + paths.encode(path)
+    if query := scope["query_string"]:
+        target += "?" + query.decode("latin-1")
+    has_body = length or chunked
+    return Outgoing(
+        request_head(method, target, sent),
+        has_body,
+        chunked,
+        retry=method in _RETRYABLE and not has_body,
+        head_only=method == "HEAD",
     )
 
 
 class Forwarder:
-    """Forwards one request to a Target; `session` is set by the gateway's lifespan."""
+    """Forwards one request to a Target; `client` is set by the gateway's lifespan."""
 
-    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
-        self.session = session
+    def __init__(self, client: UpstreamClient | None = None) -> None:
+        self.client = client
 
     async def forward(
         self,
@@ -113,45 +160,32 @@ class Forwarder:
         exchange: Exchange,
         tap: ResponseTap | None = None,
     ) -> None:
-        session = self.session
-        assert session is not None, "the gateway's lifespan opens the session"
+        client = self.client
+        assert client is not None, "the gateway's lifespan opens the client"
         upstream = target.upstream
-        query = scope["query_string"]
-        url = upstream.url + paths.encode(path)
-        if query:
-            url += "?" + query.decode("latin-1")
-        headers = scope["headers"]
-        has_body = any(name in _BODY_HEADERS for name, _ in headers)
-        reading = _BodyReader(receive) if has_body else None
-        method = scope["method"]
-        attempts = 2 if method in _RETRYABLE and reading is None else 1
-        for attempt in range(attempts):
-            try:
-                response = await session.request(
-                    method,
-                    URL(url, encoded=True),
-                    headers=request_headers(headers, view, upstream),
-                    data=reading.chunks() if reading is not None else None,
-                    allow_redirects=False,
-                    timeout=target.timeout,
-                )
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-                # a kept-alive connection the upstream closed as we reused it: try once more,
-                # as nginx does for idempotent requests, unless the request itself was refused
-                if attempt + 1 < attempts and not isinstance(exc, aiohttp.ClientConnectorError):
-                    continue
-                await _fail(send, exchange, exc, reading)
-                return
-            except (TimeoutError, aiohttp.ClientError, ClientGone) as exc:
-                await _fail(send, exchange, exc, reading)
-                return
-            break
-        async with response:
+        request = outgoing(scope, path, view, upstream)
+        reading = _BodyReader(receive) if request.has_body else None
+        try:
+            response = await client.send(
+                upstream,
+                target.timeout,
+                request.head,
+                reading,
+                chunked=request.chunked,
+                retry=request.retry,
+                head_only=request.head_only,
+            )
+        except (UpstreamError, ClientGone) as exc:
+            await _fail(send, exchange, exc, reading)
+            return
+        try:
             await _stream_back(response, receive, send, view, upstream, exchange, reading, tap)
+        finally:
+            response.finish()
 
 
 class _BodyReader:
-    """The client's request body as an async iterator of chunks, for aiohttp to send."""
+    """The client's request body, read from ASGI `receive` chunk by chunk."""
 
     __slots__ = ("done", "gone", "receive")
 
@@ -160,16 +194,17 @@ class _BodyReader:
         self.done = False
         self.gone = False
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def read(self) -> bytes:
         while not self.done:
             message = await self.receive()
             if message["type"] == "http.disconnect":
                 self.gone = True
                 raise ClientGone
-            body = message.get("body", b"")
+            body: bytes = message.get("body", b"")
             self.done = not message.get("more_body", False)
             if body:
-                yield body
+                return body
+        return b""
 
 
 async def _fail(
@@ -187,17 +222,15 @@ async def _fail(
 
 def classify(exc: BaseException) -> tuple[int, str]:
     """The gateway's answer to an upstream failure before its response began."""
-    if isinstance(exc, TimeoutError):
-        return errors.GATEWAY_TIMEOUT, "upstream timed out"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return errors.BAD_GATEWAY, "upstream refused the connection"
-    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
-        return errors.BAD_GATEWAY, "upstream reset the connection"
+    if isinstance(exc, UpstreamTimeout):
+        return errors.GATEWAY_TIMEOUT, exc.reason
+    if isinstance(exc, UpstreamError):
+        return errors.BAD_GATEWAY, exc.reason
     return errors.BAD_GATEWAY, "upstream failed"
 
 
 async def _stream_back(
-    response: aiohttp.ClientResponse,
+    response: Response,
     receive: Receive,
     send: Send,
     view: ClientView,
@@ -206,18 +239,18 @@ async def _stream_back(
     reading: _BodyReader | None,
     tap: ResponseTap | None,
 ) -> None:
-    headers = response_headers(response.raw_headers, view, upstream)
-    exchange.status = response.status
+    status = response.status
+    headers = response_headers(response.headers, view, upstream)
+    exchange.status = status
     if tap is not None:
-        tap.start(response.status, headers)
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    content = response.content
+        tap.start(status, headers)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     watcher: asyncio.Task[None] | None = None
     sent = 0
     try:
         while True:
-            chunk = await content.readany()
-            last = not chunk or content.at_eof()
+            chunk = await response.read()
+            last = response.drained
             if tap is not None and chunk:
                 tap.chunk(chunk)
             sent += len(chunk)
@@ -227,7 +260,7 @@ async def _stream_back(
             if watcher is None and (reading is None or reading.done):
                 # a long response: notice a client that leaves, and stop reading for it
                 watcher = asyncio.create_task(_watch_disconnect(receive, response))
-    except (TimeoutError, aiohttp.ClientError) as exc:
+    except UpstreamError as exc:
         exchange.bytes_out = sent
         if watcher is not None and watcher.done():
             exchange.error = "client disconnected"
@@ -250,10 +283,10 @@ async def _stream_back(
         tap.end(True)
 
 
-async def _watch_disconnect(receive: Receive, response: aiohttp.ClientResponse) -> None:
+async def _watch_disconnect(receive: Receive, response: Response) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            # closing the response drops the upstream connection and wakes the reading loop
-            response.close()
+            # abandoning the exchange drops the upstream connection and wakes the reading loop
+            response.abort()
             return

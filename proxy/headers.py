@@ -96,32 +96,31 @@ def read_request(
     return ClientView(host, scheme, client_ip, request_id or new_request_id, given, marked)
 
 
-def request_headers(
-    headers: Headers, view: ClientView, upstream: Upstream
-) -> list[tuple[str, str]]:
-    """The headers sent upstream, as aiohttp takes them (ASGI names are lower-case already)."""
-    out: list[tuple[str, str]] = []
+def request_headers(headers: Headers, view: ClientView, upstream: Upstream) -> Headers:
+    """The headers sent upstream (ASGI names are lower-case already; values pass as bytes)."""
+    out: Headers = []
     declared: frozenset[bytes] = frozenset()
-    forwarded_for = forwarded_proto = forwarded_host = ""
+    forwarded_for = forwarded_proto = forwarded_host = b""
     for name, value in headers:
         if name in _REQUEST_SPECIAL or name.startswith(b"proxy-"):
             if name == b"x-forwarded-for":
-                forwarded_for = value.decode("latin-1")
+                forwarded_for = value
             elif name == b"x-forwarded-proto":
-                forwarded_proto = value.decode("latin-1")
+                forwarded_proto = value
             elif name == b"x-forwarded-host":
-                forwarded_host = value.decode("latin-1")
+                forwarded_host = value
             elif name == b"connection":
                 declared |= _tokens(value)
             continue
-        out.append((name.decode("latin-1"), value.decode("latin-1")))
+        out.append((name, value))
     if declared:
-        out = [(n, v) for n, v in out if n.lower().encode("latin-1") not in declared]
-    out.append(("Host", view.host if upstream.preserve_host else upstream.host_header))
-    out.append(("X-Forwarded-For", _append(forwarded_for, view.client_ip)))
-    out.append(("X-Forwarded-Proto", _append(forwarded_proto, view.scheme)))
-    out.append(("X-Forwarded-Host", _append(forwarded_host, view.host)))
-    out.append(("X-Request-ID", view.request_id))
+        out = [(n, v) for n, v in out if n not in declared]
+    host = view.host if upstream.preserve_host else upstream.host_header
+    out.append((b"Host", host.encode("latin-1")))
+    out.append((b"X-Forwarded-For", _append(forwarded_for, view.client_ip.encode("latin-1"))))
+    out.append((b"X-Forwarded-Proto", _append(forwarded_proto, view.scheme.encode("latin-1"))))
+    out.append((b"X-Forwarded-Host", _append(forwarded_host, view.host.encode("latin-1"))))
+    out.append((b"X-Request-ID", view.request_id.encode("ascii")))
     return out
 
 
@@ -133,8 +132,8 @@ _REQUEST_SPECIAL = HOP_BY_HOP | {
     b"x-forwarded-host",
     REQUEST_ID,
     DRY_RUN,
-    # the gateway's server answers 100-continue itself when it reads the body; passed on,
-    # aiohttp would wait for a second 100 from the upstream
+    # the gateway's server answers 100-continue itself when it reads the body; the upstream
+    # gets the body without asking for it
     b"expect",
 }
 _RESPONSE_SPECIAL = HOP_BY_HOP | {REQUEST_ID, b"location"}
@@ -146,8 +145,8 @@ def _tokens(value: bytes) -> frozenset[bytes]:
     return frozenset(found - _ALWAYS_HOP - {b""})
 
 
-def _append(earlier: str, value: str) -> str:
-    return f"{earlier}, {value}" if earlier else value
+def _append(earlier: bytes, value: bytes) -> bytes:
+    return earlier + b", " + value if earlier else value
 
 
 def response_headers(

@@ -50,7 +50,7 @@ class LegacyConfig:
     url: str  # scheme://host[:port][/base], no trailing "/"
     timeout: float  # seconds
     preserve_host: bool = True
-    pool_size: int = 100  # aiohttp connector limit
+    pool_size: int = 100  # connections open to one upstream at most (proxy.client)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,7 @@ class ShadowConfig:
     noise_sample: float = 0.05
     timeout: float = 2.0
     max_in_flight: int = 64
+    max_in_process: int = 1  # of those, candidate calls run by this process (shadow.experiment)
     max_body: int = 1024 * 1024
     headers: tuple[str, ...] = ("content-type", "location")  # lower-cased
     ignore: tuple[str, ...] = ()

@@ -207,10 +207,10 @@ class ShadowMode:
         target = snapshot.legacy if not native else snapshot.native_url
 
         async def upstream() -> Observation:
-            session = gateway.forwarder.session
-            assert target is not None and session is not None
+            client = gateway.forwarder.client
+            assert target is not None and client is not None
             return await call_upstream(
-                session, target, scope, path, view, data,
+                client, target, scope, path, view, data,
                 side=side, limit=s.max_body, dry_run=dry_run and native,
             )  # fmt: skip
 

@@ -2,7 +2,7 @@
 
 The candidate (and the primary's second call for A/A) are called here, never through the
 client's `send`: the in-process native app through ASGI with a `Capture` as its `send`, an
-upstream (PHP, or `native.url`) with one aiohttp request on the gateway's session. Both get
+upstream (PHP, or `native.url`) with one request on the gateway's `UpstreamClient`. Both get
 the request body the client sent, replayed from memory, and the request headers the client's
 own call would carry. Failures are not mapped to 502/504 here: they raise, and the experiment
 records them as errored observations (`shadow.experiment.observe`).
@@ -13,14 +13,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import aiohttp
 from starlette.types import ASGIApp, Scope
-from yarl import URL
 
-from proxy import paths
 from proxy.capture import Capture, replay
-from proxy.forwarder import Target
-from proxy.headers import DRY_RUN, ClientView, Headers, request_headers, response_headers
+from proxy.client import BytesBody, UpstreamClient
+from proxy.forwarder import Target, outgoing
+from proxy.headers import DRY_RUN, ClientView, Headers, response_headers
 from proxy.native import native_scope
 from shadow.observation import Observation, Side
 
@@ -54,7 +52,7 @@ async def call_app(
 
 
 async def call_upstream(
-    session: aiohttp.ClientSession,
+    client: UpstreamClient,
     target: Target,
     scope: Scope,
     path: str,
@@ -65,28 +63,28 @@ async def call_upstream(
     limit: int,
     dry_run: bool,
 ) -> Observation:
-    """An upstream's answer, read up to `limit` bytes; aiohttp's errors propagate."""
+    """An upstream's answer, read up to `limit` bytes; the client's `UpstreamError`s propagate."""
     upstream = target.upstream
-    url = upstream.url + paths.encode(path)
-    if query := scope["query_string"]:
-        url += "?" + query.decode("latin-1")
-    headers = request_headers(scope["headers"], view, upstream)
-    if dry_run:
-        headers.append((DRY_RUN.decode("latin-1"), DRY_RUN_VALUE.decode("latin-1")))
+    extra = ((DRY_RUN, DRY_RUN_VALUE),) if dry_run else ()
+    request = outgoing(scope, path, view, upstream, extra)
     capture = Capture(limit)
     started = time.perf_counter()
-    async with session.request(
-        scope["method"],
-        URL(url, encoded=True),
-        headers=headers,
-        data=body,
-        allow_redirects=False,
-        timeout=target.timeout,
-    ) as response:
-        capture.start(response.status, response_headers(response.raw_headers, view, upstream))
-        async for chunk in response.content.iter_any():
+    response = await client.send(
+        upstream,
+        target.timeout,
+        request.head,
+        BytesBody(body) if request.has_body and body is not None else None,
+        chunked=request.chunked,
+        retry=request.retry,
+        head_only=request.head_only,
+    )
+    try:
+        capture.start(response.status, response_headers(response.headers, view, upstream))
+        while chunk := await response.read():
             capture.chunk(chunk)
             if capture.truncated:
                 break  # over the cap: the answer will not be compared, stop reading it
         capture.end(True)
+    finally:
+        response.finish()
     return capture.observation(side, time.perf_counter() - started)

@@ -80,14 +80,15 @@ async def test_a_native_app_that_fails_to_start_fails_the_gateway_start() -> Non
     await lifespan.shutdown()
 
 
-async def test_an_injected_session_is_used_and_left_open(upstream: Any) -> None:
-    from proxy.forwarder import open_session
+async def test_an_injected_upstream_client_is_used_and_left_open(upstream: Any) -> None:
+    from proxy.client import UpstreamClient
 
-    session = open_session(2)
+    injected = UpstreamClient(2)
     try:
-        gateway = gateway_for(make_table(upstream.url), session=session)
+        gateway = gateway_for(make_table(upstream.url), client=injected)
         async with running(gateway) as client:
             assert (await client.get("/x")).status_code == 200
-        assert not session.closed
+        assert not injected.closed
+        assert len(upstream.seen) == 1
     finally:
-        await session.close()
+        await injected.close()

@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from proxy.client import UpstreamClient
 from proxy.errors import UpstreamBroken
-from proxy.forwarder import Exchange, Forwarder, open_session, target_of
+from proxy.forwarder import Exchange, Forwarder, outgoing, target_of
 from proxy.headers import ClientView, upstream_of
 from tests.gateway.conftest import FakeUpstream, gateway_for, make_table, running
 
@@ -32,8 +33,7 @@ async def test_request_and_response_pass_through(upstream: FakeUpstream) -> None
     assert sent["host"] == "public.test"
     assert sent["x-forwarded-for"] == "127.0.0.1"
     assert sent["x-request-id"] == response.headers["x-request-id"]
-    assert "user-agent" in sent  # the client's own, not aiohttp's
-    assert "aiohttp" not in sent["user-agent"].lower()
+    assert sent["user-agent"].startswith("python-httpx/")  # the client's own, nothing added
     assert response.headers["x-upstream"] == "fake"
 
 
@@ -141,12 +141,12 @@ async def test_a_tap_sees_the_response_as_it_streams(upstream: FakeUpstream) -> 
     target = target_of(upstream_of(upstream.url, preserve_host=True), 5.0)
     view = ClientView("public.test", "http", "127.0.0.1", "rid", False)
     tap = Recorder()
-    session = open_session(4)
+    client = UpstreamClient(4)
     try:
         exchange = Exchange("rid")
-        await Forwarder(session).forward(scope, receive, send, "/big", view, target, exchange, tap)
+        await Forwarder(client).forward(scope, receive, send, "/big", view, target, exchange, tap)
     finally:
-        await session.close()
+        await client.close()
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     assert tap.started is not None and tap.started[0] == 200
     assert b"".join(tap.chunks) == body == b"x" * 5 * 65536
@@ -175,14 +175,14 @@ async def test_a_client_that_leaves_stops_the_stream(upstream: FakeUpstream) -> 
     scope = {"type": "http", "method": "GET", "query_string": b"stream=200", "headers": []}
     target = target_of(upstream_of(upstream.url, preserve_host=False), 30.0)
     view = ClientView("public.test", "http", "127.0.0.1", "rid", False)
-    session = open_session(4)
+    client = UpstreamClient(4)
     exchange = Exchange("rid")
     try:
         await asyncio.wait_for(
-            Forwarder(session).forward(scope, receive, send, "/big", view, target, exchange), 5
+            Forwarder(client).forward(scope, receive, send, "/big", view, target, exchange), 5
         )
     finally:
-        await session.close()
+        await client.close()
     assert exchange.error == "client disconnected"
     assert chunks < 50  # 200 chunks were on offer
 
@@ -192,3 +192,41 @@ async def test_query_strings_reach_the_upstream_byte_for_byte(upstream: FakeUpst
     async with running(gateway_for(make_table(upstream.url))) as client:
         await client.send(httpx.Request("GET", f"http://public.test/q?{query}"))
     assert upstream.seen[0]["uri"] == f"/q?{query}"
+
+
+def head_lines(scope_headers: list[tuple[bytes, bytes]], method: str) -> tuple[list[bytes], Any]:
+    scope = {"method": method, "headers": scope_headers, "query_string": b"q=1"}
+    view = ClientView("public.test", "http", "127.0.0.1", "rid", False)
+    request = outgoing(
+        scope, "/a b", view, upstream_of("http://127.0.0.1:9/base", preserve_host=True)
+    )
+    lines = request.head.split(b"\r\n")
+    assert lines[-2:] == [b"", b""]
+    return lines[:-2], request
+
+
+def test_the_request_line_carries_the_base_path_the_encoded_path_and_the_query() -> None:
+    lines, request = head_lines([(b"host", b"public.test")], "GET")
+    assert lines[0] == b"GET /base/a%20b?q=1 HTTP/1.1"
+    assert (request.has_body, request.chunked, request.retry, request.head_only) == (
+        False, False, True, False,
+    )  # fmt: skip
+
+
+def test_a_chunked_body_beside_a_length_is_sent_chunked_without_the_length() -> None:
+    given = [(b"content-length", b"5"), (b"transfer-encoding", b"chunked")]
+    lines, request = head_lines(given, "POST")
+    assert b"Transfer-Encoding: chunked" in lines
+    assert not any(line.lower().startswith(b"content-length") for line in lines)
+    assert (request.has_body, request.chunked, request.retry) == (True, True, False)
+
+
+@pytest.mark.parametrize(
+    ("method", "zero"), [("POST", True), ("PUT", True), ("GET", False), ("DELETE", False)]
+)
+def test_a_bodyless_request_states_its_empty_length_where_the_method_expects_content(
+    method: str, zero: bool
+) -> None:
+    lines, request = head_lines([], method)
+    assert (b"Content-Length: 0" in lines) is zero
+    assert not request.has_body

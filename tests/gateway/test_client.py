@@ -1,0 +1,348 @@
+"""proxy.client against raw upstreams that speak HTTP/1.1 exactly as each test scripts it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from proxy import client as client_module
+from proxy.client import (
+    BytesBody,
+    Response,
+    UpstreamClient,
+    UpstreamInvalid,
+    UpstreamReset,
+    UpstreamTimeout,
+    request_head,
+)
+from proxy.headers import upstream_of
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Raw"], Awaitable[None]]
+
+
+@dataclass
+class Raw:
+    """A scripted upstream: what it accepted and what it read."""
+
+    url: str = ""
+    connections: int = 0
+    requests: list[bytes] = field(default_factory=list)
+
+
+async def read_request(reader: asyncio.StreamReader, raw: Raw) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    raw.requests.append(head)
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            head += await reader.readexactly(int(line.split(b":")[1]))
+    return head
+
+
+@contextlib.asynccontextmanager
+async def raw_upstream(handler: Handler) -> AsyncIterator[Raw]:
+    raw = Raw()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raw.connections += 1
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.add(task)
+        try:
+            await handler(reader, writer, raw)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    raw.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        yield raw
+    finally:
+        server.close()
+        for task in tasks:
+            task.cancel()
+        await server.wait_closed()
+
+
+async def keep_alive_ok(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw
+) -> None:
+    while True:
+        await read_request(reader, raw)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+
+def get(path: str = "/", method: str = "GET", extra: bytes = b"") -> bytes:
+    return request_head(method, path, [(b"Host", b"up.test")])[:-2] + extra + b"\r\n"
+
+
+async def body_of(response: Response) -> bytes:
+    chunks = []
+    try:
+        while chunk := await response.read():
+            chunks.append(chunk)
+    finally:
+        response.finish()
+    return b"".join(chunks)
+
+
+async def fetch(client: UpstreamClient, url: str, head: bytes, **options: Any) -> tuple[int, bytes]:
+    response = await client.send(upstream_of(url, preserve_host=False), 5.0, head, **options)
+    return response.status, await body_of(response)
+
+
+async def test_one_connection_carries_sequential_requests() -> None:
+    async with raw_upstream(keep_alive_ok) as raw:
+        client = UpstreamClient(4)
+        try:
+            for _ in range(5):
+                assert await fetch(client, raw.url, get()) == (200, b"ok")
+        finally:
+            await client.close()
+    assert raw.connections == 1
+    assert len(raw.requests) == 5
+
+
+async def test_a_head_response_with_a_length_leaves_the_connection_usable() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        while True:
+            head = await read_request(reader, raw)
+            if head.startswith(b"HEAD"):
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            else:
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nget")
+            await writer.drain()
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(4)
+        try:
+            assert await fetch(client, raw.url, get(method="HEAD"), head_only=True) == (200, b"")
+            assert await fetch(client, raw.url, get()) == (200, b"get")
+        finally:
+            await client.close()
+    assert raw.connections == 1
+
+
+async def test_a_kept_alive_connection_closed_by_the_upstream_is_replaced_for_a_get() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        await read_request(reader, raw)
+        # keep-alive promised, but the connection is dropped when the next request arrives
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await reader.read(1)
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(4)
+        try:
+            assert await fetch(client, raw.url, get()) == (200, b"ok")
+            assert await fetch(client, raw.url, get(), retry=True) == (200, b"ok")
+        finally:
+            await client.close()
+    assert raw.connections == 2  # the first, which failed on reuse, and the retry's
+
+
+async def test_a_request_that_may_not_be_retried_fails_as_a_reset() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        await read_request(reader, raw)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await reader.read(1)
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(4)
+        try:
+            assert await fetch(client, raw.url, get()) == (200, b"ok")
+            with pytest.raises(UpstreamReset):
+                await fetch(client, raw.url, get(method="POST", extra=b"Content-Length: 0\r\n"))
+        finally:
+            await client.close()
+
+
+async def test_informational_responses_are_skipped() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        await read_request(reader, raw)
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n")
+        writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\nX-A: 1\r\n\r\ndone")
+        await writer.drain()
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(4)
+        try:
+            response = await client.send(upstream_of(raw.url, preserve_host=False), 5.0, get())
+            assert response.status == 201
+            assert response.headers == [(b"Content-Length", b"4"), (b"X-A", b"1")]
+            assert await body_of(response) == b"done"
+        finally:
+            await client.close()
+
+
+async def test_bodies_delimited_by_chunks_or_by_the_end_of_the_connection() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        head = await read_request(reader, raw)
+        while b" /chunked " in head:
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            writer.write(b"3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n")
+            head = await read_request(reader, raw)
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end")
+        await writer.drain()
+        writer.close()
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(4)
+        try:
+            assert await fetch(client, raw.url, get("/chunked")) == (200, b"abcdefg")
+            assert await fetch(client, raw.url, get("/eof")) == (200, b"until the end")
+        finally:
+            await client.close()
+
+
+async def test_garbage_is_an_invalid_response() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        await read_request(reader, raw)
+        writer.write(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+        await writer.drain()
+        await reader.read(1)
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(4)
+        try:
+            with pytest.raises(UpstreamInvalid):
+                await fetch(client, raw.url, get())
+        finally:
+            await client.close()
+
+
+async def test_the_pool_limits_open_connections_and_queues_the_rest() -> None:
+    open_now = peak = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        nonlocal open_now, peak
+        open_now += 1
+        peak = max(peak, open_now)
+        try:
+            while True:
+                await read_request(reader, raw)
+                await asyncio.sleep(0.02)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        finally:
+            open_now -= 1
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(2)
+        try:
+            answers = await asyncio.gather(*(fetch(client, raw.url, get()) for _ in range(10)))
+        finally:
+            await client.close()
+    assert answers == [(200, b"ok")] * 10
+    assert raw.connections == 2 and peak == 2
+
+
+async def test_waiting_for_a_free_connection_counts_against_the_budget() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        await read_request(reader, raw)
+        await asyncio.sleep(1)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(1)
+        upstream = upstream_of(raw.url, preserve_host=False)
+        try:
+            busy = asyncio.create_task(fetch(client, raw.url, get()))
+            await asyncio.sleep(0.05)
+            with pytest.raises(UpstreamTimeout):
+                await client.send(upstream, 0.2, get())
+            assert await busy == (200, b"ok")
+        finally:
+            await client.close()
+
+
+async def test_a_slow_body_times_out_mid_stream() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        await read_request(reader, raw)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(1)
+        try:
+            response = await client.send(upstream_of(raw.url, preserve_host=False), 0.3, get())
+            assert await response.read() == b"abc"
+            with pytest.raises(UpstreamTimeout):
+                await response.read()
+            response.finish()
+        finally:
+            await client.close()
+
+
+async def test_idle_connections_are_closed_after_the_keepalive_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(client_module, "KEEPALIVE", 0.05)
+    async with raw_upstream(keep_alive_ok) as raw:
+        client = UpstreamClient(4)
+        try:
+            assert await fetch(client, raw.url, get()) == (200, b"ok")
+            await asyncio.sleep(0.1)
+            assert await fetch(client, raw.url, get()) == (200, b"ok")
+        finally:
+            await client.close()
+    assert raw.connections == 2
+
+
+async def test_an_answer_before_the_body_was_read_is_passed_on() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        raw.requests.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(
+            b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbig"
+        )
+        await writer.drain()
+
+    class Endless:
+        async def read(self) -> bytes:
+            await asyncio.sleep(0)
+            return b"x" * 65536
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(1)
+        head = get(method="POST", extra=b"Content-Length: 1000000000\r\n")
+        try:
+            answer = await asyncio.wait_for(fetch(client, raw.url, head, body=Endless()), 10)
+        finally:
+            await client.close()
+    assert answer == (413, b"big")
+
+
+async def test_a_body_is_sent_chunked_when_asked() -> None:
+    seen = bytearray()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        await read_request(reader, raw)
+        while not seen.endswith(b"0\r\n\r\n"):
+            seen.extend(await reader.read(65536))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    async with raw_upstream(handler) as raw:
+        client = UpstreamClient(1)
+        head = get(method="PUT", extra=b"Transfer-Encoding: chunked\r\n")
+        try:
+            assert await fetch(client, raw.url, head, body=BytesBody(b"hello"), chunked=True) == (
+                200,
+                b"",
+            )
+        finally:
+            await client.close()
+    assert bytes(seen) == b"5\r\nhello\r\n0\r\n\r\n"
