@@ -11,7 +11,7 @@ drift of a noisy machine hits all targets alike; ratios are taken within a round
 as min / median / max over rounds.
 
 Settings (environment): BENCH_QUICK=1 (smoke run), BENCH_RUNS, BENCH_DURATION (s), BENCH_WARMUP
-(s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4"),
+(s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4,5"),
 BENCH_STREAM_BYTES, BENCH_FPM_CHILDREN, BENCH_PROFILE_SECONDS (0: no profile), BENCH_TMP, BENCH_RAW.
 """
 
@@ -296,16 +296,6 @@ class Bench:
         (self.s.raw / f"gw-{name}.yaml").write_text(table.replace(str(self.s.tmp), "$TMP"))
         return Target(name, f"http://127.0.0.1:{proc.port}", [proc], cpus, "gateway")
 
-    def experiment_env(self, name: str) -> dict[str, str] | None:
-        """The environment of a gateway that runs a patched copy (see bench/experiments.py)."""
-        from bench import experiments
-
-        try:
-            return {"PYTHONPATH": experiments.pythonpath(experiments.overlay(self.s.tmp, name))}
-        except experiments.PatchFailed as exc:
-            self.note(f"experiment not run: {exc}")
-            return None
-
     def add(self, t: Target | None) -> None:
         if t is not None:
             self.targets[t.name] = t
@@ -338,9 +328,6 @@ class Bench:
                 self.add(self.gateway("tiny.gw1", up))
             quiet = {"STRANGLER_LOG_LEVEL": "warning"}
             self.add(self.gateway("tiny.gw-nolog", up, extra_env=quiet))
-            lean = self.experiment_env("lean-client")
-            if lean is not None:
-                self.add(self.gateway("tiny.gw-lean", up, extra_env=lean))
             for kind in ("aiohttp", "raw"):
                 floor = services.start_floor(self.reg, kind, up, s.sut_cpu)
                 self.add(
@@ -395,17 +382,6 @@ class Bench:
             if "3" in parts:
                 native = [{**r, "mode": "native"} for r in routes]
                 self.add(self.gateway("php.native", up, routes=native, database_url=murl))
-                pool = self.experiment_env("db-pool") if "5" in parts else None
-                if pool is not None:
-                    self.add(
-                        self.gateway(
-                            "php.native-dbpool",
-                            up,
-                            routes=native,
-                            database_url=murl,
-                            extra_env=pool,
-                        )
-                    )
                 lite = services.start_php(
                     self.reg, "sqlite", self.dbs["sqlite"]["php"], s.fpm_children
                 )
@@ -638,23 +614,11 @@ class Bench:
     def part5(self, rnd: int) -> None:
         """Where the gateway's time goes: the gateway as shipped, without its access log, and
         two reference proxies (floors), against nginx, tiny upstream, 32 connections."""
-        names = [
-            "tiny.nginx",
-            "tiny.gw1",
-            "tiny.gw-nolog",
-            "tiny.gw-lean",
-            "tiny.floor-aiohttp",
-            "tiny.floor-raw",
-        ]
+        names = ["tiny.nginx", "tiny.gw1", "tiny.gw-nolog", "tiny.floor-aiohttp", "tiny.floor-raw"]
         for t in self._rotate(names, rnd):
             self.place(t, self.s.load_cpu)
             label = t.name.split(".", 1)[1]
             self.measure("5", "floors", t, "/tiny.json", 32, rnd, label=label)
-        if "php.native-dbpool" in self.targets:
-            for t in self._rotate(["php.native", "php.native-dbpool"], rnd):
-                self.place(t, None)
-                label = t.name.split(".", 1)[1]
-                self.measure("5", "native-mariadb", t, USERS, 32, rnd, label=label)
 
     # ------------------------------------------------------------ part 4
 

@@ -1,7 +1,7 @@
-"""Reference proxies for the experiments part: the least a Python pass-through can cost.
+"""Reference proxies for part 5: the least a Python pass-through can cost.
 
     aiohttp  a bare ASGI callable and one aiohttp ClientSession, nothing else (no logging, no
-             header rules, no matching): the floor of the gateway's current design
+             header rules, no matching): the floor of a pass-through on aiohttp's client
     raw      a bare ASGI callable and a keep-alive pool of asyncio protocols that write the
              request head in one buffer and parse the response with httptools: the floor of a
              lean HTTP/1.1 client (buffers the response; a real one would stream)

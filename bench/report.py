@@ -558,19 +558,21 @@ def part4(d: Data, w: Callable[[str], None]) -> None:
 def part5(d: Data, w: Callable[[str], None]) -> None:
     if not any(r["part"] == "5" for r in d.m):
         return
-    w("## 5. Where the gateway's time goes (experiments)\n")
+    w("## 5. Where the gateway's time goes\n")
     w(
         "Same placement as part 1 (tiny upstream, 32 connections, each target alone on its core), "
         "measured in the same rounds: the gateway as shipped (gw1); the same gateway with its "
         "access log off (`STRANGLER_LOG_LEVEL=warning`); and two reference proxies from "
-        "bench/floors.py served by the same uvicorn: a bare ASGI callable with one aiohttp "
-        "session (the floor of the current design) and a bare ASGI callable with a keep-alive "
-        "pool of asyncio protocols parsing with httptools (the floor of a lean client). CPU per "
-        "request is the less noisy figure on a shared machine.\n"
+        "bench/floors.py served by the same uvicorn: a bare ASGI callable forwarding with one "
+        "aiohttp ClientSession (floor-aiohttp), and one with a keep-alive pool of asyncio "
+        "protocols parsing with httptools (floor-raw, the floor of a lean HTTP/1.1 client). "
+        "Where gw1 stands between the floors and nginx says how much of its cost is the HTTP "
+        "client and how much the rest of the gateway. CPU per request is the less noisy figure "
+        "on a shared machine.\n"
     )
     w("| target | throughput / nginx | CPU µs per request | CPU / gw1 CPU |")
     w("|---|---|---|---|")
-    for t in ("nginx", "gw1", "gw-nolog", "gw-lean", "floor-aiohttp", "floor-raw"):
+    for t in ("nginx", "gw1", "gw-nolog", "floor-aiohttp", "floor-raw"):
         r = d.ratio("5", "floors", t, "nginx", 32)
         if r is None:
             continue
@@ -578,28 +580,6 @@ def part5(d: Data, w: Callable[[str], None]) -> None:
         rel = d.ratio("5", "floors", t, "gw1", 32, "cpu_us_per_req")
         w(f"| {t} | {fmt(r)} | {fmt(cpu, 0)} | {fmt(rel, 2, X)} |")
     w("")
-    w(
-        "gw-lean is the gateway as shipped with one change, applied to a temporary copy by "
-        "bench/experiments.py: body-less GETs go through bench/lean_client.py (a keep-alive "
-        "pool of asyncio protocols parsing with httptools) instead of aiohttp; the rest of the "
-        "gateway (normalisation, matching, header rules, access line) is unchanged.\n"
-    )
-    if d.stat("5", "native-mariadb", "native", 32, "rps") is not None:
-        w("### Native mode on MariaDB: the handlers' connection pool\n")
-        w(
-            "native-dbpool is native mode with handlers/db.py patched in a temporary copy: pool "
-            "size 40 (the worker-thread limit) instead of 20 + 20 overflow, and "
-            "`ssl_disabled=True` for pymysql. Users list, 32 connections.\n"
-        )
-        w("| target | req/s | p99 ms | CPU µs per request |")
-        w("|---|---|---|---|")
-        for t in ("native", "native-dbpool"):
-            rps = d.stat("5", "native-mariadb", t, 32, "rps")
-            p99 = _ms(d.stat("5", "native-mariadb", t, 32, "p99_us"))
-            cpu = d.stat("5", "native-mariadb", t, 32, "cpu_us_per_req")
-            w(f"| {t} | {fmt(rps, 0)} | {fmt(p99)} | {fmt(cpu, 0)} |")
-        r = d.ratio("5", "native-mariadb", "native-dbpool", "native", 32)
-        w(f"\nThroughput native-dbpool / native: {fmt(r, 2, X)}\n")
 
 
 def profiles(results: dict[str, Any], w: Callable[[str], None]) -> None:
