@@ -10,9 +10,14 @@ Rounds: every round measures every case once, targets interleaved (rotated each 
 drift of a noisy machine hits all targets alike; ratios are taken within a round, then reported
 as min / median / max over rounds.
 
+Part 2 runs twice per round and case: closed loop at 32 connections, then paced (wrk's delay()
+hook, see wrk_json.lua) at BENCH_SHADOW_LOAD times legacy mode's closed-loop throughput of that
+round, every target at the same offered rate.
+
 Settings (environment): BENCH_QUICK=1 (smoke run), BENCH_RUNS, BENCH_DURATION (s), BENCH_WARMUP
 (s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4,5"),
-BENCH_STREAM_BYTES, BENCH_FPM_CHILDREN, BENCH_PROFILE_SECONDS (0: no profile), BENCH_TMP, BENCH_RAW.
+BENCH_SHADOW_LOAD (0.5), BENCH_PACED_CONNS (64), BENCH_STREAM_BYTES, BENCH_FPM_CHILDREN,
+BENCH_PROFILE_SECONDS (0: no profile), BENCH_TMP, BENCH_RAW.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ USERS = "/api/v1/admin/users"
 INVOICE = "/api/v1/admin/invoices/1?include=items,user"
 ENDPOINTS = {"users": USERS, "invoice": INVOICE}
 MIB = 1024 * 1024
+# part 2: gateway target → label in the results
+SHADOW_TARGETS = {"php.gw1": "legacy", "php.shadow1": "shadow-1.0", "php.shadow01": "shadow-0.1"}
 
 
 def _env(name: str, default: str) -> str:
@@ -62,6 +69,8 @@ class Settings:
     profile_seconds: float
     load_cpu: str
     sut_cpu: str
+    shadow_load: float
+    paced_conns: int
     tmp: Path
     raw: Path
     store_rows: int
@@ -86,6 +95,8 @@ class Settings:
             profile_seconds=float(_env("BENCH_PROFILE_SECONDS", "2" if quick else "10")),
             load_cpu=_env("BENCH_LOAD_CPU", "0"),
             sut_cpu=_env("BENCH_SUT_CPU", "1"),
+            shadow_load=float(_env("BENCH_SHADOW_LOAD", "0.5")),
+            paced_conns=int(_env("BENCH_PACED_CONNS", "64")),
             tmp=tmp,
             raw=raw,
             store_rows=int(_env("BENCH_STORE_ROWS", "2000" if quick else "20000")),
@@ -445,17 +456,18 @@ class Bench:
         settle: float = 0.0,
         label: str | None = None,
         extra: dict[str, Any] | None = None,
+        rate: float | None = None,
     ) -> dict[str, Any] | None:
+        """One wrk run (closed loop, or paced at `rate` req/s) and what it cost the target."""
         url = target.base + path
         label = label or target.name
         raw = self.s.raw / f"r{rnd}-p{part}-{case}-{label}-c{conns}.txt"
         try:
             if self.s.warmup > 0:
-                wrk.run(url, conns, self.s.warmup, self.s.load_cpu, self.auth)
+                wrk.run(url, conns, self.s.warmup, self.s.load_cpu, self.auth, rate=rate)
             counters0 = self.shadow_counters(target)
-            pids = target.pids()
-            cpu0 = _ticks(pids)
-            r = wrk.run(url, conns, self.s.duration, self.s.load_cpu, self.auth, raw)
+            cpu0 = _ticks(target.pids())
+            r = wrk.run(url, conns, self.s.duration, self.s.load_cpu, self.auth, raw, rate)
             if settle:
                 time.sleep(settle)
             cpu1 = _ticks(target.pids())
@@ -477,10 +489,12 @@ class Bench:
             "mean_us": r.mean_us,
             "errors": r.errors,
             "non_2xx": r.non_2xx,
-            "cpu_us_per_req": (cpu1 - cpu0) / CLK_TCK * 1e6 / r.requests if r.requests else None,
+            "cpu_us_per_req": _per_request(cpu1 - cpu0, r.requests),
             "rss_mib": _rss(target.pids()) / MIB,
             "loadavg": Path("/proc/loadavg").read_text().split()[0],
         }
+        if rate:
+            rec["offered_rps"] = rate
         if counters0 is not None and counters1 is not None:
             rec["shadow"] = {
                 k: counters1[k] - counters0.get(k, 0.0)
@@ -494,7 +508,7 @@ class Bench:
                 f"round {rnd} {case} {label} c{conns}: {r.errors} errors, {r.non_2xx} non-2xx"
             )
         self.results["commands"].setdefault(
-            "wrk", r.command.replace(target.base, "http://127.0.0.1:$PORT")
+            "wrk_paced" if rate else "wrk", r.command.replace(target.base, "http://127.0.0.1:$PORT")
         )
         self.results["measurements"].append(rec)
         self.log(
@@ -523,6 +537,8 @@ class Bench:
                     if line.startswith("#") or "shadow" not in line:
                         continue
                     key, _, value = line.rpartition(" ")
+                    if key.partition("{")[0].endswith("_created"):
+                        continue  # a timestamp, not a count
                     with contextlib.suppress(ValueError):
                         found[key] = found.get(key, 0.0) + float(value)
         return found
@@ -587,18 +603,29 @@ class Bench:
                     self.measure("1", case, t, path, conns, rnd, label=label)
 
     def part2(self, rnd: int) -> None:
-        names = ["php.gw1", "php.shadow1", "php.shadow01"]
+        """Closed loop at 32 connections, then every target at the same offered rate: a share
+        (BENCH_SHADOW_LOAD) of what legacy mode just did closed-loop, in this round."""
+        names = list(SHADOW_TARGETS)
         if not any(n in self.targets for n in names[1:]):
             return
         for case, path in ENDPOINTS.items():
+            closed: dict[str, dict[str, Any] | None] = {}
             for t in self._rotate(names, rnd):
                 self.place(t, self.s.load_cpu)
-                label = {
-                    "php.gw1": "legacy",
-                    "php.shadow1": "shadow-1.0",
-                    "php.shadow01": "shadow-0.1",
-                }[t.name]
-                self.measure("2", case, t, path, 32, rnd, settle=1.5, label=label)
+                label = SHADOW_TARGETS[t.name]
+                closed[label] = self.measure("2", case, t, path, 32, rnd, settle=1.5, label=label)
+            legacy = closed.get("legacy")
+            if not legacy or not legacy["rps"]:
+                self.note(f"round {rnd} {case}: no legacy throughput, so no same-load runs")
+                continue
+            rate = self.s.shadow_load * legacy["rps"]
+            conns = self.s.paced_conns
+            for t in self._rotate(names, rnd):
+                self.place(t, self.s.load_cpu)
+                label = SHADOW_TARGETS[t.name]
+                self.measure(
+                    "2", f"{case}-paced", t, path, conns, rnd, settle=1.5, label=label, rate=rate
+                )
 
     def part3(self, rnd: int) -> None:
         for db, prefix in (("mariadb", "php"), ("sqlite", "lite")):
@@ -879,6 +906,11 @@ def _flatten(node: Any, prefix: str, out: dict[str, float]) -> None:
         leaf = prefix.rsplit(".", 1)[-1].lower()
         if any(word in leaf for word in _COUNTER_WORDS):
             out[prefix] = float(node)
+
+
+def _per_request(ticks: int, requests: int) -> float | None:
+    """CPU time in µs per request."""
+    return ticks / CLK_TCK * 1e6 / requests if requests else None
 
 
 def _ticks(pids: list[int]) -> int:

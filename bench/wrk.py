@@ -34,9 +34,19 @@ class WrkResult:
         return asdict(self)
 
 
-def command(url: str, conns: int, duration: float, cpus: str, headers: dict[str, str]) -> list[str]:
+def command(
+    url: str,
+    conns: int,
+    duration: float,
+    cpus: str,
+    headers: dict[str, str],
+    rate: float | None = None,
+) -> list[str]:
+    """The wrk command line; `rate` (req/s) paces it (wrk_json.lua reads WRK_RATE)."""
     # one wrk thread: the load generator has one core of its own
     cmd = ["taskset", "-c", cpus, "wrk", "-t1", f"-c{conns}", f"-d{max(1, round(duration))}s"]
+    if rate:
+        cmd = ["env", f"WRK_RATE={rate:.0f}", *cmd]
     cmd += ["--latency", "--timeout", "10s", "-s", str(LUA)]
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
@@ -50,8 +60,9 @@ def run(
     cpus: str,
     headers: dict[str, str] | None = None,
     raw: Path | None = None,
+    rate: float | None = None,
 ) -> WrkResult:
-    cmd = command(url, conns, duration, cpus, headers or {})
+    cmd = command(url, conns, duration, cpus, headers or {}, rate)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=duration + 60)
     shown = " ".join(shlex.quote(c) for c in cmd)
     for k, v in (headers or {}).items():  # credentials never reach the results

@@ -1,5 +1,38 @@
 -- Appended to every wrk run: prints one machine-readable summary line after wrk's own report.
 -- Latencies are in microseconds, as wrk records them.
+--
+-- WRK_RATE=N (requests per second, one wrk thread) paces the run: wrk's delay() hook holds each
+-- connection, after its response, until the next free slot of one schedule shared by all
+-- connections (slots 1/N apart; a slot no connection was free for is dropped, not made up).
+-- The offered rate is then N whatever the target's latency, as long as a connection is free
+-- (rate x latency well under the connection count); a target that cannot keep up gets fewer
+-- requests, and its achieved rate shows it. wrk starts its latency clock when the request is
+-- written, after the delay, so latency is send to response, as without pacing.
+local rate = tonumber(os.getenv("WRK_RATE") or "")
+if rate and rate > 0 then
+  local ffi = require("ffi")
+  ffi.cdef [[
+    typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+    int clock_gettime(int clk_id, bench_timespec *tp);
+  ]]
+  local ts = ffi.new("bench_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  end
+  local interval = 1000 / rate
+  local slot = nil
+  delay = function()
+    local now = now_ms()
+    if slot == nil or slot < now then
+      slot = now
+    end
+    local wait = slot - now
+    slot = slot + interval
+    return math.floor(wait + 0.5)
+  end
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
