@@ -16,8 +16,9 @@ round, every target at the same offered rate.
 
 Settings (environment): BENCH_QUICK=1 (smoke run), BENCH_RUNS, BENCH_DURATION (s), BENCH_WARMUP
 (s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4,5"),
-BENCH_SHADOW_LOAD (0.5), BENCH_PACED_CONNS (64), BENCH_STREAM_BYTES, BENCH_FPM_CHILDREN,
-BENCH_PROFILE_SECONDS (0: no profile), BENCH_TMP, BENCH_RAW.
+BENCH_SHADOW_LOAD (0.5), BENCH_PACED_CONNS (64), BENCH_CANDIDATE_CPU (the load core; "any":
+unpinned), BENCH_STREAM_BYTES, BENCH_FPM_CHILDREN, BENCH_PROFILE_SECONDS (0: no profile),
+BENCH_TMP, BENCH_RAW.
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ USERS = "/api/v1/admin/users"
 INVOICE = "/api/v1/admin/invoices/1?include=items,user"
 ENDPOINTS = {"users": USERS, "invoice": INVOICE}
 MIB = 1024 * 1024
-# part 2: gateway target → label in the results
-SHADOW_TARGETS = {"php.gw1": "legacy", "php.shadow1": "shadow-1.0", "php.shadow01": "shadow-0.1"}
+# part 2: gateway target → label in the results; shadow-url: the candidate behind native.url
+SHADOW_TARGETS = {
+    "php.gw1": "legacy",
+    "php.shadow1": "shadow-1.0",
+    "php.shadow01": "shadow-0.1",
+    "php.shadow-url": "shadow-url-1.0",
+}
 
 
 def _env(name: str, default: str) -> str:
@@ -71,6 +77,7 @@ class Settings:
     sut_cpu: str
     shadow_load: float
     paced_conns: int
+    candidate_cpu: str | None
     tmp: Path
     raw: Path
     store_rows: int
@@ -82,6 +89,8 @@ class Settings:
         tmp.mkdir(parents=True, exist_ok=True)
         raw = Path(_env("BENCH_RAW", str(ROOT / "bench" / "results" / "raw")))
         raw.mkdir(parents=True, exist_ok=True)
+        load_cpu = _env("BENCH_LOAD_CPU", "0")
+        candidate = _env("BENCH_CANDIDATE_CPU", load_cpu)
         return cls(
             quick=quick,
             runs=int(_env("BENCH_RUNS", "1" if quick else "3")),
@@ -93,10 +102,11 @@ class Settings:
             stream_bytes=int(_env("BENCH_STREAM_BYTES", str(32 * MIB if quick else 1024 * MIB))),
             fpm_children=int(_env("BENCH_FPM_CHILDREN", "8")),
             profile_seconds=float(_env("BENCH_PROFILE_SECONDS", "2" if quick else "10")),
-            load_cpu=_env("BENCH_LOAD_CPU", "0"),
+            load_cpu=load_cpu,
             sut_cpu=_env("BENCH_SUT_CPU", "1"),
             shadow_load=float(_env("BENCH_SHADOW_LOAD", "0.5")),
             paced_conns=int(_env("BENCH_PACED_CONNS", "64")),
+            candidate_cpu=None if candidate == "any" else candidate,
             tmp=tmp,
             raw=raw,
             store_rows=int(_env("BENCH_STORE_ROWS", "2000" if quick else "20000")),
@@ -113,12 +123,17 @@ class Target:
     cpus: str | None  # None: not pinned
     kind: str  # direct | nginx | gateway
     info: dict[str, Any] = field(default_factory=dict)
+    # processes serving this target beside it (a candidate at native.url): CPU counted apart
+    side: list[Proc] = field(default_factory=list)
 
     def pids(self) -> list[int]:
         out: list[int] = []
         for p in self.procs:
             out += services.php_trees(p) if p.info.get("fpm") else p.tree()
         return out
+
+    def side_pids(self) -> list[int]:
+        return [pid for p in self.side for pid in p.tree()]
 
     def place(self) -> None:
         pin(self.pids(), self.cpus)
@@ -285,11 +300,14 @@ class Bench:
         sample: float = 1.0,
         database_url: str | None = None,
         extra_env: dict[str, str] | None = None,
+        native_url: str | None = None,
     ) -> Target | None:
         if not self.gateway_available():
             return None
         store = f"sqlite:///{self.s.tmp}/parity-{name}.db"
-        table = services.gateway_table(upstream, routes or [], store=store, sample=sample)
+        table = services.gateway_table(
+            upstream, routes or [], store=store, sample=sample, native_url=native_url
+        )
         env = {"DATABASE_URL": database_url} if database_url else {}
         env.update(extra_env or {})
         cpus = self.s.sut_cpu if workers == 1 else None
@@ -306,6 +324,27 @@ class Bench:
         )
         (self.s.raw / f"gw-{name}.yaml").write_text(table.replace(str(self.s.tmp), "$TMP"))
         return Target(name, f"http://127.0.0.1:{proc.port}", [proc], cpus, "gateway")
+
+    def shadow_url_gateway(
+        self, upstream: str, routes: list[dict[str, str]], database_url: str
+    ) -> Target | None:
+        """Shadow mode (sample 1.0) whose candidate is the native handlers in a process of their
+        own (BENCH_CANDIDATE_CPU), reached through native.url, off the gateway's core."""
+        try:
+            cand = services.start_candidate(self.reg, database_url, self.s.candidate_cpu)
+            status, body = http_get(f"http://127.0.0.1:{cand.port}{USERS}", self.auth)
+        except Exception as exc:
+            self.note(f"the out-of-process candidate did not start: {str(exc)[-1500:]}")
+            return None
+        if status != 200:
+            self.note(f"the out-of-process candidate answers {status}: {body[:300]!r}")
+            return None
+        self.results["commands"]["candidate"] = cand.info["cmd"]
+        url = f"http://127.0.0.1:{cand.port}"
+        t = self.gateway("php.shadow-url", upstream, routes=routes, native_url=url)
+        if t is not None:
+            t.side.append(cand)
+        return t
 
     def add(self, t: Target | None) -> None:
         if t is not None:
@@ -390,6 +429,7 @@ class Bench:
                             "php.shadow01", up, routes=routes, sample=0.1, database_url=murl
                         )
                     )
+                    self.add(self.shadow_url_gateway(up, routes, murl))
             if "3" in parts:
                 native = [{**r, "mode": "native"} for r in routes]
                 self.add(self.gateway("php.native", up, routes=native, database_url=murl))
@@ -466,11 +506,11 @@ class Bench:
             if self.s.warmup > 0:
                 wrk.run(url, conns, self.s.warmup, self.s.load_cpu, self.auth, rate=rate)
             counters0 = self.shadow_counters(target)
-            cpu0 = _ticks(target.pids())
+            cpu0, side0 = _ticks(target.pids()), _ticks(target.side_pids())
             r = wrk.run(url, conns, self.s.duration, self.s.load_cpu, self.auth, raw, rate)
             if settle:
                 time.sleep(settle)
-            cpu1 = _ticks(target.pids())
+            cpu1, side1 = _ticks(target.pids()), _ticks(target.side_pids())
             counters1 = self.shadow_counters(target)
         except Exception as exc:
             self.note(f"round {rnd} {case} {label} c{conns}: {exc}")
@@ -495,6 +535,9 @@ class Bench:
         }
         if rate:
             rec["offered_rps"] = rate
+        if target.side:
+            rec["side_cpu_us_per_req"] = _per_request(side1 - side0, r.requests)
+            rec["side_rss_mib"] = _rss(target.side_pids()) / MIB
         if counters0 is not None and counters1 is not None:
             rec["shadow"] = {
                 k: counters1[k] - counters0.get(k, 0.0)
@@ -753,6 +796,7 @@ class Bench:
             ("legacy-tiny", "tiny.gw1", "/tiny.json"),
             ("legacy-php", "php.gw1", USERS),
             ("shadow-1.0", "php.shadow1", USERS),
+            ("shadow-url-1.0", "php.shadow-url", USERS),
             ("native-mariadb", "php.native", USERS),
         ]
         spy = str(Path(PY).parent / "py-spy")

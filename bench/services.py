@@ -212,8 +212,11 @@ def gateway_table(
     sample: float = 1.0,
     pool_size: int = 100,
     native_app: str = "handlers.app:app",
+    native_url: str | None = None,
 ) -> str:
-    """A routing.yaml (version 1) for one gateway under test."""
+    """A routing.yaml (version 1) for one gateway under test: the native side in-process
+    (`native_app`), or a separate process the gateway forwards to (`native_url`)."""
+    native = f"  url: {native_url}" if native_url else f"  app: {native_app}"
     lines = [
         "version: 1",
         "legacy:",
@@ -222,7 +225,7 @@ def gateway_table(
         "  preserve_host: true",
         f"  pool_size: {pool_size}",
         "native:",
-        f"  app: {native_app}",
+        native,
         "  timeout: 10s",
         "shadow:",
         "  primary: legacy",
@@ -278,6 +281,19 @@ def start_stream_upstream(reg: Registry, cpus: str | None) -> Proc:
     port = free_port()
     cmd = [sys.executable, "-m", "bench.stream_upstream", "--port", str(port)]
     return reg.start("stream-upstream", cmd, port=port, cwd=ROOT, cpus=cpus)
+
+
+def start_candidate(reg: Registry, database_url: str, cpus: str | None) -> Proc:
+    """The native handlers as a process of their own (uvicorn, one worker, the gateway's loop
+    and parser), for a gateway whose `native.url` points at it."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "handlers.app:app", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--loop", "uvloop", "--http", "httptools"]
+    cmd += ["--no-access-log", "--log-level", "warning"]
+    env = {"DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    proc = reg.start("candidate", cmd, env=env, port=port, cwd=ROOT, cpus=cpus)
+    proc.info["cmd"] = " ".join(cmd)
+    return proc
 
 
 def start_floor(reg: Registry, kind: str, upstream: str, cpus: str | None) -> Proc:
