@@ -1,5 +1,8 @@
 """results.json → bench/results/latest.md. Ratios are taken within a round, then summarised as
 min / median / max over rounds. Run alone to re-render: python -m bench.report RESULTS.json
+
+Every sentence that states a result is computed from the results; nothing here knows what an
+earlier run found.
 """
 
 from __future__ import annotations
@@ -7,26 +10,39 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 Num = float | int
+Spread = tuple[float, float, float]
+Write = Callable[[str], None]
 X = "\N{MULTIPLICATION SIGN}"
+SHADOWS = ("shadow-1.0", "shadow-0.1", "shadow-url-1.0")
+UNEQUAL_LOAD = 0.05  # same-load rows: achieved rates further apart than this are flagged
 
 
-def spread(values: Iterable[Num | None]) -> tuple[float, float, float] | None:
+def spread(values: Iterable[Num | None]) -> Spread | None:
     vals = [float(v) for v in values if v is not None]
     if not vals:
         return None
     return min(vals), statistics.median(vals), max(vals)
 
 
-def fmt(s: tuple[float, float, float] | None, digits: int = 2, unit: str = "") -> str:
+def fmt(s: Spread | None, digits: int = 2, unit: str = "") -> str:
     if s is None:
         return "not measured"
     lo, mid, hi = s
     return f"**{mid:.{digits}f}**{unit} ({lo:.{digits}f} … {hi:.{digits}f})"
+
+
+def table(w: Write, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """One Markdown table and the blank line after it."""
+    w("| " + " | ".join(header) + " |")
+    w("|" + "---|" * len(header))
+    for row in rows:
+        w("| " + " | ".join(str(c) for c in row) + " |")
+    w("")
 
 
 class Data:
@@ -43,7 +59,7 @@ class Data:
                 out[rec["round"]] = float(rec[key])
         return out
 
-    def stat(self, part: str, case: str, target: str, conns: int, key: str) -> Any:
+    def stat(self, part: str, case: str, target: str, conns: int, key: str) -> Spread | None:
         return spread(self.by_round(part, case, target, conns, key).values())
 
     def ratio(
@@ -55,29 +71,87 @@ class Data:
         conns: int,
         key: str = "rps",
         op: Callable[[float, float], float | None] | None = None,
-    ) -> Any:
+    ) -> Spread | None:
         xa = self.by_round(part, case, a, conns, key)
         xb = self.by_round(part, case, b, conns, key)
         f = op or (lambda x, y: x / y if y else None)
         return spread(f(xa[k], xb[k]) for k in xa if k in xb)
+
+    def has(self, part: str, case: str | None = None) -> bool:
+        return any(r["part"] == part and case in (None, r["case"]) for r in self.m)
+
+    def conns(self, part: str, case: str) -> int:
+        """The connection count of a case measured at one count (the paced runs)."""
+        return next((r["conns"] for r in self.m if (r["part"], r["case"]) == (part, case)), 0)
 
     def added_latency(self, case: str, proxy: str) -> dict[int, float]:
         p = self.by_round("1", case, proxy, 1, "p50_us")
         d = self.by_round("1", case, "direct", 1, "p50_us")
         return {k: p[k] - d[k] for k in p if k in d}
 
-    def added_ratio(self, case: str) -> Any:
+    def added_ratio(self, case: str) -> Spread | None:
         g, n = self.added_latency(case, "gw1"), self.added_latency(case, "nginx")
         return spread(g[k] / n[k] if n[k] > 0 else None for k in g if k in n)
 
+    def same_load(self, case: str, target: str, key: str = "p99_us") -> Spread | None:
+        """`target` / legacy mode at the same offered rate (part 2, paced runs)."""
+        paced = f"{case}-paced"
+        return self.ratio("2", paced, target, "legacy", self.conns("2", paced), key)
 
-def verdict(s: tuple[float, float, float] | None, ok: Callable[[float], bool]) -> str:
+    def shed_share(self, case: str, target: str) -> Spread | None:
+        """Share of the client's requests whose candidate was shed, in %."""
+        return spread(
+            100 * outcomes(r, "shed") / r["requests"]
+            for r in self.m
+            if (r["part"], r["case"], r["target"]) == ("2", case, target)
+            and "shadow" in r
+            and r["requests"]
+        )
+
+    def unequal_rounds(self, case: str, targets: Sequence[str] = SHADOWS) -> dict[int, float]:
+        """Rounds of the paced runs where a target's achieved rate is more than UNEQUAL_LOAD
+        away from legacy mode's: round → the largest relative difference."""
+        paced = f"{case}-paced"
+        conns = self.conns("2", paced)
+        base = self.by_round("2", paced, "legacy", conns, "rps")
+        worst: dict[int, float] = {}
+        for t in targets:
+            for rnd, rps in self.by_round("2", paced, t, conns, "rps").items():
+                if base.get(rnd):
+                    off = abs(rps / base[rnd] - 1)
+                    worst[rnd] = max(worst.get(rnd, 0.0), off)
+        return {rnd: off for rnd, off in worst.items() if off > UNEQUAL_LOAD}
+
+
+_PROM_OUTCOMES = "strangler_shadow_outcomes_total"
+
+
+def outcomes(rec: dict[str, Any], kind: str) -> float:
+    """How many of one shadow outcome a run saw: the gateway's Prometheus counter, counted when
+    it happens, where the gateway has one; else the parity store's counts, which are flushed
+    later and can include the tail of the warm-up."""
+    counters = rec.get("shadow", {})
+    prom = {k: v for k, v in counters.items() if k.startswith(_PROM_OUTCOMES + "{")}
+    if prom:
+        return sum(v for k, v in prom.items() if f'outcome="{kind}"' in k)
+    return float(counters.get(f"store.{kind}", 0))
+
+
+def verdict(s: Spread | None, ok: Callable[[float], bool]) -> str:
     if s is None:
         return "not measured"
     lo, mid, hi = s
     if ok(mid):
         return "**met**" + ("" if ok(lo) and ok(hi) else " (not in every round)")
     return "**missed**" + (" (met in some rounds)" if ok(lo) or ok(hi) else "")
+
+
+def _ms(s: Spread | None) -> Spread | None:
+    return None if s is None else (s[0] / 1000, s[1] / 1000, s[2] / 1000)
+
+
+def _load(d: Data) -> str:
+    return f"{d.r.get('settings', {}).get('shadow_load', 0.5):g}"
 
 
 def render(results: dict[str, Any]) -> str:
@@ -97,22 +171,18 @@ def render(results: dict[str, Any]) -> str:
             "> **Smoke run (BENCH_QUICK=1)**: durations and seed scale are too small for the "
             "figures to mean anything.\n"
         )
-    headline(d, w)
-    goals(d, w)
-    findings(w)
+    for section in (headline, goals, findings):
+        section(d, w)
     machine(results, w)
-    part1(d, w)
-    part2(d, w)
-    part3(d, w)
-    part4(d, w)
-    part5(d, w)
+    for section in (part1, part2, part3, part4, part5):
+        section(d, w)
     profiles(results, w)
     notes(results, w)
     commands(results, w)
     return "\n".join(out) + "\n"
 
 
-def headline(d: Data, w: Callable[[str], None]) -> None:
+def headline(d: Data, w: Write) -> None:
     w("## Headline\n")
     for line in headline_lines(d):
         w(f"- {line}")
@@ -134,8 +204,12 @@ def headline_lines(d: Data) -> list[str]:
         )
     a = d.added_ratio("tiny")
     lines.append(f"Latency added at 1 connection (p50), gateway vs nginx: {fmt(a, 1, X)}")
-    p = d.ratio("2", "users", "shadow-1.0", "legacy", 32, "p99_us")
-    lines.append(f"Shadow mode (sample 1.0) client p99 vs legacy mode (users list): {fmt(p, 2, X)}")
+    for target, what in (("shadow-1.0", "in-process"), ("shadow-url-1.0", "at native.url")):
+        p = d.same_load("users", target)
+        lines.append(
+            f"Shadow mode (sample 1.0, candidate {what}) client p99 vs legacy mode at the same "
+            f"load ({_load(d)}{X} legacy throughput, users list): {fmt(p, 2, X)}"
+        )
     for db in ("mariadb", "sqlite"):
         n = d.ratio("3", f"users-{db}", "native", "legacy", 32)
         lines.append(f"Native vs PHP-FPM throughput, users list on {db}: {fmt(n, 1, X)}")
@@ -151,49 +225,97 @@ def _micro(d: Data, *keys: str) -> Any:
     return node
 
 
-def goals(d: Data, w: Callable[[str], None]) -> None:
+def goals(d: Data, w: Write) -> None:
     w("## Goals (issue 8)\n")
-    w("| measure | goal | result | verdict |")
-    w("|---|---|---|---|")
+    rows: list[list[str]] = []
     t = d.ratio("1", "tiny", "gw1", "nginx", 32)
-    w(
-        "| legacy mode, tiny upstream, one core: throughput vs nginx proxy (c32) | ≥ 0.12 "
-        f"| {fmt(t)} "
-        f"| {verdict(t, lambda x: x >= 0.12)} |"
+    rows.append(
+        [
+            "legacy mode, tiny upstream, one core: throughput vs nginx proxy (c32)",
+            "≥ 0.12",
+            fmt(t),
+            verdict(t, lambda x: x >= 0.12),
+        ]
     )
     for case in ("users", "invoice"):
         r = d.ratio("1", case, "gw1", "nginx", 32)
-        w(
-            f"| legacy mode in front of PHP-FPM ({case}): throughput vs nginx proxy (c32) | ≥ 0.90 "
-            f"| {fmt(r)} | {verdict(r, lambda x: x >= 0.90)} |"
+        rows.append(
+            [
+                f"legacy mode in front of PHP-FPM ({case}): throughput vs nginx proxy (c32)",
+                "≥ 0.90",
+                fmt(r),
+                verdict(r, lambda x: x >= 0.90),
+            ]
         )
     a = d.added_ratio("tiny")
-    w(
-        f"| latency added at 1 connection, p50, vs nginx's added latency (tiny upstream) | ≤ 2{X} "
-        f"| {fmt(a, 1, X)} | {verdict(a, lambda x: x <= 2)} |"
+    rows.append(
+        [
+            "latency added at 1 connection, p50, vs nginx's added latency (tiny upstream)",
+            f"≤ 2{X}",
+            fmt(a, 1, X),
+            verdict(a, lambda x: x <= 2),
+        ]
     )
+    rows += shadow_goal_rows(d)
+    rows.append(compare_goal_row(d))
+    rows += native_goal_rows(d)
+    rows += growth_goal_rows(d)
+    table(w, ["measure", "goal", "result", "verdict"], rows)
+
+
+def shadow_goal_rows(d: Data) -> list[list[str]]:
+    rows = []
     for case in ("users", "invoice"):
-        p = d.ratio("2", case, "shadow-1.0", "legacy", 32, "p99_us")
-        w(
-            f"| shadow mode (sample 1.0): client p99 vs legacy mode, c32 ({case}) | ≤ 1.10{X} "
-            f"| {fmt(p, 2, X)} | {verdict(p, lambda x: x <= 1.10)} |"
+        for target, what in (("shadow-1.0", ""), ("shadow-url-1.0", ", candidate at native.url")):
+            p = d.same_load(case, target)
+            v = verdict(p, lambda x: x <= 1.10)
+            shed = d.shed_share(f"{case}-paced", target)
+            if shed is not None and shed[2] > 0:
+                v += f"; candidates shed for {fmt(shed, 0, ' %')} of requests"
+            off = d.unequal_rounds(case, [target])
+            if off:
+                v += f"; loads differ by > {UNEQUAL_LOAD:.0%} in round(s) " + ", ".join(
+                    str(k) for k in sorted(off)
+                )
+            rows.append(
+                [
+                    f"shadow mode (sample 1.0{what}): client p99 vs legacy mode at the same load "
+                    f"({_load(d)}{X} legacy throughput, paced) ({case})",
+                    f"≤ 1.10{X}",
+                    fmt(p, 2, X),
+                    v,
+                ]
+            )
+        closed = d.ratio("2", case, "shadow-1.0", "legacy", 32, "p99_us")
+        rows.append(
+            [
+                f"for reference: the same, closed loop c32 ({case}); not the same load (shadow "
+                "gets fewer requests)",
+                "",
+                fmt(closed, 2, X),
+                "not the goal's measure",
+            ]
         )
+    return rows
+
+
+def compare_goal_row(d: Data) -> list[str]:
+    what = "equal 3.5 KB responses: comparison cost"
+    goal = "≤ 50 µs, off the event loop"
     eq = _micro(d, "compare", "sizes", "3500", "equal")
+    if not eq:
+        return [what, goal, "not measured", "not measured"]
     off = _compare_off_loop()
-    if eq:
-        s = (eq["min_us"], eq["median_us"], eq["max_us"])
-        v = verdict(s, lambda x: x <= 50)
-        if not off:
-            v += "; not shown to run off the event loop"
-        w(
-            f"| equal 3.5 KB responses: comparison cost | ≤ 50 µs, off the event loop "
-            f"| {fmt(s, 1, ' µs')}; {'compared in a worker thread' if off else '?'} | {v} |"
-        )
-    else:
-        w(
-            "| equal 3.5 KB responses: comparison cost | ≤ 50 µs, off the event loop "
-            "| not measured | not measured |"
-        )
+    s = (eq["min_us"], eq["median_us"], eq["max_us"])
+    v = verdict(s, lambda x: x <= 50)
+    if not off:
+        v += "; not shown to run off the event loop"
+    where = "compared in a worker thread" if off else "?"
+    return [what, goal, f"{fmt(s, 1, ' µs')}; {where}", v]
+
+
+def native_goal_rows(d: Data) -> list[list[str]]:
+    rows = []
     for db in ("mariadb", "sqlite"):
         for case in ("users", "invoice"):
             n = d.ratio("3", f"{case}-{db}", "native", "legacy", 32)
@@ -204,35 +326,43 @@ def goals(d: Data, w: Callable[[str], None]) -> None:
                 if all(v.startswith("**met") for v in ok)
                 else ("not measured" if n is None else "**missed**")
             )
-            w(
-                f"| native vs legacy mode, {case}, {db}: throughput; p99 | ≥ 2{X}; lower "
-                f"| {fmt(n, 2, X)}; p99 {fmt(p, 2, X)} | {both} ({ok[0]}; {ok[1]}) |"
+            rows.append(
+                [
+                    f"native vs legacy mode, {case}, {db}: throughput; p99",
+                    f"≥ 2{X}; lower",
+                    f"{fmt(n, 2, X)}; p99 {fmt(p, 2, X)}",
+                    f"{both} ({ok[0]}; {ok[1]})",
+                ]
             )
+    return rows
+
+
+def growth_goal_rows(d: Data) -> list[list[str]]:
+    rows = []
     m = _micro(d, "matcher", "sizes")
     if m:
         worst = max(row[k]["median_us"] for row in m.values() for k in row if k != "compile")
         flat = max(
             m["10000"][k]["median_us"] / m["10"][k]["median_us"] for k in m["10"] if k != "compile"
         )
-        v = "**met**" if worst < 20 and flat <= 2 else "**missed**"
-        w(
-            f"| match time from 10 to 10,000 routes | flat, < 20 µs | worst lookup {worst:.1f} µs; "
-            f"10,000 vs 10 routes ≤ {flat:.2f}{X} | {v} |"
+        rows.append(
+            [
+                "match time from 10 to 10,000 routes",
+                "flat, < 20 µs",
+                f"worst lookup {worst:.1f} µs; 10,000 vs 10 routes ≤ {flat:.2f}{X}",
+                "**met**" if worst < 20 and flat <= 2 else "**missed**",
+            ]
         )
     st = d.r.get("stream", [])
-    if st:
-        g = spread(x["growth_mib"] for x in st)
-        size = st[0]["bytes"] / 1024 / 1024
-        v = verdict(g, lambda x: x < 20)
-        if not all(x.get("complete") for x in st):
-            v += "; a body was incomplete"
-        w(
-            f"| RSS while streaming {size:.0f} MiB up and down | flat, < +20 MiB | "
-            f"+{fmt(g, 1, ' MiB')} | {v} |"
-        )
-    else:
-        w("| RSS while streaming 1 GiB | flat, < +20 MiB | not measured | not measured |")
-    w("")
+    if not st:
+        return [*rows, ["RSS while streaming 1 GiB", "flat, < +20 MiB", "not measured", ""]]
+    g = spread(x["growth_mib"] for x in st)
+    v = verdict(g, lambda x: x < 20)
+    if not all(x.get("complete") for x in st):
+        v += "; a body was incomplete"
+    size = st[0]["bytes"] / 1024 / 1024
+    what = f"RSS while streaming {size:.0f} MiB up and down"
+    return [*rows, [what, "flat, < +20 MiB", f"+{fmt(g, 1, ' MiB')}", v]]
 
 
 def _compare_off_loop() -> bool:
@@ -244,14 +374,125 @@ def _compare_off_loop() -> bool:
     return "run_in_executor" in text and "compare" in text
 
 
-def findings(w: Callable[[str], None]) -> None:
-    """The analysis written after the run (bench/results/findings.md), when there is one."""
+# ---------------------------------------------------------------- findings
+
+
+def findings(d: Data, w: Write) -> None:
+    """What this run's figures say, computed from them; then the analysis written after the
+    run (bench/results/findings.md), when there is one."""
+    lines = [*floor_findings(d), *shadow_findings(d), *profile_findings(d), *compare_findings(d)]
+    if lines:
+        w("## Findings (computed from this run)\n")
+        for line in lines:
+            w(f"- {line}")
+        w("")
     path = Path(__file__).resolve().parent / "results" / "findings.md"
     if path.exists():
         w(path.read_text().rstrip() + "\n")
 
 
-def machine(results: dict[str, Any], w: Callable[[str], None]) -> None:
+def _mid(s: Spread | None) -> float | None:
+    return None if s is None else s[1]
+
+
+def floor_findings(d: Data) -> list[str]:
+    cpu = {
+        t: _mid(d.stat("5", "floors", t, 32, "cpu_us_per_req"))
+        for t in ("nginx", "gw1", "gw-nolog", "floor-aiohttp", "floor-raw")
+    }
+    if cpu["gw1"] is None or cpu["nginx"] is None:
+        return []
+    known = ", ".join(f"{t} {v:.0f} µs" for t, v in cpu.items() if v is not None)
+    lines = [f"CPU per request on the tiny upstream at 32 connections (part 5): {known}."]
+    raw, aio = cpu["floor-raw"], cpu["floor-aiohttp"]
+    if raw and aio:
+        lines.append(
+            f"gw1's CPU per request is {cpu['gw1'] / raw:.1f}{X} floor-raw's (a bare callable on "
+            f"a lean HTTP/1.1 client) and {cpu['gw1'] / aio:.1f}{X} floor-aiohttp's (a bare "
+            "callable on one aiohttp session)."
+        )
+    log = d.ratio("5", "floors", "gw-nolog", "gw1", 32, "cpu_us_per_req")
+    if log is not None:
+        lines.append(f"With its access log off the gateway takes {fmt(log, 2, X)} the CPU.")
+    return lines
+
+
+def shadow_findings(d: Data) -> list[str]:
+    lines = []
+    for case in ("users", "invoice"):
+        paced = f"{case}-paced"
+        if not d.has("2", paced):
+            continue
+        parts = []
+        for t in SHADOWS:
+            p, c = d.same_load(case, t), d.same_load(case, t, "cpu_us_per_req")
+            if p is not None and c is not None:
+                parts.append(f"{t} p99 {p[1]:.2f}{X}, gateway CPU per request {c[1]:.2f}{X}")
+        line = (
+            f"{case}, same offered rate ({_load(d)}{X} legacy mode's closed-loop throughput), "
+            "medians vs legacy mode: " + "; ".join(parts) + "."
+        )
+        side = d.stat("2", paced, "shadow-url-1.0", d.conns("2", paced), "side_cpu_us_per_req")
+        if side is not None:
+            line += f" The out-of-process candidate uses {side[1]:.0f} µs per request on its core."
+        off = d.unequal_rounds(case)
+        if off:
+            rounds = ", ".join(str(k) for k in sorted(off))
+            line += f" Loads differ by more than {UNEQUAL_LOAD:.0%} in round(s) {rounds}."
+        lines.append(line)
+    totals = _shadow_totals(d, ("shed", "skipped", "errored"))
+    if totals:
+        lines.append("Shadow work not compared, over all part 2 runs: " + totals + ".")
+    return lines
+
+
+def _shadow_totals(d: Data, kinds: Sequence[str]) -> str:
+    out = []
+    for t in SHADOWS:
+        recs = [r for r in d.m if r["part"] == "2" and r["target"] == t and "shadow" in r]
+        if not recs:
+            continue
+        total = sum(r["requests"] for r in recs)
+        counts = {k: sum(outcomes(r, k) for r in recs) for k in kinds}
+        shown = ", ".join(f"{k} {v:g}" for k, v in counts.items())
+        out.append(f"{t}: {shown} of {total} requests")
+    return "; ".join(out)
+
+
+def profile_findings(d: Data) -> list[str]:
+    lines = []
+    for label, p in d.r.get("profiles", {}).items():
+        areas = p.get("areas") or []
+        top = p.get("self") or []
+        if not areas or not top:
+            continue
+        shares = ", ".join(f"{a} {s * 100:.0f} %" for a, s in areas[:3])
+        lines.append(
+            f"Profile {label}: own time mostly in {shares}; the top function is "
+            f"`{top[0][0]}` ({top[0][1] * 100:.0f} %)."
+        )
+    return lines
+
+
+def compare_findings(d: Data) -> list[str]:
+    sizes = _micro(d, "compare", "sizes") or {}
+    lines = []
+    for row in sizes.values():
+        for kind in ("unequal_one", "unequal_many"):
+            c = row.get(kind, {})
+            if c and c.get("outcome") != "mismatched":
+                lines.append(
+                    f"A real difference ({kind}) in a {row['identical'].get('bytes')}-byte body "
+                    f"was classified `{c.get('outcome')}` with {c.get('differences')} "
+                    "differences (part 2, comparison cost)."
+                )
+    return lines
+
+
+# ---------------------------------------------------------------- machine
+
+
+def machine(results: dict[str, Any], w: Write) -> None:
     m, v, s = results.get("machine", {}), results.get("versions", {}), results.get("settings", {})
     w("## Machine and versions\n")
     w(
@@ -292,37 +533,47 @@ def machine(results: dict[str, Any], w: Callable[[str], None]) -> None:
     w("")
 
 
+# ---------------------------------------------------------------- parts
+
+
 def _abs_table(
-    d: Data,
-    w: Callable[[str], None],
-    part: str,
-    case: str,
-    targets: list[str],
-    conns_list: list[int],
+    d: Data, w: Write, part: str, case: str, targets: Sequence[str], conns_list: Sequence[int]
 ) -> None:
-    w("| target | conns | req/s | p50 ms | p99 ms | CPU µs/req | RSS MiB |")
-    w("|---|---|---|---|---|---|---|")
+    """Absolute figures per target; a column for the candidate process where one was measured."""
+    side = any(
+        r.get("side_cpu_us_per_req") is not None
+        for r in d.m
+        if (r["part"], r["case"]) == (part, case)
+    )
+    header = ["target", "conns", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "RSS MiB"]
+    if side:
+        header.append("candidate CPU µs/req")
+    rows = []
     for conns in conns_list:
         for t in targets:
             rps = d.stat(part, case, t, conns, "rps")
             if rps is None:
                 continue
-            p50 = d.stat(part, case, t, conns, "p50_us")
-            p99 = d.stat(part, case, t, conns, "p99_us")
-            cpu = d.stat(part, case, t, conns, "cpu_us_per_req")
-            rss = d.stat(part, case, t, conns, "rss_mib")
-            w(
-                f"| {t} | {conns} | {fmt(rps, 0)} | {fmt(_ms(p50))} | {fmt(_ms(p99))} "
-                f"| {fmt(cpu, 0)} | {fmt(rss, 1)} |"
-            )
-    w("")
+
+            def st(key: str, t: str = t, conns: int = conns) -> Spread | None:
+                return d.stat(part, case, t, conns, key)
+
+            row = [t, conns, fmt(rps, 0), fmt(_ms(st("p50_us"))), fmt(_ms(st("p99_us")))]
+            row += [fmt(st("cpu_us_per_req"), 0), fmt(st("rss_mib"), 1)]
+            if side:
+                cand = st("side_cpu_us_per_req")
+                row.append(fmt(cand, 0) if cand else "")
+            rows.append(row)
+    table(w, header, rows)
 
 
-def _ms(s: Any) -> Any:
-    return None if s is None else tuple(x / 1000 for x in s)
+def _ratio_row(
+    label: str, cells: Iterable[Spread | None], digits: int = 2, unit: str = ""
+) -> list[str]:
+    return [label, *(fmt(c, digits, unit) for c in cells)]
 
 
-def part1(d: Data, w: Callable[[str], None]) -> None:
+def part1(d: Data, w: Write) -> None:
     w("## 1. Pass-through\n")
     w(
         "wrk on the load core; the server under test alone on the other core (the upstream itself "
@@ -335,32 +586,20 @@ def part1(d: Data, w: Callable[[str], None]) -> None:
         ("users", "PHP-FPM: users list `/api/v1/admin/users`"),
         ("invoice", "PHP-FPM: invoice with includes `/api/v1/admin/invoices/1?include=items,user`"),
     ):
-        if not any(r["case"] == case and r["part"] == "1" for r in d.m):
+        if not d.has("1", case):
             continue
         w(f"### {title}\n")
-        w("| ratio | " + " | ".join(f"c{c}" for c in conns) + " |")
-        w("|---|" + "---|" * len(conns))
-        for a, b in (("gw1", "nginx"), ("gw2", "nginx"), ("nginx", "direct"), ("gw1", "direct")):
-            w(
-                f"| throughput {a} / {b} | "
-                + " | ".join(fmt(d.ratio("1", case, a, b, c)) for c in conns)
-                + " |"
-            )
-        w(
-            "| CPU per request gw1 / nginx | "
-            + " | ".join(
-                fmt(d.ratio("1", case, "gw1", "nginx", c, "cpu_us_per_req"), 1, X) for c in conns
-            )
-            + " |"
-        )
+        rows = [
+            _ratio_row(f"throughput {a} / {b}", (d.ratio("1", case, a, b, c) for c in conns))
+            for a, b in (("gw1", "nginx"), ("gw2", "nginx"), ("nginx", "direct"), ("gw1", "direct"))
+        ]
+        cpu = (d.ratio("1", case, "gw1", "nginx", c, "cpu_us_per_req") for c in conns)
+        rows.append(_ratio_row("CPU per request gw1 / nginx", cpu, 1, X))
         for a, b in (("gw1", "nginx"), ("gw2", "nginx")):
-            w(
-                f"| p99 {a} / {b} | "
-                + " | ".join(fmt(d.ratio("1", case, a, b, c, "p99_us"), 2, X) for c in conns)
-                + " |"
-            )
+            p99 = (d.ratio("1", case, a, b, c, "p99_us") for c in conns)
+            rows.append(_ratio_row(f"p99 {a} / {b}", p99, 2, X))
+        table(w, ["ratio", *(f"c{c}" for c in conns)], rows)
         g, n = d.added_latency(case, "gw1"), d.added_latency(case, "nginx")
-        w("")
         w(
             f"Latency added at 1 connection (p50 minus direct p50): gateway "
             f"{fmt(spread(g.values()), 0, ' µs')}, nginx {fmt(spread(n.values()), 0, ' µs')}; "
@@ -369,109 +608,167 @@ def part1(d: Data, w: Callable[[str], None]) -> None:
         _abs_table(d, w, "1", case, ["direct", "nginx", "gw1", "gw2"], [*conns, 1])
 
 
-def part2(d: Data, w: Callable[[str], None]) -> None:
+def part2(d: Data, w: Write) -> None:
     w("## 2. Shadow mode\n")
-    if not any(r["part"] == "2" for r in d.m):
+    if not d.has("2"):
         w("Not measured (see notes).\n")
         return
+    s = d.r.get("settings", {})
+    cand = s.get("candidate_cpu")
     w(
-        "PHP-FPM on MariaDB on the load core with wrk, the gateway alone on the other core; the "
-        "native side runs in the gateway process. 32 connections. CPU per request: the gateway "
-        "process's utime+stime over the run (plus 1.5 s for background work to finish), divided "
-        "by the client's requests.\n"
+        "PHP-FPM on MariaDB on the load core with wrk, the gateway alone on the other core. "
+        "shadow-1.0 and shadow-0.1: the candidate (the native handlers) runs in the gateway "
+        "process, sample 1.0 and 0.1; shadow-url-1.0: sample 1.0, the candidate is the same "
+        "handlers served by uvicorn as a process of its own behind `native.url`, "
+        + (f"pinned to core {cand}" if cand is not None else "not pinned")
+        + ". CPU per request: the gateway process's utime+stime over the run (plus 1.5 s for "
+        "background work to finish), divided by the client's requests; the candidate process's "
+        "is counted apart.\n"
     )
     for case in ("users", "invoice"):
+        if not d.has("2", case):
+            continue
         w(f"### {case}\n")
-        w("| ratio vs legacy mode | shadow, sample 1.0 | shadow, sample 0.1 |")
-        w("|---|---|---|")
-        for key, label in (
-            ("rps", "throughput"),
-            ("p99_us", "client p99"),
-            ("cpu_us_per_req", "CPU per request"),
-        ):
-            w(
-                f"| {label} | {fmt(d.ratio('2', case, 'shadow-1.0', 'legacy', 32, key), 2, X)} "
-                f"| {fmt(d.ratio('2', case, 'shadow-0.1', 'legacy', 32, key), 2, X)} |"
-            )
-        w("")
-        _abs_table(d, w, "2", case, ["legacy", "shadow-1.0", "shadow-0.1"], [32])
-        recs = [r for r in d.m if r["part"] == "2" and r["case"] == case and "shadow" in r]
-        store_cols = [
-            c
-            for c in (
-                "matched",
-                "mismatched",
-                "ignored",
-                "errored",
-                "skipped",
-                "shed",
-                "unsampled",
-                "dropped",
-                "aa_compared",
-            )
-            if any(r["shadow"].get(f"store.{c}") for r in recs)
-        ]
-        if store_cols:
-            w(
-                "Outcomes written to the parity store during each run (change of the "
-                "`shadow_counts` sums, read after the run and 1.5 s of settling), against the "
-                "client's requests:\n"
-            )
-            w("| target | round | requests | " + " | ".join(store_cols) + " |")
-            w("|---|---|---|" + "---|" * len(store_cols))
-            for r in recs:
-                cells = [f"{r['shadow'].get(f'store.{c}', 0):g}" for c in store_cols]
-                w(f"| {r['target']} | {r['round']} | {r['requests']} | " + " | ".join(cells) + " |")
-            w("")
-        other = [
-            (
+        _same_load(d, w, case)
+        _closed_loop(d, w, case)
+        _shadow_counts(d, w, case)
+    _compare_cost(d, w)
+
+
+def _targets(d: Data, case: str) -> list[str]:
+    found = {r["target"] for r in d.m if r["part"] == "2" and r["case"] == case}
+    return [t for t in ("legacy", *SHADOWS) if t in found]
+
+
+def _same_load(d: Data, w: Write, case: str) -> None:
+    paced = f"{case}-paced"
+    if not d.has("2", paced):
+        return
+    conns = d.conns("2", paced)
+    shadows = _targets(d, paced)[1:]
+    w(f"#### At the same load: paced at {_load(d)}{X} legacy mode's closed-loop throughput\n")
+    w(
+        f"Each round, after the closed-loop runs below, every target gets the same offered rate, "
+        f"{_load(d)} times legacy mode's closed-loop req/s of that round, from {conns} wrk "
+        "connections paced by one shared schedule (wrk's delay() hook, bench/wrk_json.lua). "
+        "Latency is from send to response. A target that cannot keep up achieves less than "
+        f"offered; a round where a target's achieved rate is more than {UNEQUAL_LOAD:.0%} away "
+        "from legacy mode's is flagged.\n"
+    )
+    keys = [("p99_us", "client p99"), ("p50_us", "client p50"), ("rps", "achieved req/s")]
+    _shadow_ratios(d, w, paced, conns, "ratio vs legacy mode, same offered rate", keys)
+    offered = d.by_round("2", paced, "legacy", conns, "offered_rps")
+    flagged = d.unequal_rounds(case)
+    rows = []
+    for rnd in sorted(offered):
+        row: list[object] = [rnd, f"{offered[rnd]:.0f}"]
+        for t in ("legacy", *shadows):
+            rps = d.by_round("2", paced, t, conns, "rps").get(rnd)
+            p99 = d.by_round("2", paced, t, conns, "p99_us").get(rnd)
+            row.append("" if rps is None else f"{rps:.0f}; {(p99 or 0) / 1000:.2f}")
+        row.append(f"**no**: {flagged[rnd]:.0%} apart" if rnd in flagged else "yes")
+        rows.append(row)
+    header = ["round", "offered req/s", *(f"{t} req/s; p99 ms" for t in ("legacy", *shadows))]
+    table(w, [*header, f"loads within {UNEQUAL_LOAD:.0%}"], rows)
+    _abs_table(d, w, "2", paced, ["legacy", *shadows], [conns])
+
+
+def _closed_loop(d: Data, w: Write, case: str) -> None:
+    w("#### Closed loop, 32 connections (not the same load: a slower target gets fewer requests)\n")
+    keys = [("rps", "throughput"), ("p99_us", "client p99")]
+    _shadow_ratios(d, w, case, 32, "ratio vs legacy mode, closed loop c32", keys)
+    _abs_table(d, w, "2", case, ["legacy", *_targets(d, case)[1:]], [32])
+
+
+def _shadow_ratios(
+    d: Data, w: Write, case: str, conns: int, title: str, keys: list[tuple[str, str]]
+) -> None:
+    """Each shadow target against legacy mode in the same round, and the share it shed."""
+    shadows = _targets(d, case)[1:]
+    keys = [*keys, ("cpu_us_per_req", "gateway CPU per request")]
+    rows = [
+        _ratio_row(label, (d.ratio("2", case, t, "legacy", conns, key) for t in shadows), 2, X)
+        for key, label in keys
+    ]
+    shed = (d.shed_share(case, t) for t in shadows)
+    rows.append(_ratio_row("candidates shed, % of requests (not a ratio)", shed, 0))
+    table(w, [title, *shadows], rows)
+
+
+_STORE_COLUMNS = (
+    "matched",
+    "mismatched",
+    "ignored",
+    "errored",
+    "skipped",
+    "shed",
+    "unsampled",
+    "dropped",
+    "aa_compared",
+)
+
+
+def _shadow_counts(d: Data, w: Write, case: str) -> None:
+    recs = [
+        r
+        for r in d.m
+        if r["part"] == "2" and r["case"] in (case, f"{case}-paced") and "shadow" in r
+    ]
+    cols = [c for c in _STORE_COLUMNS if any(r["shadow"].get(f"store.{c}") for r in recs)]
+    if cols:
+        w(
+            "Outcomes written to the parity store during each run (change of the "
+            "`shadow_counts` sums, read after the run and 1.5 s of settling), against the "
+            "client's requests:\n"
+        )
+        rows = [
+            [
                 r["target"],
+                "paced" if r["case"].endswith("-paced") else "closed c32",
                 r["round"],
-                {k: v for k, v in r["shadow"].items() if not k.startswith("store.")},
-            )
+                r["requests"],
+                *(f"{r['shadow'].get(f'store.{c}', 0):g}" for c in cols),
+            ]
             for r in recs
         ]
-        other = [o for o in other if o[2]]
-        if other:
-            w("Counters from the admin surface (/_strangler/), change over each run:\n")
-            for target, rnd, c in other:
-                shown = ", ".join(f"`{k}` {v:g}" for k, v in sorted(c.items()))
-                w(f"- {target}, round {rnd}: {shown}")
-            w("")
-        if not store_cols and not other:
-            w("No shadow counters found (parity store or /_strangler/).\n")
-    comp = d.r.get("micro", {}).get("compare")
-    if comp and "sizes" in comp:
-        w("### Comparison cost (shadow.compare.compare, in-process, one core)\n")
-        w(
-            "identical = same bytes; equal = same JSON, other bytes (key order, `\\/` escapes); "
-            "unequal_one = one field differs; unequal_many = a field differs in every list item.\n"
-        )
-        w("| body bytes | identical | equal | unequal_one | unequal_many |")
-        w("|---|---|---|---|---|")
-        for size, row in comp["sizes"].items():
-            cells = []
-            for k in ("identical", "equal", "unequal_one", "unequal_many"):
-                c = row.get(k, {})
-                cells.append(
-                    f"{c.get('median_us', 0):.1f} µs ({c.get('outcome')}, "
-                    f"{c.get('differences')} diffs)"
-                )
-            w(f"| {row['identical'].get('bytes', size)} | " + " | ".join(cells) + " |")
+        table(w, ["target", "load", "round", "requests", *cols], rows)
+    other = [
+        (r, {k: v for k, v in r["shadow"].items() if not k.startswith("store.")}) for r in recs
+    ]
+    other = [o for o in other if o[1]]
+    if other:
+        w("Counters from the admin surface (/_strangler/), change over each run:\n")
+        for r, c in other:
+            shown = ", ".join(f"`{k}` {v:g}" for k, v in sorted(c.items()))
+            w(f"- {r['target']}, {r['case']}, round {r['round']}: {shown}")
         w("")
-        big = comp["sizes"].get("35000", {}).get("unequal_one", {})
-        if big.get("outcome") == "ignored":
-            w(
-                "**Finding:** a single real difference in a ~32 KB body is reported as `ignored` "
-                "with no differences: `shadow/classify.py` passes `max_diffs=500` to DeepDiff, "
-                "which counts comparisons, not differences, so DeepDiff stops before it reaches "
-                "the changed field (see Findings, item 5).\n"
-            )
+    if not cols and not other:
+        w("No shadow counters found (parity store or /_strangler/).\n")
 
 
-def part3(d: Data, w: Callable[[str], None]) -> None:
+def _compare_cost(d: Data, w: Write) -> None:
+    comp = _micro(d, "compare", "sizes")
+    if not comp:
+        return
+    w("### Comparison cost (shadow.compare.compare, in-process, one core)\n")
+    w(
+        "identical = same bytes; equal = same JSON, other bytes (key order, `\\/` escapes); "
+        "unequal_one = one field differs; unequal_many = a field differs in every list item.\n"
+    )
+    kinds = ("identical", "equal", "unequal_one", "unequal_many")
+    rows = []
+    for size, row in comp.items():
+        cells = [
+            f"{c.get('median_us', 0):.1f} µs ({c.get('outcome')}, {c.get('differences')} diffs)"
+            for c in (row.get(k, {}) for k in kinds)
+        ]
+        rows.append([row["identical"].get("bytes", size), *cells])
+    table(w, ["body bytes", *kinds], rows)
+
+
+def part3(d: Data, w: Write) -> None:
     w("## 3. Native vs PHP\n")
-    if not any(r["part"] == "3" for r in d.m):
+    if not d.has("3"):
         w("Not measured (see notes).\n")
         return
     w(
@@ -479,84 +776,94 @@ def part3(d: Data, w: Callable[[str], None]) -> None:
         "PHP-FPM behind nginx (PHP-FPM may use both cores), native mode calls the in-process "
         "handlers. 32 connections.\n"
     )
-    w("| endpoint | database | throughput native / legacy | p99 native / legacy |")
-    w("|---|---|---|---|")
-    for db in ("mariadb", "sqlite"):
-        for case in ("users", "invoice"):
-            c = f"{case}-{db}"
-            w(
-                f"| {case} | {db} | {fmt(d.ratio('3', c, 'native', 'legacy', 32), 2, X)} "
-                f"| {fmt(d.ratio('3', c, 'native', 'legacy', 32, 'p99_us'), 2, X)} |"
-            )
-    w("")
-    for db in ("mariadb", "sqlite"):
-        for case in ("users", "invoice"):
-            if d.stat("3", f"{case}-{db}", "legacy", 32, "rps") is None:
-                continue
-            w(f"{case} on {db}:\n")
-            _abs_table(d, w, "3", f"{case}-{db}", ["legacy", "native"], [32])
+    cases = [(case, db) for db in ("mariadb", "sqlite") for case in ("users", "invoice")]
+    rows = [
+        [
+            case,
+            db,
+            fmt(d.ratio("3", f"{case}-{db}", "native", "legacy", 32), 2, X),
+            fmt(d.ratio("3", f"{case}-{db}", "native", "legacy", 32, "p99_us"), 2, X),
+        ]
+        for case, db in cases
+    ]
+    header = ["endpoint", "database", "throughput native / legacy", "p99 native / legacy"]
+    table(w, header, rows)
+    for case, db in cases:
+        if d.stat("3", f"{case}-{db}", "legacy", 32, "rps") is None:
+            continue
+        w(f"{case} on {db}:\n")
+        _abs_table(d, w, "3", f"{case}-{db}", ["legacy", "native"], [32])
 
 
-def part4(d: Data, w: Callable[[str], None]) -> None:
+def part4(d: Data, w: Write) -> None:
     w("## 4. Growth\n")
-    m = d.r.get("micro", {}).get("matcher")
-    if m and "sizes" in m:
+    m = _micro(d, "matcher", "sizes")
+    if m:
         w(
             "### Match time (proxy.matcher: compile_table + Matcher.match), µs per call, median of "
             "repeats (min … max)\n"
         )
-        kinds = [k for k in next(iter(m["sizes"].values())) if k != "compile"]
-        w("| routes | compile ms | " + " | ".join(kinds) + " |")
-        w("|---|---|" + "---|" * len(kinds))
-        for n, row in m["sizes"].items():
-            cells = [
-                fmt((row[k]["min_us"], row[k]["median_us"], row[k]["max_us"]), 2) for k in kinds
+        kinds = [k for k in next(iter(m.values())) if k != "compile"]
+        rows = [
+            [
+                n,
+                f"{row['compile']['median_us'] / 1000:.1f}",
+                *(fmt((row[k]["min_us"], row[k]["median_us"], row[k]["max_us"]), 2) for k in kinds),
             ]
-            w(f"| {n} | {row['compile']['median_us'] / 1000:.1f} | " + " | ".join(cells) + " |")
-        w("")
+            for n, row in m.items()
+        ]
+        table(w, ["routes", "compile ms", *kinds], rows)
     st = d.r.get("stream", [])
     if st:
         w("### Streaming a large body through legacy mode (gateway RSS, sampled every 50 ms)\n")
-        w(
-            "| round | bytes each way | RSS before MiB | peak MiB | growth MiB "
-            "| up s | down s | complete |"
+        header = ["round", "bytes each way", "RSS before MiB", "peak MiB", "growth MiB"]
+        rows = [
+            [
+                x["round"],
+                x["bytes"],
+                f"{x['rss_before_mib']:.1f}",
+                f"{x['rss_peak_mib']:.1f}",
+                f"{x['growth_mib']:.1f}",
+                x.get("up_s"),
+                x.get("down_s"),
+                x.get("complete"),
+            ]
+            for x in st
+        ]
+        table(w, [*header, "up s", "down s", "complete"], rows)
+    _store_rate(d, w)
+
+
+def _store_rate(d: Data, w: Write) -> None:
+    store = _micro(d, "store")
+    if not store:
+        return
+    w("### Parity store write rate (shadow.store + StoreWriter), results per second\n")
+    if "error" in store:
+        w(f"Not measured: {store['error']}\n")
+        return
+    rows = []
+    for db in ("sqlite", "mariadb"):
+        x = store.get(db)
+        if not x:
+            continue
+        if "error" in x:
+            rows.append([db, x["error"], ""])
+            continue
+        a, b = x["writer_results_per_s"], x["batch_results_per_s"]
+        rows.append(
+            [
+                db,
+                fmt((a["min"], a["median"], a["max"]), 0),
+                fmt((b["min"], b["median"], b["max"]), 0),
+            ]
         )
-        w("|---|---|---|---|---|---|---|---|")
-        for x in st:
-            w(
-                f"| {x['round']} | {x['bytes']} | {x['rss_before_mib']:.1f} "
-                f"| {x['rss_peak_mib']:.1f} | {x['growth_mib']:.1f} | {x.get('up_s')} "
-                f"| {x.get('down_s')} | {x.get('complete')} |"
-            )
-        w("")
-    store = d.r.get("micro", {}).get("store")
-    if store:
-        w("### Parity store write rate (shadow.store + StoreWriter), results per second\n")
-        if "error" in store:
-            w(f"Not measured: {store['error']}\n")
-        else:
-            w(
-                "| database | through StoreWriter (put + flush) "
-                "| one folded batch of 500 via Store.write |"
-            )
-            w("|---|---|---|")
-            for db in ("sqlite", "mariadb"):
-                x = store.get(db)
-                if not x:
-                    continue
-                if "error" in x:
-                    w(f"| {db} | {x['error']} | |")
-                    continue
-                a, b = x["writer_results_per_s"], x["batch_results_per_s"]
-                w(
-                    f"| {db} | {fmt((a['min'], a['median'], a['max']), 0)} "
-                    f"| {fmt((b['min'], b['median'], b['max']), 0)} |"
-                )
-            w("")
+    header = ["database", "through StoreWriter (put + flush)"]
+    table(w, [*header, "one folded batch of 500 via Store.write"], rows)
 
 
-def part5(d: Data, w: Callable[[str], None]) -> None:
-    if not any(r["part"] == "5" for r in d.m):
+def part5(d: Data, w: Write) -> None:
+    if not d.has("5"):
         return
     w("## 5. Where the gateway's time goes\n")
     w(
@@ -570,19 +877,18 @@ def part5(d: Data, w: Callable[[str], None]) -> None:
         "client and how much the rest of the gateway. CPU per request is the less noisy figure "
         "on a shared machine.\n"
     )
-    w("| target | throughput / nginx | CPU µs per request | CPU / gw1 CPU |")
-    w("|---|---|---|---|")
+    rows = []
     for t in ("nginx", "gw1", "gw-nolog", "floor-aiohttp", "floor-raw"):
         r = d.ratio("5", "floors", t, "nginx", 32)
         if r is None:
             continue
         cpu = d.stat("5", "floors", t, 32, "cpu_us_per_req")
         rel = d.ratio("5", "floors", t, "gw1", 32, "cpu_us_per_req")
-        w(f"| {t} | {fmt(r)} | {fmt(cpu, 0)} | {fmt(rel, 2, X)} |")
-    w("")
+        rows.append([t, fmt(r), fmt(cpu, 0), fmt(rel, 2, X)])
+    table(w, ["target", "throughput / nginx", "CPU µs per request", "CPU / gw1 CPU"], rows)
 
 
-def profiles(results: dict[str, Any], w: Callable[[str], None]) -> None:
+def profiles(results: dict[str, Any], w: Write) -> None:
     prof = results.get("profiles", {})
     if not prof:
         return
@@ -596,20 +902,13 @@ def profiles(results: dict[str, Any], w: Callable[[str], None]) -> None:
                 + "\n"
             )
         w("Top functions by own time:\n")
-        w("| share | function |")
-        w("|---|---|")
-        for f, share in p["self"][:15]:
-            w(f"| {share * 100:.1f} % | `{f}` |")
-        w("")
+        table(w, ["share", "function"], ([f"{s * 100:.1f} %", f"`{f}`"] for f, s in p["self"][:15]))
         w("Inclusive (share of samples with the function on the stack), top entries:\n")
-        w("| share | function |")
-        w("|---|---|")
-        for f, share in p["inclusive"][:25]:
-            w(f"| {share * 100:.1f} % | `{f}` |")
-        w("")
+        incl = p["inclusive"][:25]
+        table(w, ["share", "function"], ([f"{s * 100:.1f} %", f"`{f}`"] for f, s in incl))
 
 
-def notes(results: dict[str, Any], w: Callable[[str], None]) -> None:
+def notes(results: dict[str, Any], w: Write) -> None:
     n = results.get("notes", [])
     if n:
         w("## Notes from the run\n")
@@ -618,12 +917,13 @@ def notes(results: dict[str, Any], w: Callable[[str], None]) -> None:
         w("")
 
 
-def commands(results: dict[str, Any], w: Callable[[str], None]) -> None:
+def commands(results: dict[str, Any], w: Write) -> None:
     c = results.get("commands", {})
     s = results.get("settings", {})
     w("## Exact commands\n")
     w("```")
-    env = " ".join(f"BENCH_{k.upper()}={s.get(k)}" for k in ("runs", "duration", "warmup", "scale"))
+    keys = ("runs", "duration", "warmup", "scale", "shadow_load", "paced_conns")
+    env = " ".join(f"BENCH_{k.upper()}={s.get(k)}" for k in keys if k in s)
     w(f"{env} make bench")
     for k, v in c.items():
         w(f"# {k}\n{v}")
