@@ -8,6 +8,7 @@ from __future__ import annotations
 import orjson
 from starlette.types import Send
 
+from proxy.clock import DATE, http_date
 from proxy.headers import REQUEST_ID
 
 BAD_PATH = 400
@@ -39,6 +40,7 @@ async def send_error(send: Send, status: int, message: str, request_id: str) -> 
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode("ascii")),
                 (REQUEST_ID, request_id.encode("ascii")),
+                (DATE, http_date()),
             ],
         }
     )

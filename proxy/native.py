@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from proxy import errors, paths
 from proxy.checks import import_app
+from proxy.clock import with_date
 from proxy.forwarder import Exchange
 from proxy.headers import REQUEST_ID, with_request_id
 from proxy.logs import get_logger
@@ -88,7 +89,7 @@ async def _answer_failure(
 
 
 class _NativeSend:
-    """The app's `send`, adding the request id and counting bytes.
+    """The app's `send`, adding the request id (and a Date) and counting bytes.
 
     A 500 is held until the app returns: Starlette and FastAPI answer 500 and then re-raise the
     exception, which the gateway must report as its own 502. Held bodies are small (error
@@ -109,6 +110,7 @@ class _NativeSend:
         if message["type"] == "http.response.start":
             exchange.status = message["status"]
             headers = with_request_id(list(message.get("headers", [])), exchange.request_id)
+            headers = with_date(headers)
             message = {**message, "headers": headers}
             if exchange.status == 500:
                 self.held = [message]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import email.utils
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -128,3 +130,23 @@ async def test_a_500_the_app_returns_itself_reaches_the_client() -> None:
     async with running(gateway_for(native_table(), native_app=five_hundred)) as client:
         response = await client.get("/api/x")
     assert (response.status_code, response.text) == (500, "own error page")
+
+
+async def test_answers_the_gateway_makes_carry_one_date() -> None:
+    async def dated(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            raise RuntimeError("no lifespan here")
+        headers = [(b"date", b"Thu, 01 Jan 1970 00:00:00 GMT")] if "dated" in scope["path"] else []
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async with running(gateway_for(native_table(), native_app=dated)) as client:
+        plain = await client.get("/api/x")
+        own = await client.get("/api/dated")
+    async with running(gateway_for(native_table())) as client:
+        failed = await client.get("/api/boom")
+    for response in (plain, failed):
+        assert len(response.headers.get_list("date")) == 1
+        sent = email.utils.parsedate_to_datetime(response.headers["date"])
+        assert abs((sent - datetime.datetime.now(datetime.UTC)).total_seconds()) < 5
+    assert own.headers.get_list("date") == ["Thu, 01 Jan 1970 00:00:00 GMT"]
