@@ -107,6 +107,7 @@ class ShadowMode:
         self.experiment = Experiment(self)  # metrics listen on experiment.observers
         self._plans: dict[int, tuple[Snapshot, dict[str, RoutePlan]]] = {}
         self._foreground = 0  # dry-run candidates running before their primary
+        self._foreground_local = 0  # ... of which in this process
 
     def attach(self, gateway: Gateway) -> None:
         self.gateway = gateway
@@ -163,29 +164,46 @@ class ShadowMode:
             self.experiment.submit(route.id, request, _UNSEEN, _never, settings=s)
             return
         candidate = self._side(call, plan, body, s, again=False, dry_run=True)
+        local = _in_process(call.snapshot, plan)
         if not safe:
-            candidate = await self._dry_run_first(candidate, s)
+            ran = await self._dry_run_first(candidate, s, local[0])
+            if ran is None:  # refused over a cap: the primary alone, the request counted as shed
+                await primary(call, None)
+                self.experiment.count_shed(route.id)
+                return
+            candidate, local = ran, (False, False)
         capture = Capture(s.max_body)
         started = time.perf_counter()
         await primary(call, capture)  # a primary that breaks mid-body raises, as in its mode
         seen = primary_observation(capture, call.exchange, time.perf_counter() - started)
         again = self._side(call, plan, body, s, again=True, dry_run=False) if safe else None
-        self.experiment.submit(route.id, request, seen, candidate, again, settings=s)
+        self.experiment.submit(
+            route.id, request, seen, candidate, again, settings=s, in_process=local
+        )
 
     def _primary(self, plan: RoutePlan) -> Callable[[Call, ResponseTap | None], Awaitable[None]]:
         assert self.gateway is not None
         return self.gateway.native if plan.primary is Primary.NATIVE else self.gateway.legacy
 
-    async def _dry_run_first(self, candidate: SideCall, s: ShadowSettings) -> SideCall:
-        """Run a write's candidate now, before the primary writes; its observation, for later."""
-        cap = min(s.max_in_flight, self.experiment.settings.max_in_flight)
-        if self.experiment.in_flight + self._foreground >= cap:
-            return _unobserved  # over the cap: not run (counted as shed or skipped by submit)
+    async def _dry_run_first(
+        self, candidate: SideCall, s: ShadowSettings, in_process: bool
+    ) -> SideCall | None:
+        """Run a write's candidate now, before the primary writes; its observation, for later.
+        None: over a cap (max_in_flight, or max_in_process for an in-process candidate)."""
+        experiment = self.experiment
+        cap = min(s.max_in_flight, experiment.settings.max_in_flight)
+        if experiment.in_flight + self._foreground >= cap:
+            return None
+        local_cap = experiment.in_process_cap(s)
+        if in_process and experiment.in_process + self._foreground_local >= local_cap:
+            return None
         self._foreground += 1
+        self._foreground_local += int(in_process)
         try:
             seen = await observe(candidate, Side.CANDIDATE, s.timeout)
         finally:
             self._foreground -= 1
+            self._foreground_local -= int(in_process)
 
         async def done() -> Observation:
             return seen
@@ -225,6 +243,13 @@ class ShadowMode:
         return in_process if native and target is None else upstream
 
 
+def _in_process(snapshot: Snapshot, plan: RoutePlan) -> tuple[bool, bool]:
+    """Whether the candidate, and the primary's second call, run in this process: the native
+    side without a native.url (the in-process app)."""
+    here = snapshot.native_url is None
+    return here and plan.primary is Primary.LEGACY, here and plan.primary is Primary.NATIVE
+
+
 def primary_observation(capture: Capture, exchange: Exchange, duration: float) -> Observation:
     """The primary as the client got it; the gateway's own error answers are errors."""
     if exchange.status == 499 or (capture.ended and not capture.complete):
@@ -236,7 +261,3 @@ def primary_observation(capture: Capture, exchange: Exchange, duration: float) -
 
 async def _never() -> Observation:
     raise AssertionError("a request that is not compared calls no side")
-
-
-async def _unobserved() -> Observation:
-    return Observation(Side.CANDIDATE, skipped=True)

@@ -6,6 +6,14 @@ sampled fraction of safe requests, the primary again: A/A) under the route's tim
 a worker thread, and hands the results to the writer. Nothing in it can raise into the caller or
 delay it: a candidate that hangs, raises or returns garbage becomes an errored observation, and
 work over the cap is shed and counted. Internal faults are counted in `faults` and logged.
+
+Candidates that run in this process (an in-process native app, `in_process=True`) have a cap
+of their own, `max_in_process`, far below `max_in_flight`: their work (routing, a database
+driver in worker threads) takes the same core and interpreter lock as the client's requests, so
+each one running slows every client, while an upstream candidate only waits on a socket. Over
+that cap the comparison is shed and counted as shed like any other, never queued: a parity
+report then says how much of the traffic was compared. An A/A call that would run in-process
+over the cap is dropped alone (it is a sample already) and the comparison still runs.
 """
 
 from __future__ import annotations
@@ -62,6 +70,7 @@ class Experiment:
         self.ledger = ledger or NoiseLedger()
         self.budget = DiffBudget(tree_diffs_per_second) if tree_diffs_per_second else None
         self.shed = 0
+        self.in_process = 0  # experiments running now that call a side in this process
         self.faults = 0  # bugs of our own, caught so the caller never sees them
         self._tasks: set[asyncio.Task[None]] = set()
         self._tallies: dict[tuple[str, Outcome | str], tuple[int, float]] = {}
@@ -83,10 +92,15 @@ class Experiment:
         primary_again: Call | None = None,
         *,
         settings: ShadowSettings | None = None,
+        in_process: tuple[bool, bool] = (False, False),
     ) -> None:
-        """Schedule the comparison of one request; returns at once and never raises."""
+        """Schedule the comparison of one request; returns at once and never raises.
+
+        `in_process`: whether the candidate, and the primary's second call, run in this
+        process (they then count against `max_in_process`).
+        """
         try:
-            self._submit(route_id, request, primary, candidate, primary_again, settings)
+            self._submit(route_id, request, primary, candidate, primary_again, settings, in_process)
         except Exception:
             self.faults += 1
             log.exception("shadow submit failed for route %s", route_id)
@@ -99,6 +113,7 @@ class Experiment:
         candidate: Call,
         again: Call | None,
         settings: ShadowSettings | None,
+        in_process: tuple[bool, bool],
     ) -> None:
         s = settings or self.settings
         at = self.clock()
@@ -109,18 +124,44 @@ class Experiment:
             self._tally(route, Outcome.SKIPPED, at)
             return
         if self._closed or len(self._tasks) >= min(s.max_in_flight, self.settings.max_in_flight):
-            self.shed += 1
-            self._tally(route, Outcome.SHED, at)
+            self._shed(route, at)
             return
-        self._flush_tallies(at, route)
         aa = again is not None and request.method.upper() in SAFE_METHODS
         aa_call = again if aa and sampled(request.request_id + "#aa", s.noise_sample) else None
+        local_full = self.in_process >= self.in_process_cap(s)
+        if local_full and in_process[0]:
+            self._shed(route, at)
+            return
+        if local_full and in_process[1]:
+            aa_call = None
+        self._flush_tallies(at, route)
         noise = self.ledger.noise_fields(route, s.thresholds)
         rules = Rules(tuple(h.lower() for h in s.headers), compiled(s.ignore), noise)
         job = _Job(route, request, at, primary, rules, compiled(s.redact), self.budget)
+        if in_process[0]:
+            candidate = self._counted(candidate)
+        if aa_call is not None and in_process[1]:
+            aa_call = self._counted(aa_call)
         task = asyncio.get_running_loop().create_task(self._run(job, candidate, aa_call, s))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def in_process_cap(self, s: ShadowSettings) -> int:
+        """Calls in this process allowed at once: the route's cap within the global one."""
+        return min(s.max_in_process, self.settings.max_in_process)
+
+    def count_shed(self, route_id: str) -> None:
+        """A request whose comparison the caller could not start for want of room (a write's
+        dry run refused over the cap): counted as shed, as submit counts its own; never raises."""
+        try:
+            self._shed(route_id, self.clock())
+        except Exception:
+            self.faults += 1
+            log.exception("shadow count failed for route %s", route_id)
+
+    def _shed(self, route: str, at: float) -> None:
+        self.shed += 1
+        self._tally(route, Outcome.SHED, at)
 
     def _tally(self, route: str, kind: Outcome | str, at: float) -> None:
         """Requests not compared are counted here and handed over in bulk: under overload, one
@@ -150,6 +191,18 @@ class Experiment:
     @staticmethod
     def _shadowed(method: str, s: ShadowSettings) -> bool:
         return method.upper() in SAFE_METHODS or s.writes == "dry_run"
+
+    def _counted(self, call: Call) -> Call:
+        """The call, holding one of the in-process places from now until it returns."""
+        self.in_process += 1
+
+        async def counted() -> Observation:
+            try:
+                return await call()
+            finally:
+                self.in_process -= 1
+
+        return counted
 
     async def _run(self, job: _Job, candidate: Call, again: Call | None, s: ShadowSettings) -> None:
         try:

@@ -28,6 +28,9 @@ class ShadowSettings:
     noise_sample: float = 0.05
     timeout: float = 2.0  # seconds
     max_in_flight: int = 64
+    # candidate calls run by this process's own interpreter (an in-process native app) at once:
+    # they take the client's core and GIL, so far fewer than max_in_flight (see experiment.py)
+    max_in_process: int = 1
     max_body: int = 1024 * 1024  # bytes
     headers: tuple[str, ...] = ("content-type", "location")
     ignore: tuple[str, ...] = ()

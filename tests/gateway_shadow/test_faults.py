@@ -65,7 +65,8 @@ async def test_candidates_over_the_in_flight_cap_are_shed_and_the_clients_served
 ) -> None:
     expected = await legacy_mode_answer(legacy, native, store)
     native.fault = "hang"
-    gateway = shadow_gateway(legacy.url, native, store, QUIET + "  max_in_flight: 2\n")
+    cap = QUIET + "  max_in_flight: 2\n  max_in_process: 8\n"  # max_in_flight is the cap here
+    gateway = shadow_gateway(legacy.url, native, store, cap)
     async with running(gateway) as client:
         answers = [await client.get("/users", headers={"X-Request-ID": "r-1"}) for _ in range(5)]
         assert len(native.seen) == 2  # the cap: the 3 others never reached the native side
@@ -73,6 +74,46 @@ async def test_candidates_over_the_in_flight_cap_are_shed_and_the_clients_served
     assert all(seen(a) == seen(expected) for a in answers)
     [report] = build_report(store.read_rows()).routes
     assert (report.compared, report.matched, report.shed) == (2, 2, 3)
+
+
+async def test_in_process_candidates_over_their_cap_are_shed_counted_and_the_clients_served(
+    legacy: Legacy, native: Native, store: Store
+) -> None:
+    expected = await legacy_mode_answer(legacy, native, store)
+    native.fault = "hang"
+    cap = QUIET + "  max_in_flight: 64\n  max_in_process: 2\n"
+    gateway = shadow_gateway(legacy.url, native, store, cap)
+    shadow: ShadowMode = gateway.shadow
+    async with running(gateway) as client:
+        began = time.perf_counter()
+        answers = await asyncio.gather(
+            *(client.get("/users", headers={"X-Request-ID": "r-1"}) for _ in range(6))
+        )
+        took = time.perf_counter() - began
+        # two candidates hang in this process; the four others were shed, not queued behind them
+        assert (len(native.seen), shadow.experiment.in_process, shadow.experiment.shed) == (2, 2, 4)
+        native.released.set()
+    assert took < 1.0  # nobody waited for a candidate
+    assert all(seen(a) == seen(expected) for a in answers)
+    [report] = build_report(store.read_rows()).routes
+    assert (report.compared, report.matched, report.shed) == (2, 2, 4)
+
+
+async def test_a_write_over_the_in_process_cap_is_not_dry_run_and_is_counted_as_shed(
+    legacy: Legacy, native: Native, store: Store, events: list[str]
+) -> None:
+    native.fault = "hang"
+    gateway = shadow_gateway(legacy.url, native, store, QUIET + "  max_in_process: 1\n")
+    async with running(gateway) as client:
+        await client.get("/users")  # its candidate hangs in this process, holding the one place
+        began = time.perf_counter()
+        response = await client.post("/users", json={"name": "Cy"})
+        took = time.perf_counter() - began
+        native.released.set()
+    assert response.status_code == 201 and took < 1.0  # the write did not wait for a dry run
+    assert events == ["legacy GET /users", "native GET /users mark=1", "legacy POST /users"]
+    reports = {r.route: r for r in build_report(store.read_rows()).routes}
+    assert (reports["users.create"].compared, reports["users.create"].shed) == (0, 1)
 
 
 async def test_a_mismatching_candidate_is_stored_and_the_client_gets_legacy(
@@ -114,7 +155,7 @@ async def test_the_client_is_served_when_the_store_fails(
         raise OSError("disk full")
 
     store.write = refuse  # type: ignore[method-assign]
-    gateway = shadow_gateway(legacy.url, native, store, QUIET)
+    gateway = shadow_gateway(legacy.url, native, store, QUIET + "  max_in_process: 3\n")
     shadow: ShadowMode = gateway.shadow
     async with running(gateway) as client:
         answers = await asyncio.gather(

@@ -117,6 +117,17 @@ def test_method_star_means_every_method() -> None:
     assert table.routes[0].methods is None
 
 
+def test_in_process_calls_default_to_one_and_a_route_may_allow_more() -> None:
+    text = with_head(
+        "routes:\n"
+        "  - {id: users.list, match: GET /users, mode: shadow, shadow: {max_in_process: 4}}\n"
+        "  - {id: users.count, match: GET /users/count, mode: shadow}\n"
+    )
+    first, second = parse(text).routes
+    assert first.shadow is not None and second.shadow is not None
+    assert (first.shadow.max_in_process, second.shadow.max_in_process) == (4, 1)
+
+
 def test_route_shadow_overrides_are_merged_over_the_global_block() -> None:
     text = with_head(
         "shadow:\n"
@@ -330,6 +341,7 @@ REJECTED = [
     ("noise-negative", HEAD + "shadow: {noise_sample: -0.1}\n", "7", "-0.1 is outside [0, 1]"),
     ("sample-bool", HEAD + "shadow: {sample: true}\n", "7", "True is not a number"),
     ("in-flight", HEAD + "shadow: {max_in_flight: 0}\n", "7", "0 is not a positive integer"),
+    ("in-process", HEAD + "shadow: {max_in_process: 0}\n", "7", "0 is not a positive integer"),
     ("pool-size", "version: 1\nlegacy: {url: 'http://p', pool_size: x}\n", "2", "not a positive"),
     (
         "preserve-host",
