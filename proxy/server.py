@@ -3,18 +3,23 @@
 SIGTERM stops accepting connections and lets requests in flight finish (up to
 STRANGLER_GRACEFUL_TIMEOUT seconds), runs the lifespan shutdown, and exits 0.
 
-With several workers, metrics are kept in PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory
-unless one is set), so that every scrape sums all workers (see proxy.metrics).
+With several workers, SIGHUP to the server reaches every worker, each of which reloads its
+table in place (see `_Supervisor`); metrics are kept in PROMETHEUS_MULTIPROC_DIR (a fresh
+temporary directory unless one is set), so that every scrape sums all workers (see
+proxy.metrics).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
 import sys
+from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from proxy import logs, native, table
 from proxy.checks import AppImportError
@@ -66,25 +71,48 @@ def serve(config_path: str | None, host: str, port: int, workers: int) -> int:
     previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
     try:
         with multiprocess_dir(workers):
-            uvicorn.run(
-                "proxy.app:app_from_env",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                loop=_fastest("uvloop", "asyncio"),
-                http=_fastest("httptools", "h11"),
-                lifespan="on",
-                access_log=False,  # the gateway writes its own access line
-                # the gateway is the edge: a client's X-Forwarded-For must never become its address
-                # (it would pass the admin surface's loopback rule)
-                proxy_headers=False,
-                # the upstream's Date and Server pass through; uvicorn's would double them
-                server_header=False,
-                date_header=False,
-                timeout_graceful_shutdown=int(settings.graceful_timeout),
-                log_level="warning",
-            )
+            options = _uvicorn_options(host, port, workers, settings)
+            if workers == 1:
+                uvicorn.run("proxy.app:app_from_env", **options)
+            else:
+                config = uvicorn.Config("proxy.app:app_from_env", **options)
+                _Supervisor(config, sockets=[config.bind_socket()]).run()
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _uvicorn_options(host: str, port: int, workers: int, settings: Settings) -> dict[str, Any]:
+    return {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "loop": _fastest("uvloop", "asyncio"),
+        "http": _fastest("httptools", "h11"),
+        "lifespan": "on",
+        "access_log": False,  # the gateway writes its own access line
+        # the gateway is the edge: a client's X-Forwarded-For must never become its address
+        # (it would pass the admin surface's loopback rule)
+        "proxy_headers": False,
+        # the upstream's Date and Server pass through; uvicorn's would double them
+        "server_header": False,
+        "date_header": False,
+        "timeout_graceful_shutdown": int(settings.graceful_timeout),
+        "log_level": "warning",
+    }
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor of `--workers N`, except for SIGHUP.
+
+    uvicorn answers SIGHUP by replacing the workers one by one; the gateway's workers reload
+    their table in place instead (proxy.reload: a bad table is refused and the one in force
+    stays), so the signal is passed on to each of them, keeping their connections and counts.
+    """
+
+    def handle_hup(self) -> None:
+        for process in self.processes:
+            if process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGHUP)

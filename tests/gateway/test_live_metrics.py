@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -22,8 +23,13 @@ from tests.support.services import ROOT, free_port
 UNMATCHED = (("mode", "legacy"), ("route", "(unmatched)"), ("status", "502"))
 
 
+class Served(NamedTuple):
+    url: str
+    pid: int  # the server's own process (with several workers, their supervisor)
+
+
 @contextlib.contextmanager
-def serving(config: Path, workers: int, env: dict[str, str]) -> Iterator[str]:
+def serving(config: Path, workers: int, env: dict[str, str]) -> Iterator[Served]:
     port = free_port()
     cmd = [sys.executable, "-m", "proxy.cli", "serve", "--config", str(config),
            "--port", str(port), "--workers", str(workers)]  # fmt: skip
@@ -40,7 +46,7 @@ def serving(config: Path, workers: int, env: dict[str, str]) -> Iterator[str]:
                 if httpx.get(url + "/_strangler/health", timeout=1).status_code == 200:
                     break
             time.sleep(0.1)
-        yield url
+        yield Served(url, proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -74,7 +80,7 @@ def test_every_scrape_sums_the_requests_of_every_worker(
     config = tmp_path / "routing.yaml"
     config.write_text(table_text(closed_port_url))  # every request: 502 from no legacy
     metrics_dir = tmp_path / "metrics"
-    with serving(config, 2, {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}) as url:
+    with serving(config, 2, {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}) as (url, _):
         sent = 0
         # a new connection per request, until both workers have answered some
         while sum(1 for n in unmatched_per_worker(metrics_dir) if n) < 2 and sent < 400:
