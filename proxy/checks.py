@@ -17,7 +17,17 @@ from starlette.routing import BaseRoute, Host, Match, Mount
 from starlette.types import Scope
 
 from proxy.matcher import METHODS
-from proxy.model import Mode, PathTemplate, Problem, Route, RouteTable, SegmentKind, Side
+from proxy.model import (
+    SAFE_METHODS,
+    Mode,
+    PathTemplate,
+    Problem,
+    Route,
+    RouteTable,
+    SegmentKind,
+    Side,
+    Writes,
+)
 
 # methods tried for a `*` route: the ones an API serves; OPTIONS and TRACE belong to middleware
 ANY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -176,3 +186,23 @@ def _routes_of(app: object) -> Sequence[BaseRoute] | None:
         if app is None:
             return None
     return None
+
+
+def uncompared_writes(table: RouteTable) -> list[Problem]:
+    """Shadow routes whose writes can never be compared: `writes: dry_run` with
+    `primary: native`. Only the native side can roll a dry run back, and there it is the side
+    that writes for real, so such writes are answered by native alone (a warning: the table
+    works, but its parity report will show no writes)."""
+    found = []
+    for route in table.routes:
+        shadow = route.shadow
+        if shadow is None or (shadow.writes, shadow.primary) != (Writes.DRY_RUN, Side.NATIVE):
+            continue
+        methods = ANY_METHODS if route.methods is None else sorted(route.methods)
+        if unsafe := [m for m in methods if m not in SAFE_METHODS]:
+            reason = (
+                f"writes: dry_run with primary: native: {', '.join(unsafe)} requests are answered "
+                "by the native side alone and never compared (legacy cannot take a dry run)"
+            )
+            found.append(Problem(table.source, route.line, reason, route.id, warning=True))
+    return found

@@ -21,6 +21,10 @@ class Side(enum.Enum):
     NATIVE = "native"
 
 
+# the methods shadow mode compares without `writes: dry_run` (no side effects to repeat)
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
 class Writes(enum.Enum):
     NONE = "none"
     DRY_RUN = "dry_run"

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 from proxy.capture import Capture, RequestBody, has_body, read_body, replay
 from proxy.forwarder import Exchange, ResponseTap
 from proxy.logs import get_logger
-from proxy.model import Route, RouteTable, ShadowConfig
+from proxy.model import SAFE_METHODS, Route, RouteTable, ShadowConfig
 from proxy.model import Side as Primary
 from proxy.sides import call_app, call_upstream
 from proxy.storage import StoreHolder
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
     from proxy.state import Snapshot
 
 log = get_logger("proxy.shadowing")
-SAFE_METHODS = frozenset({"GET", "HEAD"})
 # compared on write requests only: what a dry run cannot reproduce (see the module docstring)
 WRITE_IGNORES = (
     "body.data.id",

@@ -24,6 +24,7 @@ import yaml
 from proxy import units
 from proxy.matcher import parse_match
 from proxy.model import (
+    SAFE_METHODS,
     GateConfig,
     LegacyConfig,
     Mode,
@@ -45,7 +46,6 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 
 SUPPORTED_VERSION = 1
 DEFAULT_CONFIG = "routing.yaml"
-_SAFE_METHODS = frozenset({"GET", "HEAD"})
 _ROUTE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 
 
@@ -420,7 +420,7 @@ def _check_writes(p: _Problems, route: Route, shadow: ShadowConfig, line: int) -
         return
     if route.methods is None:
         shadowed = "every method"
-    elif unsafe := sorted(route.methods - _SAFE_METHODS):
+    elif unsafe := sorted(route.methods - SAFE_METHODS):
         shadowed = ", ".join(unsafe)
     else:
         return

@@ -140,6 +140,26 @@ def test_check_warns_about_unreachable_routes(
     )
 
 
+def test_check_warns_about_writes_that_can_never_be_compared(
+    table: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = (
+        "  - id: users.save\n    match: GET|PUT /api/v1/admin/users/{id:int}/x\n    mode: shadow\n"
+        "    shadow: {primary: native, writes: dry_run}\n"
+    )
+    table.write_text(TABLE + extra, encoding="utf-8")
+    code, out, err = run(capsys, "check", "--no-native", str(table))
+    assert code == 0
+    assert out.startswith(f"{table}: ok, 4 routes")
+    assert err == (
+        f"warning: {table}:16: route 'users.save': writes: dry_run with primary: native: PUT "
+        "requests are answered by the native side alone and never compared (legacy cannot take "
+        "a dry run)\n"
+    )
+    table.write_text(TABLE + extra.replace("primary: native", "primary: legacy"), "utf-8")
+    assert run(capsys, "check", "--no-native", str(table))[2] == ""
+
+
 def test_check_fails_when_the_native_app_does_not_serve_a_native_route(
     table: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
