@@ -256,6 +256,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         parity_cli.configure_noise,
         parity_cli.run_noise,
     ),
+    "prune": (
+        "delete parity data older than an age (run it from cron)",
+        parity_cli.configure_prune,
+        parity_cli.run_prune,
+    ),
     "gate": (
         "is each shadow route ready to flip? exit 1 if any is blocked",
         flipcli.configure_gate,

@@ -121,3 +121,49 @@ def run_noise(args: argparse.Namespace) -> int:
     existing = {route: config.ignore for route, config in shadows.items()}
     sys.stdout.write(render_ignore_yaml(proposals, existing))
     return 0
+
+
+def configure_prune(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="route table (default: $STRANGLER_CONFIG, else ./routing.yaml)",
+    )
+    parser.add_argument(
+        "--store", metavar="URL", help="SQLAlchemy URL of the parity store (default: the table's)"
+    )
+    parser.add_argument(
+        "--older-than",
+        metavar="AGE",
+        required=True,
+        help="delete counts, fields and samples older than this (30d, 12h, 90m)",
+    )
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    """Delete what the parity store holds from before a cutoff (flip history is kept)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.engine import make_url
+
+    from proxy.units import parse_duration
+
+    try:
+        age = parse_duration(args.older_than)
+    except ValueError as exc:
+        sys.stderr.write(f"--older-than: {exc}\n")
+        return 2
+    args.route = None
+    found = _routes_shadow(args)
+    store = _open(found[0]) if found is not None else None
+    if found is None or store is None:
+        return 1
+    cutoff = time.time() - age
+    try:
+        deleted = store.prune(cutoff)
+    finally:
+        store.close()
+    when = datetime.fromtimestamp(cutoff, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    shown = make_url(found[0]).render_as_string(hide_password=True)
+    print(f"{shown}: deleted {deleted} rows from before {when}")
+    return 0

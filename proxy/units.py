@@ -14,8 +14,8 @@ import math
 import re
 from urllib.parse import urlsplit
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|kB|KB|MB|GB)?")
 _SIZE_UNITS = {
     None: 1,
@@ -45,14 +45,14 @@ def _is_number(value: object) -> bool:
 
 
 def parse_duration(value: object) -> float:
-    """`500ms`, `2s`, `1m`, `1h`, or a number of seconds; always positive."""
+    """`500ms`, `2s`, `1m`, `1h`, `7d`, or a number of seconds; always positive."""
     if _is_number(value):
         seconds = float(value)  # type: ignore[arg-type]
     else:
         found = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
         if found is None:
             raise ValueError(
-                f"bad duration {value!r} (expected e.g. 500ms, 2s, 1m, or a number of seconds)"
+                f"bad duration {value!r} (expected e.g. 500ms, 2s, 1m, 7d, or a number of seconds)"
             )
         seconds = float(found[1]) * _DURATION_UNITS[found[2]]
     if not math.isfinite(seconds) or seconds <= 0:  # YAML reads .inf and .nan as floats

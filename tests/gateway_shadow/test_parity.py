@@ -102,14 +102,37 @@ def test_noise_prints_ignore_rules_ready_to_paste_with_their_evidence(
     assert code == 0 and out == "# no noise found: nothing to ignore\n"
 
 
+def test_prune_deletes_only_what_is_older_than_the_age(
+    filled: Filled, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def rows() -> int:
+        store = open_store(filled.url)
+        try:
+            found = store.read_rows(None, None)
+        finally:
+            store.close()
+        return sum(map(len, (found.counts, found.latency, found.fields, found.samples)))
+
+    before = rows()
+    assert before > 0
+    code, out, _ = run(capsys, "prune", "--config", str(filled.config), "--older-than", "1d")
+    assert code == 0 and re.fullmatch(r"sqlite:///.+: deleted 0 rows from before .+ UTC\n", out)
+    assert rows() == before
+    code, out, _ = run(capsys, "prune", "--store", filled.url, "--older-than", "1ms")
+    assert code == 0 and f"deleted {before}" in out  # everything just written is older than 1 ms
+    assert rows() == 0
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
         (["report", "--since", "last tuesday"], 2, "bad since 'last tuesday'"),
         (["report", "--store", "nosuchdb://x"], 1, "cannot open the parity store"),
         (["noise", "--config", "/nonexistent/routing.yaml"], 1, "cannot read the file"),
+        (["prune", "--older-than", "a while"], 2, "--older-than: bad duration 'a while'"),
+        (["prune", "--older-than", "1d", "--store", "nosuchdb://x"], 1, "cannot open the parity"),
     ],
-    ids=["bad-since", "bad-store", "missing-table"],
+    ids=["bad-since", "bad-store", "missing-table", "prune-bad-age", "prune-bad-store"],
 )
 def test_bad_input_is_one_line_on_stderr(
     capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str

@@ -73,7 +73,7 @@ def test_quiet_for_zero_turns_the_rule_off(written: object, seconds: float) -> N
         (
             "gate:\n  window: soon\n",
             "routing.yaml:7: gate.window: bad duration 'soon' "
-            "(expected e.g. 500ms, 2s, 1m, or a number of seconds)",
+            "(expected e.g. 500ms, 2s, 1m, 7d, or a number of seconds)",
         ),
         (
             "gate:\n  min_sample: 5\n",
