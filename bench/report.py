@@ -133,7 +133,7 @@ def outcomes(rec: dict[str, Any], kind: str) -> float:
     counters = rec.get("shadow", {})
     prom = {k: v for k, v in counters.items() if k.startswith(_PROM_OUTCOMES + "{")}
     if prom:
-        return sum(v for k, v in prom.items() if f'outcome="{kind}"' in k)
+        return float(sum(v for k, v in prom.items() if f'outcome="{kind}"' in k))
     return float(counters.get(f"store.{kind}", 0))
 
 
