@@ -16,7 +16,7 @@ round, every target at the same offered rate.
 
 Settings (environment): BENCH_QUICK=1 (smoke run), BENCH_RUNS, BENCH_DURATION (s), BENCH_WARMUP
 (s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4,5"),
-BENCH_SHADOW_LOAD (0.5), BENCH_PACED_CONNS (64), BENCH_CANDIDATE_CPU (the load core; "any":
+BENCH_SHADOW_LOAD (0.5), BENCH_PACED_CONNS (128), BENCH_CANDIDATE_CPU (the load core; "any":
 unpinned), BENCH_STREAM_BYTES, BENCH_FPM_CHILDREN, BENCH_PROFILE_SECONDS (0: no profile),
 BENCH_TMP, BENCH_RAW.
 """
@@ -105,7 +105,7 @@ class Settings:
             load_cpu=load_cpu,
             sut_cpu=_env("BENCH_SUT_CPU", "1"),
             shadow_load=float(_env("BENCH_SHADOW_LOAD", "0.5")),
-            paced_conns=int(_env("BENCH_PACED_CONNS", "64")),
+            paced_conns=int(_env("BENCH_PACED_CONNS", "128")),
             candidate_cpu=None if candidate == "any" else candidate,
             tmp=tmp,
             raw=raw,
