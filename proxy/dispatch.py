@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from proxy import errors, logs, native
@@ -107,7 +106,7 @@ class Gateway:
             client[0] if client else "",
             os.urandom(16).hex(),
         )
-        structlog.contextvars.bind_contextvars(request_id=view.request_id)
+        logs.REQUEST_ID.set(view.request_id)  # every log line of this request (its task) has it
         if view.marked:  # an internal mark of shadow mode: never a client's to set
             scope = {**scope, "headers": without(scope["headers"], DRY_RUN)}
         exchange = Exchange(view.request_id)
@@ -237,6 +236,8 @@ class Gateway:
                 logs.get_logger("proxy.dispatch").error(f"{kind}_failed", exc_info=exc)
                 await send({"type": f"{kind}.failed", "message": str(exc)})
                 return
+            if kind == "lifespan.shutdown":
+                logs.flush()  # the last access lines, before the server lets the process exit
             await send({"type": f"{kind}.complete"})
             if kind == "lifespan.shutdown":
                 return

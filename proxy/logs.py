@@ -1,19 +1,30 @@
 """Logging: structlog configured in one place, one access line per request, no credentials.
 
 JSON lines when stderr is not a terminal (production), the console renderer otherwise. Every
-line of a request carries its request id (bound in contextvars by dispatch). `mask_credentials`
-runs before rendering, so Authorization, Cookie and Set-Cookie values never reach a log, however
-they were passed (as keys, inside a dict, or in a list of header pairs).
+line of a request carries its request id: dispatch sets `REQUEST_ID` (one context variable, set
+once per request) and `add_request_id` copies it into each line. `mask_credentials` runs before
+rendering, so Authorization, Cookie and Set-Cookie values never reach a log, however they were
+passed (as keys, inside a dict, or in a list of header pairs).
+
+In JSON mode the lines go through a `LineBuffer`: access lines wait in memory and are written
+together, one write(2) per FLUSH_EVERY or FLUSH_AT bytes rather than one per request (stderr is
+unbuffered under PYTHONUNBUFFERED=1, as in the Docker image); any other line writes what waits
+and itself at once, so lines stay in order. What waits is written at the gateway's lifespan
+shutdown (SIGTERM) and at exit, so no line is lost when the process stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import contextvars
 import logging
 import sys
+import threading
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
-from typing import IO, Any, TextIO, cast
+from typing import IO, Any, BinaryIO, TextIO, cast
 
 import orjson
 import structlog
@@ -23,6 +34,8 @@ SECRET_HEADERS = frozenset(
 )
 MASK = "***"
 _configured = False
+# the request being served, set by dispatch for the request's task (its own context)
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
 def get_logger(name: str) -> Any:
@@ -62,6 +75,16 @@ def mask_credentials(
     return event_dict
 
 
+def add_request_id(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The request id of the request being served, unless the line names one itself."""
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
+
+
 def _orjson_dumps(obj: object, **_kw: object) -> bytes:
     return orjson.dumps(obj, default=repr)
 
@@ -74,11 +97,13 @@ def configure(
     *, json: bool | None = None, level: str = "info", stream: IO[Any] | None = None
 ) -> None:
     """Configure structlog (again, if called again: tests pass their own stream)."""
-    global _configured, _access, _fast_write
+    global _configured, _access, _fast_write, _buffer
+    flush()  # what waits for the stream being replaced
     out = stream if stream is not None else sys.stderr
     as_json = (not out.isatty()) if json is None else json
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         mask_credentials,
@@ -86,11 +111,13 @@ def configure(
     ]
     factory: Any
     binary = getattr(out, "buffer", None)
+    _buffer = None
     if as_json and binary is not None:
-        # stderr: orjson bytes straight to the binary buffer, no text round trip
+        # stderr: orjson bytes to the binary stream through one LineBuffer, no text round trip
         renderer: Any = structlog.processors.JSONRenderer(serializer=_orjson_dumps)
-        factory = structlog.BytesLoggerFactory(binary)
-        _fast_write = _fast_sink(binary)
+        _buffer = LineBuffer(binary)
+        factory = structlog.BytesLoggerFactory(cast(BinaryIO, _buffer))  # write and flush
+        _fast_write = _buffer.add
     elif as_json:
         renderer = structlog.processors.JSONRenderer(serializer=_orjson_text)
         factory = structlog.WriteLoggerFactory(cast(TextIO, out))
@@ -131,33 +158,70 @@ def _text_sink(out: IO[Any]) -> Callable[[bytes], object]:
     return write
 
 
-FLUSH_EVERY = 0.05  # seconds an access line may wait in the buffer
+FLUSH_EVERY = 0.05  # seconds an access line may wait in memory
+FLUSH_AT = 64 * 1024  # bytes waiting that are written at once
+_buffer: LineBuffer | None = None
 
 
-def _fast_sink(binary: Any) -> Callable[[bytes], object]:
-    """Buffered writes, flushed within FLUSH_EVERY: one syscall per batch, not per request.
+class LineBuffer:
+    """Lines gathered in memory and written to a binary stream in one call.
 
-    Other log lines go through the same buffered stream and flush it, so lines stay in order.
+    `add` (access lines, on the event loop) only appends, and on the first line of a batch
+    schedules a flush FLUSH_EVERY later (a batch, not a loop iteration: at a few thousand
+    requests a second an iteration completes about one request, so per iteration would still
+    be about one write per request); FLUSH_AT bytes waiting are written at once, and without a
+    running loop (a command) every line is. `write` and `flush` make it the file of structlog's
+    BytesLogger: every other line flushes what waits before it, so the order is kept. A lock
+    makes it safe for lines logged from worker threads.
     """
-    pending = False
 
-    def flush() -> None:
-        nonlocal pending
-        pending = False
-        binary.flush()
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self._lines: list[bytes] = []
+        self._size = 0
+        self._scheduled = False
+        self._lock = threading.Lock()
 
-    def write(line: bytes) -> None:
-        nonlocal pending
-        binary.write(line)
-        if pending:
-            return
+    def add(self, line: bytes) -> None:
+        with self._lock:
+            self._lines.append(line)
+            self._size += len(line)
+            now = self._size >= FLUSH_AT or not (self._scheduled or self._schedule())
+        if now:
+            self.flush()
+
+    def _schedule(self) -> bool:
         try:
-            asyncio.get_running_loop().call_later(FLUSH_EVERY, flush)
-            pending = True
+            loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (a command, a test): write through
-            binary.flush()
+            return False
+        loop.call_later(FLUSH_EVERY, self.flush)
+        self._scheduled = True
+        return True
 
-    return write
+    def write(self, data: bytes) -> int:
+        with self._lock:
+            self._lines.append(data)
+            self._size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._scheduled = False
+            lines, self._lines, self._size = self._lines, [], 0
+            if lines:
+                self.out.write(b"".join(lines))
+            self.out.flush()
+
+
+def flush() -> None:
+    """Write the log lines waiting in memory (lifespan shutdown, exit)."""
+    if _buffer is not None:
+        with contextlib.suppress(OSError, ValueError):  # the stream is gone: nothing to do
+            _buffer.flush()
+
+
+atexit.register(flush)
 
 
 def access(
