@@ -6,22 +6,26 @@ document) in one worker thread on one pooled connection; see handlers/db.py for 
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect
+from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from handlers import api, errors
 from handlers.context import Context, load_settings
-from handlers.db import Engines, connect, create_engines, is_unreachable
+from handlers.db import WORKERS, Engines, connect, create_engines, is_unreachable
 from handlers.errors import ApiError, DatabaseUnavailable, Reply, ValidationFailed
 from handlers.query import ServerError
 from handlers.request import ApiRequest
@@ -31,8 +35,9 @@ from handlers.routing import PREFIX, Options, Target, match, preflight
 log = structlog.get_logger("handlers")
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = f"sqlite:///{ROOT / 'legacy' / 'var' / 'paymenter.sqlite'}"
-DRY_RUN_HEADER = "x-strangler-dry-run"
+DRY_RUN_HEADER = b"x-strangler-dry-run"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+T = TypeVar("T")
 
 
 def render(exc: Exception, request: ApiRequest) -> Reply:
@@ -97,19 +102,66 @@ def _headers(reply: Reply, request: ApiRequest) -> dict[str, str]:
     return headers
 
 
-async def _build_request(request: Request) -> ApiRequest:
-    scope = request.scope
+_workers: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _workers
+    if _workers is None:
+        _workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="handlers")
+    return _workers
+
+
+async def in_worker(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in one of the WORKERS threads (shared by every app of the process), in a
+    copy of the caller's context, as Starlette's run_in_threadpool runs it.
+
+    Why not run_in_threadpool: anyio's limiter lets 40 threads in, and 40 threads holding
+    requests half done convoy on the GIL (p99 several times p50), with a pool as large to
+    keep; and its hop (limiter, cancel scope, run vars) costs the event loop more than
+    run_in_executor's."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_executor(), context.run, fn, *args)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _build_request(scope: Scope, receive: Receive) -> ApiRequest:
     client = scope.get("client")
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     return ApiRequest(
-        method=request.method.upper(),
+        method=scope["method"].upper(),
         raw_path=scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0] or scope["path"],
         query_string=scope.get("query_string", b"").decode("latin-1"),
         headers=headers,
-        body_bytes=await request.body(),
+        body_bytes=await _read_body(receive),
         client_ip=client[0] if client else "127.0.0.1",
         scheme=scope.get("scheme", "http"),
     )
+
+
+def _dry_run(scope: Scope) -> bool:
+    # the first such header, as Starlette's Headers.get reads it
+    found = next((v for k, v in scope["headers"] if k == DRY_RUN_HEADER), None)
+    return found == b"1"
+
+
+def raw_headers(status: int, headers: dict[str, str], body: bytes) -> list[tuple[bytes, bytes]]:
+    """The header list `starlette.responses.Response(body, status, headers)` sends."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    sized = any(name == b"content-length" for name, _ in raw)
+    if not (sized or status < 200 or status in (204, 304)):
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+    return raw
 
 
 def _route(request: ApiRequest) -> Target | Reply:
@@ -127,37 +179,76 @@ def _route(request: ApiRequest) -> Target | Reply:
     return found
 
 
+class Endpoint:
+    """The one ASGI endpoint every route leads to: the request is parsed on the event loop,
+    served in a worker thread, and answered with the bytes Starlette's Response would send.
+    A bug before the answer starts is answered as Starlette's ServerErrorMiddleware answers
+    it (a plain 500, then re-raised for the server or the gateway to report)."""
+
+    def __init__(self, engines: Engines):
+        self.engines = engines
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            status, headers, body = await self._answer(scope, receive)
+        except Exception:
+            await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
+            raise
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        api_request = await _build_request(scope, receive)
+        found = _route(api_request)
+        if isinstance(found, Target):
+            dry_run = _dry_run(scope)
+            reply = await in_worker(serve, self.engines, api_request, found, dry_run)
+        else:
+            reply = found
+        body = b"" if api_request.method == "HEAD" or reply.status in (204, 304) else reply.body
+        return reply.status, raw_headers(reply.status, _headers(reply, api_request), body), body
+
+
 def create_app(database_url: str | None = None, *, engines: Engines | None = None) -> Starlette:
     """The application on `database_url` (default: DATABASE_URL, then the demo's SQLite).
     `app.state.engines` holds the pools; ASGI lifespan shutdown disposes them."""
     url = database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE
     db_engines = engines if engines is not None else create_engines(url)
 
-    async def endpoint(request: Request) -> Response:
-        api_request = await _build_request(request)
-        found = _route(api_request)
-        if isinstance(found, Target):
-            dry_run = request.headers.get(DRY_RUN_HEADER) == "1"
-            reply = await run_in_threadpool(serve, db_engines, api_request, found, dry_run)
-        else:
-            reply = found
-        body = b"" if api_request.method == "HEAD" or reply.status in (204, 304) else reply.body
-        return Response(body, reply.status, _headers(reply, api_request))
-
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         db_engines.dispose()
 
-    app = Starlette(routes=_routes(endpoint), lifespan=lifespan)
+    endpoint = Endpoint(db_engines)
+    app = NativeApp(endpoint, routes=_routes(endpoint), lifespan=lifespan)
     app.state.engines = db_engines
     return app
+
+
+class NativeApp(Starlette):
+    """Starlette with its routes declared (a router, `strangler check` included, reads them)
+    and its lifespan, but HTTP requests go straight to the one endpoint every route leads to:
+    the middleware stack, the router's scan and the Request/Response objects cost the event
+    loop more than the endpoint's own work there."""
+
+    def __init__(self, endpoint: ASGIApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.endpoint(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 _ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-def _routes(endpoint: Callable[[Request], Awaitable[Response]]) -> list[Route]:
+def _routes(endpoint: ASGIApp) -> list[Route]:
     """Every resource route declared (so a router, `strangler check` included, can see what is
     served), then a catch-all that answers unknown paths and methods as the legacy side does."""
     declared = []

@@ -43,9 +43,12 @@ from sqlalchemy.pool import PoolProxiedConnection
 from handlers.errors import DatabaseUnavailable
 from handlers.model import Row
 
-# One connection per worker thread (anyio's default thread limiter holds 40): a pool smaller
-# than the thread count makes threads open and close connections under load.
-POOL_SIZE = 40
+# The threads that run requests (handlers.app.in_worker): enough to keep one core busy while
+# others wait on the database, few enough not to convoy on the GIL.
+WORKERS = 8
+# One connection per worker thread: a pool smaller than the thread count makes threads open
+# and close connections under load.
+POOL_SIZE = WORKERS
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_PARAMS = 30000
 
