@@ -106,7 +106,6 @@ class ShadowMode:
         self.experiment = Experiment(self)  # metrics listen on experiment.observers
         self._plans: dict[int, tuple[Snapshot, dict[str, RoutePlan]]] = {}
         self._foreground = 0  # dry-run candidates running before their primary
-        self._foreground_local = 0  # ... of which in this process
 
     def attach(self, gateway: Gateway) -> None:
         self.gateway = gateway
@@ -193,16 +192,15 @@ class ShadowMode:
         cap = min(s.max_in_flight, experiment.settings.max_in_flight)
         if experiment.in_flight + self._foreground >= cap:
             return None
-        local_cap = experiment.in_process_cap(s)
-        if in_process and experiment.in_process + self._foreground_local >= local_cap:
-            return None
+        if in_process:
+            if experiment.in_process >= experiment.in_process_cap(s):
+                return None
+            candidate = experiment.counted(candidate)  # background candidates see it running
         self._foreground += 1
-        self._foreground_local += int(in_process)
         try:
             seen = await observe(candidate, Side.CANDIDATE, s.timeout)
         finally:
             self._foreground -= 1
-            self._foreground_local -= int(in_process)
 
         async def done() -> Observation:
             return seen

@@ -139,9 +139,9 @@ class Experiment:
         rules = Rules(tuple(h.lower() for h in s.headers), compiled(s.ignore), noise)
         job = _Job(route, request, at, primary, rules, compiled(s.redact), self.budget)
         if in_process[0]:
-            candidate = self._counted(candidate)
+            candidate = self.counted(candidate)
         if aa_call is not None and in_process[1]:
-            aa_call = self._counted(aa_call)
+            aa_call = self.counted(aa_call)
         task = asyncio.get_running_loop().create_task(self._run(job, candidate, aa_call, s))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -192,8 +192,10 @@ class Experiment:
     def _shadowed(method: str, s: ShadowSettings) -> bool:
         return method.upper() in SAFE_METHODS or s.writes == "dry_run"
 
-    def _counted(self, call: Call) -> Call:
-        """The call, holding one of the in-process places from now until it returns."""
+    def counted(self, call: Call) -> Call:
+        """The call, holding one of the in-process places from now until it returns (the
+        caller checked `in_process` against `in_process_cap` first; a write's dry run, run
+        before its primary, takes its place here too)."""
         self.in_process += 1
 
         async def counted() -> Observation:

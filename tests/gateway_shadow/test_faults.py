@@ -116,6 +116,25 @@ async def test_a_write_over_the_in_process_cap_is_not_dry_run_and_is_counted_as_
     assert (reports["users.create"].compared, reports["users.create"].shed) == (0, 1)
 
 
+async def test_a_dry_run_holds_the_in_process_place_while_it_runs(
+    legacy: Legacy, native: Native, store: Store
+) -> None:
+    native.fault = "hang"
+    gateway = shadow_gateway(legacy.url, native, store, "  timeout: 2s\n  max_in_process: 1\n")
+    async with running(gateway) as client:
+        write = asyncio.create_task(client.post("/users", json={"name": "Cy"}))
+        for _ in range(500):  # until the write's dry run has started (it hangs)
+            if native.seen:
+                break
+            await asyncio.sleep(0.01)
+        read = await client.get("/users")  # its candidate finds the one place taken: shed
+        native.released.set()
+        assert (await write).status_code == 201 and read.status_code == 200
+    assert [s["method"] for s in native.seen] == ["POST"]
+    reports = {r.route: r for r in build_report(store.read_rows()).routes}
+    assert (reports["users.list"].shed, reports["users.create"].compared) == (1, 1)
+
+
 async def test_a_mismatching_candidate_is_stored_and_the_client_gets_legacy(
     legacy: Legacy, native: Native, store: Store
 ) -> None:
