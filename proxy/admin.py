@@ -1,31 +1,53 @@
 """The operator surface under /_strangler/: health, routes, reload (Starlette).
 
-Access: with STRANGLER_ADMIN_TOKEN set, every endpoint but health needs `Authorization: Bearer
-<token>` (compared in constant time; 401 otherwise). Without a token, only loopback clients are
-served (403 otherwise). Health is always open, for load balancers and orchestrators.
+Access, decided by `authenticate` for every endpoint wrapped in `protect` (all but health, which
+is always open for load balancers and orchestrators, and the sign-in pages):
 
-Later endpoints (parity, metrics, a dashboard) are added with `protect(...)` around their
-endpoint and passed to `create_admin(extra_routes=...)`.
+- With STRANGLER_ADMIN_TOKEN set: `Authorization: Bearer <token>` (compared in constant time)
+  from anywhere, for every method; or, for GET and HEAD only, the session cookie a browser gets
+  from `POST /_strangler/login` (proxy.signin). The cookie never authorises a POST: a form on
+  another site can make a browser send it (SameSite aside), a header it cannot, so `reload` and
+  whatever changes state keep needing the bearer. Refused: a browser asking for HTML (GET/HEAD,
+  `Accept: text/html`) is sent to the login page (303); anything else gets the JSON 401 with
+  `WWW-Authenticate: Bearer`.
+- Without a token: loopback clients only (403 otherwise), with no sign-in.
+
+How a request got in is kept on `request.state` (`via(request)`): the dashboard shows "sign
+out" only to a cookie session. Later endpoints (parity, metrics, the dashboard) are added with
+`protect(...)` around their endpoint and passed to `create_admin(extra_routes=...)`.
 """
 
 from __future__ import annotations
 
+import enum
 import hmac
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from proxy import signin
+from proxy.model import SAFE_METHODS
 from proxy.reload import Reloader
 from proxy.state import UNMATCHED, TableHolder
 
 PREFIX = "/_strangler"
+LOGIN = f"{PREFIX}/login"
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Via(enum.Enum):
+    """How a request to a protected endpoint was let in."""
+
+    BEARER = "bearer"
+    COOKIE = "cookie"
+    LOOPBACK = "loopback"
 
 
 @dataclass
@@ -35,6 +57,8 @@ class AdminContext:
     token: str | None
     clock: Callable[[], float] = time.monotonic
     started: float = field(default_factory=time.monotonic)
+    # epoch seconds, for session cookies: every worker and restart must agree on the time
+    wall: Callable[[], float] = time.time
 
 
 def is_loopback(host: str | None) -> bool:
@@ -46,33 +70,70 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def refusal(request: Request, token: str | None) -> Response | None:
-    """None when the request may be served, else the 401 or 403 to answer."""
-    if token:
-        given = request.headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            value.strip().encode("utf-8"), token.encode("utf-8")
-        ):
-            return None
-        return JSONResponse(
-            {"error": "a valid bearer token is required"},
-            status_code=401,
-            headers={"WWW-Authenticate": 'Bearer realm="strangler"'},
-        )
-    client = request.client.host if request.client else None
-    if is_loopback(client):
-        return None
-    return JSONResponse(
-        {"error": "the admin surface serves loopback clients only (set STRANGLER_ADMIN_TOKEN)"},
-        status_code=403,
+def bearer_matches(request: Request, token: str) -> bool:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode("utf-8"), token.encode("utf-8")
     )
+
+
+def authenticate(request: Request, token: str | None, now: float) -> Via | None:
+    """How the request may be served, or None when it may not."""
+    if token:
+        if bearer_matches(request, token):
+            return Via.BEARER
+        if request.method in SAFE_METHODS and signin.verify(
+            request.cookies.get(signin.COOKIE), token, now
+        ):
+            return Via.COOKIE
+        return None
+    client = request.client.host if request.client else None
+    return Via.LOOPBACK if is_loopback(client) else None
+
+
+def wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "").lower()
+
+
+def refusal(request: Request, token: str | None) -> Response:
+    """What to answer a request `authenticate` did not let in."""
+    if not token:
+        return JSONResponse(
+            {"error": "the admin surface serves loopback clients only (set STRANGLER_ADMIN_TOKEN)"},
+            status_code=403,
+        )
+    if request.method in SAFE_METHODS and wants_html(request):
+        return RedirectResponse(
+            login_url(request), status_code=303, headers={"Cache-Control": "no-store"}
+        )
+    return JSONResponse(
+        {"error": "a valid bearer token is required"},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="strangler"'},
+    )
+
+
+def login_url(request: Request) -> str:
+    """The login page, to come back to this page (path and query) once signed in."""
+    back = quote(request.scope["path"], safe="/:@!$&'()*+,;=-._~")
+    if request.url.query:
+        back += "?" + request.url.query
+    return f"{LOGIN}?{urlencode({'next': back})}"
+
+
+def via(request: Request) -> Via | None:
+    """How a request `protect` let through got in (None outside `protect`)."""
+    found = getattr(request.state, "admin_via", None)
+    return found if isinstance(found, Via) else None
 
 
 def protect(ctx: AdminContext, endpoint: Endpoint) -> Endpoint:
     async def guarded(request: Request) -> Response:
-        refused = refusal(request, ctx.token)
-        return refused if refused is not None else await endpoint(request)
+        how = authenticate(request, ctx.token, ctx.wall())
+        if how is None:
+            return refusal(request, ctx.token)
+        request.state.admin_via = how
+        return await endpoint(request)
 
     return guarded
 

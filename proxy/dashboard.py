@@ -5,42 +5,59 @@
                                                    tree of differing fields, sample pairs
     GET /_strangler/route/{id}/samples?field=F     every stored sample of one field
     GET /_strangler/metrics                        Prometheus text format (proxy.metrics)
+    GET|POST /_strangler/login                     sign in with the admin token (a cookie)
+    POST /_strangler/logout                        sign out (the cookie is cleared)
 
 (`/_strangler/routes` stays the JSON list of routes.) Reading the store is blocking I/O and
 folding rows is CPU work: both run in a worker thread, never on the event loop the requests
-share. The pages carry no script, and are served under a content policy that allows none.
+share. The pages carry no script, and are served under a content policy that allows none; it
+allows forms to post to this origin only on the pages that carry one (the login page, and the
+"sign out" button a cookie session sees), and to nowhere on the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from proxy import pages
-from proxy.admin import PREFIX, AdminContext, protect
+from proxy import pages, signin
+from proxy.admin import LOGIN, PREFIX, AdminContext, Via, protect, via
 from proxy.evidence import Evidence, gather
 from proxy.history import FlipStore
 from proxy.htmlparts import esc
+from proxy.logs import get_logger
 from proxy.metrics import CONTENT_TYPE, Metrics
 from proxy.model import RouteTable
 from proxy.state import UNMATCHED
 from shadow.store import Store
 
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
-        "base-uri 'none'; form-action 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",  # evidence changes by the second, and it is the operator's
-}
+log = get_logger("proxy.dashboard")
+
+
+def _policy(form_action: str) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+            f"frame-ancestors 'none'; base-uri 'none'; form-action {form_action}"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",  # evidence changes by the second, and it is the operator's
+    }
+
+
+HEADERS = _policy("'none'")
+FORM_HEADERS = _policy("'self'")  # a page with a form (login, sign out) posts to this origin
+FORM_LIMIT = 8192  # bytes of a login form: a token and a path
+HOME = f"{PREFIX}/"
 
 
 @dataclass
@@ -71,27 +88,123 @@ def dashboard_routes(ctx: AdminContext, sources: Sources) -> list[Route]:
             route=route,
         )
 
-    async def overview(_request: Request) -> Response:
-        return _html(pages.overview(await evidence()))
+    async def overview(request: Request) -> Response:
+        signed_in = via(request) is Via.COOKIE
+        return _html(pages.overview(await evidence(), signed_in=signed_in), form=signed_in)
 
     async def route_page(request: Request) -> Response:
+        signed_in = via(request) is Via.COOKIE
         route_id = request.path_params["id"]
         found = await evidence(route_id)
         r = found.route(route_id)
         if r is None:
-            return _not_found(route_id)
+            return _not_found(route_id, signed_in)
         field = request.query_params.get("field")
         if request.url.path.endswith("/samples"):
             if not field:
-                return _html(pages.page("samples", "<p>Name a field: ?field=…</p>"), 400)
-            return _html(pages.samples_page(found, r, field))
-        return _html(pages.route_page(found, r))
+                text = pages.page("samples", "<p>Name a field: ?field=…</p>", signed_in=signed_in)
+                return _html(text, 400, form=signed_in)
+            return _html(pages.samples_page(found, r, field, signed_in=signed_in), form=signed_in)
+        return _html(pages.route_page(found, r, signed_in=signed_in), form=signed_in)
 
     return [
-        Route(f"{PREFIX}/", protect(ctx, overview), methods=["GET"]),
+        Route(HOME, protect(ctx, overview), methods=["GET"]),
         Route(f"{PREFIX}/route/{{id}}", protect(ctx, route_page), methods=["GET"]),
         Route(f"{PREFIX}/route/{{id}}/samples", protect(ctx, route_page), methods=["GET"]),
+        *signin_routes(ctx),
     ]
+
+
+def signin_routes(ctx: AdminContext) -> list[Route]:
+    """The login form, what it posts to, and sign-out: open to all, as a login page must be."""
+
+    async def form(request: Request) -> Response:
+        if not ctx.token:
+            return _html(pages.no_login_page(), form=False)
+        held = request.cookies.get(signin.COOKIE)
+        ended = held is not None and not signin.verify(held, ctx.token, ctx.wall())
+        back = _next(request.query_params.get("next"))
+        return _html(pages.login_page(back, signin.LIFETIME, ended=ended), form=True)
+
+    async def login(request: Request) -> Response:
+        if not ctx.token:
+            return _html(pages.no_login_page(), 409, form=False)
+        fields = await _read_form(request)
+        if isinstance(fields, Response):
+            return fields
+        back = _next(fields.get("next"))
+        given = fields.get("token", "").strip().encode("utf-8")
+        client = request.client.host if request.client else ""
+        if not hmac.compare_digest(given, ctx.token.encode("utf-8")):
+            log.warning("admin_sign_in_refused", client=client)
+            error = "That is not this gateway's admin token (STRANGLER_ADMIN_TOKEN)."
+            text = pages.login_page(back, signin.LIFETIME, error=error)
+            refused = _html(text, 401, form=True)
+            refused.headers["WWW-Authenticate"] = 'Bearer realm="strangler"'
+            return refused
+        log.info("admin_signed_in", client=client)
+        response = RedirectResponse(back, status_code=303, headers={"Cache-Control": "no-store"})
+        response.set_cookie(
+            signin.COOKIE,
+            signin.issue(ctx.token, ctx.wall()),
+            max_age=signin.LIFETIME,
+            path=PREFIX,
+            secure=_over_https(request),
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    async def logout(request: Request) -> Response:
+        response = RedirectResponse(LOGIN, status_code=303, headers={"Cache-Control": "no-store"})
+        # only when the cookie came along: SameSite=Strict keeps it off a post from another
+        # site, so such a post cannot sign the operator out
+        if signin.COOKIE in request.cookies:
+            response.delete_cookie(
+                signin.COOKIE,
+                path=PREFIX,
+                secure=_over_https(request),
+                httponly=True,
+                samesite="strict",
+            )
+        return response
+
+    return [
+        Route(LOGIN, form, methods=["GET"]),
+        Route(LOGIN, login, methods=["POST"]),
+        Route(f"{PREFIX}/logout", logout, methods=["POST"]),
+    ]
+
+
+def _next(raw: str | None) -> str:
+    back = signin.safe_next(raw, PREFIX, HOME)
+    return HOME if back.split("?")[0] in (LOGIN, f"{PREFIX}/logout") else back
+
+
+def _over_https(request: Request) -> bool:
+    # X-Forwarded-Proto from a TLS terminator in front; trusting it can only make the cookie
+    # stricter (a browser on plain http drops a Secure cookie), never looser
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
+
+
+async def _read_form(request: Request) -> dict[str, str] | Response:
+    """The login form's fields (first value of each), or the 400/413/415 page to answer."""
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return _html(pages.page("sign in", "<p>Post the login form.</p>"), 415)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FORM_LIMIT:
+            return _html(pages.page("sign in", "<p>That form is too large.</p>"), 413)
+    try:
+        parsed = parse_qs(
+            body.decode("ascii"), keep_blank_values=True, max_num_fields=8, errors="strict"
+        )
+    except ValueError:  # UnicodeDecodeError too: a form is ASCII, percent-encoded
+        return _html(pages.page("sign in", "<p>That form could not be read.</p>"), 400)
+    return {name: values[0] for name, values in parsed.items()}
 
 
 def metrics_route(ctx: AdminContext, metrics: Metrics, refresh: Callable[[], None]) -> Route:
@@ -105,13 +218,13 @@ def metrics_route(ctx: AdminContext, metrics: Metrics, refresh: Callable[[], Non
     return Route(f"{PREFIX}/metrics", protect(ctx, scrape), methods=["GET"])
 
 
-def _html(text: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(text, status_code=status, headers=HEADERS)
+def _html(text: str, status: int = 200, *, form: bool = False) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status, headers=FORM_HEADERS if form else HEADERS)
 
 
-def _not_found(route_id: str) -> HTMLResponse:
+def _not_found(route_id: str, signed_in: bool) -> HTMLResponse:
     body = (
         f'<p><a href="{PREFIX}/">all routes</a></p><h1>No route {esc(route_id)}</h1>'
         "<p>It is not in the table, and nothing about it is stored.</p>"
     )
-    return _html(pages.page("not found", body), 404)
+    return _html(pages.page("not found", body, signed_in=signed_in), 404, form=signed_in)

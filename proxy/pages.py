@@ -1,8 +1,10 @@
-"""The dashboard's pages as HTML text: the route list, one route, the samples of one field.
+"""The dashboard's pages as HTML text: the route list, one route, the samples of one field,
+and the login page.
 
 Pure: an `Evidence` in, a page out; the time shown is the evidence's `now`. No script anywhere:
 the pages read the same with JavaScript off, and the admin app serves them under a policy that
-allows none (see proxy.dashboard).
+allows none (see proxy.dashboard). `signed_in`: the request came with the session cookie, so
+the page offers to sign out (a form: a sign-out is a POST).
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ svg.spark .flip{stroke:#d9822b;stroke-width:1.5;stroke-dasharray:3 2}
 background:#fff;border:1px solid #e3e6ea;overflow:auto;max-height:32rem;font-size:12.5px}
 mark{background:#ffd6d3;color:#6b0f0a}mark.only{background:#ffe9b8;color:#5a3b00}
 .sidebyside{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1.2rem}
+form.account{float:right;margin:0}form.account button{background:none;border:0;padding:0;
+font:inherit;color:#0b5cad;text-decoration:underline;cursor:pointer}
+.login{max-width:26rem;margin:3rem auto}.login label{display:block;font-weight:600;
+margin:1rem 0 .3rem}.login input[type=password]{width:100%;box-sizing:border-box;
+padding:.45rem .5rem;font:inherit;border:1px solid #b9c0c8;border-radius:.25rem}
+.login button{margin-top:.9rem;padding:.4rem 1.1rem;font:inherit;font-weight:600;color:#fff;
+background:#0b5cad;border:0;border-radius:.25rem;cursor:pointer}
 """
 
 
@@ -57,13 +66,62 @@ def route_url(route_id: str, tail: str = "") -> str:
     return f"{BASE}/route/{quote(route_id, safe='')}{tail}"
 
 
-def page(title: str, body: str) -> str:
+def page(title: str, body: str, *, signed_in: bool = False) -> str:
+    account = (
+        f'<form class="account" method="post" action="{BASE}/logout">'
+        '<button type="submit">sign out</button></form>'
+        if signed_in
+        else ""
+    )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} · Strangler</title><style>{STYLE}</style></head>"
-        f"<body>{body}</body></html>"
+        f"<body>{account}{body}</body></html>"
     )
+
+
+def login_page(next_path: str, lifetime: int, *, error: str = "", ended: bool = False) -> str:
+    """The sign-in form; `next_path` (already checked to be under /_strangler/) comes back with
+    the post. `ended`: the browser held a session cookie that no longer holds."""
+    notice = ""
+    if error:
+        notice = f'<p class="warn" role="alert">{esc(error)}</p>'
+    elif ended:
+        notice = (
+            '<p class="warn">Your sign-in has ended (it expired, or the admin token was '
+            "changed). Sign in again.</p>"
+        )
+    body = (
+        '<main class="login"><h1>Strangler: sign in</h1>'
+        '<p class="quiet">The admin surface of this gateway asks for its admin token, the value '
+        "of <code>STRANGLER_ADMIN_TOKEN</code>.</p>" + notice
+        + f'<form method="post" action="{BASE}/login">'
+        f'<input type="hidden" name="next" value="{esc(next_path)}">'
+        '<label for="token">Admin token</label><input id="token" name="token" type="password" '
+        'autocomplete="current-password" required autofocus>'
+        '<button type="submit">Sign in</button></form>'
+        f'<p class="quiet">This browser stays signed in for {format_duration(lifetime)}, to '
+        "read the dashboard and the other pages; changes (such as a reload) still need "
+        "<code>Authorization: Bearer</code>.</p>"
+        # SameSite=Strict: a link followed from another site arrives without the cookie
+        '<p class="quiet">Signed in already, and came here by a link from elsewhere? Your '
+        "browser holds the sign-in back from other sites' links: "
+        f'<a href="{esc(next_path)}">continue to {esc(next_path)}</a>.</p></main>'
+    )  # fmt: skip
+    return page("sign in", body)
+
+
+def no_login_page() -> str:
+    body = (
+        '<main class="login"><h1>Strangler: no sign-in</h1>'
+        "<p>No admin token is set (<code>STRANGLER_ADMIN_TOKEN</code>), so there is nothing to "
+        "sign in with: the admin surface and the dashboard are served to loopback clients only "
+        "(this machine), without signing in.</p><p>To use them from elsewhere, as under "
+        "docker-compose, start the gateway with the token set.</p>"
+        f'<p><a href="{BASE}/">the dashboard</a></p></main>'
+    )
+    return page("sign in", body)
 
 
 def _table(headings: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
@@ -130,7 +188,7 @@ def _header(e: Evidence) -> str:
     return out
 
 
-def overview(e: Evidence) -> str:
+def overview(e: Evidence, *, signed_in: bool = False) -> str:
     rows = []
     for r in e.routes:
         rep = r.report
@@ -153,7 +211,7 @@ def overview(e: Evidence) -> str:
         + f'<p class="quiet">Requests: answered since the gateway started; {e.unmatched} '
         f"more matched no route and went to legacy. {links}</p>"
     )  # fmt: skip
-    return page("routes", body)
+    return page("routes", body, signed_in=signed_in)
 
 
 def _stats(rep: RouteReport | None) -> str:
@@ -240,7 +298,7 @@ def _trend_start(e: Evidence, r: RouteEvidence) -> float:
     return max(e.since, first - max((e.as_of - first) * 0.05, 60.0))
 
 
-def route_page(e: Evidence, r: RouteEvidence) -> str:
+def route_page(e: Evidence, r: RouteEvidence, *, signed_in: bool = False) -> str:
     rep = r.report
     fields = [ln.field for ln in rep.fields] if rep else []
     noise = [ln.field for ln in rep.noise] if rep else []
@@ -264,10 +322,10 @@ def route_page(e: Evidence, r: RouteEvidence) -> str:
         + f"<h2>Differing fields</h2>{tree}"
         + f"<h2>Samples</h2>{_samples(r.id, shown, primary, candidate)}"
     )  # fmt: skip
-    return page(r.id, body)
+    return page(r.id, body, signed_in=signed_in)
 
 
-def samples_page(e: Evidence, r: RouteEvidence, field: str) -> str:
+def samples_page(e: Evidence, r: RouteEvidence, field: str, *, signed_in: bool = False) -> str:
     chosen = sorted((s for s in e.samples if s.field == field), key=lambda s: -s.at)
     primary, candidate = _sides(r)
     body = (
@@ -275,4 +333,4 @@ def samples_page(e: Evidence, r: RouteEvidence, field: str) -> str:
         f"<h1>Samples of <code>{esc(field)}</code></h1>" + _header(e)
         + _samples(r.id, chosen, primary, candidate)
     )  # fmt: skip
-    return page(f"{r.id} {field}", body)
+    return page(f"{r.id} {field}", body, signed_in=signed_in)

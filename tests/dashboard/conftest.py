@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +28,10 @@ class Evidence:
     holder: TableHolder
 
 
-def admin_app(evidence: Evidence, token: str | None = None) -> Starlette:
-    ctx = AdminContext(evidence.holder, Reloader(evidence.holder, None, {}), token)
+def admin_app(
+    evidence: Evidence, token: str | None = None, wall: Callable[[], float] = time.time
+) -> Starlette:
+    ctx = AdminContext(evidence.holder, Reloader(evidence.holder, None, {}), token, wall=wall)
     store = evidence.store
     sources = Sources(store=lambda _t: store, flips=lambda _t: FlipStore.on(store.engine))
     return create_admin(ctx, dashboard_routes(ctx, sources))

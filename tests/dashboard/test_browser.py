@@ -1,7 +1,8 @@
 """The dashboard in headless Chromium (Debian's `chromium`), served over a real socket.
 
 The browser loads the route list, follows its link to a route page and that page's link to the
-samples of a field, as an operator would. The pages are served under a content policy that
+samples of a field, as an operator would; with an admin token set, it signs in first (driven
+over the DevTools protocol: tests/dashboard/cdp.py). The pages are served under a policy that
 allows no script (`default-src 'none'`), so what the browser shows is what reads without one.
 Screenshots are kept under test-artifacts/ (git-ignored). Outside CI a missing chromium skips;
 with CI=true it fails (tests/support/services.py).
@@ -22,6 +23,7 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
+from tests.dashboard.cdp import chromium_page
 from tests.dashboard.conftest import Evidence, admin_app
 from tests.dashboard.shadowrun import SECRET_EMAIL
 from tests.support.services import ROOT, free_port, unavailable, wait_for_port
@@ -134,3 +136,49 @@ def test_an_operator_walks_from_the_route_list_to_a_sample_pair(
         assert "<mark>" in pair[1] and "<mark>" in pair[2]
         assert SECRET_EMAIL not in overview + route + samples
         assert_png(browser.screenshot(samples_url, "dashboard-samples.png"))
+
+
+def test_with_a_token_an_operator_signs_in_and_sees_the_dashboard(
+    evidence: Evidence, tmp_path: Path
+) -> None:
+    """The browser is sent to the login page, is refused a wrong token, signs in with the right
+    one (typed, then the button clicked: the page's policy must let its form post), reads the
+    dashboard by its cookie, and signs out."""
+    binary = chromium()
+    with (
+        serving(admin_app(evidence, token="s3cret-token")) as base,
+        chromium_page(binary, FLAGS, tmp_path / "chromium-profile") as page,
+    ):
+        page.goto(f"{base}/_strangler/route/users.list")
+        page.wait_for("document.getElementById('token')", "the login page")
+        assert page.evaluate("location.pathname + location.search") == (
+            "/_strangler/login?next=%2F_strangler%2Froute%2Fusers.list"
+        )
+        page.type_into("#token", "not-the-token")
+        page.click("button[type=submit]")
+        page.wait_for("document.querySelector('[role=alert]')", "the refusal")
+        assert "That is not this gateway's admin token" in page.html()
+
+        page.type_into("#token", "s3cret-token")
+        login = page.screenshot(ARTIFACTS / "dashboard-login.png")
+        page.click("button[type=submit]")
+        page.wait_for("document.querySelector('.sample')", "the route page")
+        assert page.evaluate("location.pathname") == "/_strangler/route/users.list"
+        assert 'data-field="body.meta.total"' in page.html()
+        assert page.evaluate("document.cookie") == ""  # HttpOnly: no script could read it
+
+        page.goto(f"{base}/_strangler/")
+        page.wait_for("document.querySelector('table.routes')", "the route list")
+        overview = page.html()
+        assert re.search(r"invoices\.list</a>.*?data-gate=\"ready\"", overview, re.S)
+        assert 'action="/_strangler/logout"' in overview
+        signed_in = page.screenshot(ARTIFACTS / "dashboard-signed-in.png")
+
+        page.click("form.account button")
+        page.wait_for("document.getElementById('token')", "the login page after signing out")
+        page.goto(f"{base}/_strangler/")
+        page.wait_for("document.getElementById('token')", "the login page: signed out")
+    for shot in (login, signed_in):
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(data[16:20], "big") == 1400

@@ -1,13 +1,16 @@
-"""The admin surface: health, routes with counts, reload; who may use them."""
+"""The admin surface: health, routes with counts, reload; who may use them (a bearer from
+anywhere, a browser's session cookie for reading only, loopback clients without a token)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from proxy import signin
 from proxy.settings import Settings
 from proxy.table import load
 from tests.gateway.conftest import FakeUpstream, gateway_for, running, table_text
@@ -107,3 +110,65 @@ async def test_reload_answers_why_a_table_was_refused(
     assert applied.json()["ok"] is True
     assert applied.json()["digest"] == gateway.holder.current.table.digest != first
     assert [r.trigger for r in gateway.reloader.history] == ["admin", "admin"]
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "accept", "redirected"),
+    [
+        ("GET", "/_strangler/routes", BROWSER, True),
+        ("HEAD", "/_strangler/", BROWSER, True),
+        ("GET", "/_strangler/routes", None, False),
+        ("GET", "/_strangler/routes", "application/json", False),
+        ("GET", "/_strangler/metrics", "text/plain", False),
+        ("POST", "/_strangler/reload", BROWSER, False),  # a form post is not sent to sign in
+    ],
+    ids=["browser", "browser head", "no accept", "json", "prometheus", "browser post"],
+)
+async def test_with_a_token_a_browser_is_sent_to_sign_in_and_an_api_client_gets_401(
+    upstream: FakeUpstream, method: str, path: str, accept: str | None, redirected: bool
+) -> None:
+    settings = Settings(watch=False, admin_token="s3cret")
+    gateway = gateway_for(load_text(upstream.url), settings=settings)
+    headers = {"Accept": accept} if accept else {}
+    async with running(gateway), client_from(gateway, "203.0.113.5") as client:
+        response = await client.request(method, path, headers=headers)
+    if redirected:
+        assert response.status_code == 303
+        assert response.headers["location"] == "/_strangler/login?next=" + path.replace("/", "%2F")
+    else:
+        assert response.status_code == 401
+        assert response.json() == {"error": "a valid bearer token is required"}
+        assert response.headers["www-authenticate"] == 'Bearer realm="strangler"'
+
+
+async def test_a_browser_signs_in_and_its_cookie_reads_but_never_reloads(
+    upstream: FakeUpstream,
+) -> None:
+    settings = Settings(watch=False, admin_token="s3cret")
+    gateway = gateway_for(load_text(upstream.url), settings=settings)
+    async with running(gateway), client_from(gateway, "203.0.113.5") as client:
+        wrong = await client.post("/_strangler/login", data={"token": "s3cre7"})
+        signed = await client.post(
+            "/_strangler/login", data={"token": "s3cret", "next": "/_strangler/routes"}
+        )
+        cookie = {"Cookie": signed.headers["set-cookie"].split(";")[0], "Accept": BROWSER}
+        routes = await client.get("/_strangler/routes", headers=cookie)
+        reload = await client.post("/_strangler/reload", headers=cookie)
+    assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
+    assert signed.status_code == 303 and signed.headers["location"] == "/_strangler/routes"
+    assert routes.status_code == 200 and routes.json()["routes"][0]["id"] == "users.list"
+    assert reload.status_code == 401  # a cross-site form could carry a cookie, not a header
+    assert reload.json() == {"error": "a valid bearer token is required"}
+
+
+async def test_a_new_token_turns_away_the_cookies_of_the_old_one(upstream: FakeUpstream) -> None:
+    issued = signin.issue("old-token", time.time())
+    cookie = {"Cookie": f"{signin.COOKIE}={issued}", "Accept": BROWSER}
+    for token, status in (("old-token", 200), ("new-token", 303)):
+        settings = Settings(watch=False, admin_token=token)
+        gateway = gateway_for(load_text(upstream.url), settings=settings)
+        async with running(gateway), client_from(gateway, "203.0.113.5") as client:
+            assert (await client.get("/_strangler/", headers=cookie)).status_code == status
