@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from proxy import errors, logs, native
+from proxy import errors, limits, logs, native
 from proxy.forwarder import Exchange, Forwarder, ResponseTap, tapped
 from proxy.headers import DRY_RUN, ClientView, read_request, without
 from proxy.metrics import Metrics, default_metrics
@@ -138,7 +138,11 @@ class Gateway:
             if route is not None and route.shadow is not None:
                 side = route.shadow.primary.value
             call = Call(scope, receive, send, path, view, snapshot, route, exchange)
-            await self.handlers[chosen](call)
+            limit = snapshot.table.limits.request_body
+            if limit is None:
+                await self.handlers[chosen](call)
+            else:
+                await self._limited(call, chosen, limit)
         finally:
             elapsed = time.perf_counter() - began
             logs.access(
@@ -153,6 +157,24 @@ class Gateway:
                 exchange.error,
             )
             metrics.finished(route_id, mode, side, exchange.status, elapsed)
+
+    async def _limited(self, call: Call, mode: Mode, limit: int) -> None:
+        """A request under `limits.request_body` (see proxy.limits)."""
+        length, chunked = limits.declared(call.scope)
+        if not chunked:  # the server holds a body to its declared length
+            if length is not None and length > limit:
+                await _too_large(call.send, call.exchange)
+            else:
+                await self.handlers[mode](call)
+            return
+        counted = limits.Counted(call.receive, call.send, limit)
+        try:
+            await self.handlers[mode](replace(call, receive=counted.receive, send=counted.send))
+        except limits.BodyTooLarge:
+            if counted.sent:  # too late for an answer: the client sees the connection cut
+                call.exchange.error = limits.TOO_LARGE_MESSAGE
+                raise errors.UpstreamBroken(limits.TOO_LARGE_MESSAGE) from None
+            await _too_large(call.send, call.exchange)
 
     # ------------------------------------------------------------ the sides, for any mode
 
@@ -241,3 +263,10 @@ class Gateway:
             await send({"type": f"{kind}.complete"})
             if kind == "lifespan.shutdown":
                 return
+
+
+async def _too_large(send: Send, exchange: Exchange) -> None:
+    exchange.status, exchange.error = errors.TOO_LARGE, limits.TOO_LARGE_MESSAGE
+    exchange.bytes_out = await errors.send_error(
+        send, errors.TOO_LARGE, limits.TOO_LARGE_MESSAGE, exchange.request_id
+    )

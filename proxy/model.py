@@ -83,6 +83,13 @@ class ShadowConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """What the gateway refuses before any side sees it."""
+
+    request_body: int | None = None  # bytes; a larger request body is answered 413
+
+
+@dataclass(frozen=True, slots=True)
 class GateConfig:
     """When a shadow route may flip (shadow.gate decides): the global block, or a route's merge.
 
@@ -121,6 +128,7 @@ class RouteTable:
     shadow: ShadowConfig
     routes: tuple[Route, ...]
     gate: GateConfig = GateConfig()  # the global gate block
+    limits: Limits = Limits()
     source: str = "routing.yaml"  # file name used in messages
     digest: str = ""  # sha256 of the source text, to tell tables apart in logs and reloads
 

@@ -18,6 +18,7 @@ from proxy.checks import import_app
 from proxy.clock import with_date
 from proxy.forwarder import Exchange
 from proxy.headers import REQUEST_ID, with_request_id
+from proxy.limits import BodyTooLarge
 from proxy.logs import get_logger
 
 log = get_logger("proxy.native")
@@ -67,6 +68,8 @@ async def call_native(
             scope = native_scope(scope, path, exchange.request_id, state)
             await app(scope, receive, out)
         await out.flush()
+    except BodyTooLarge:
+        raise  # dispatch answers 413 (the app's own answer to it, if any, is held or sent)
     except TimeoutError as exc:
         exchange.error = "native handler timed out"
         log.warning("native_timeout", timeout=timeout, response_started=out.started)

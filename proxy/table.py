@@ -27,6 +27,7 @@ from proxy.model import (
     SAFE_METHODS,
     GateConfig,
     LegacyConfig,
+    Limits,
     Mode,
     NativeConfig,
     PathTemplate,
@@ -150,7 +151,10 @@ GATE_KEYS: dict[str, Parser] = {
     "window": units.parse_duration,
     "quiet_for": units.parse_duration_or_zero,
 }
-TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "routes")
+LIMITS_KEYS: dict[str, Parser] = {
+    "request_body": units.parse_size,
+}
+TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "routes")
 ROUTE_KEYS = ("id", "match", "mode", "shadow", "gate")
 
 
@@ -210,7 +214,8 @@ def _read_table(p: _Problems, doc: object, env: Mapping[str, str]) -> RouteTable
     gate = _read_gate(p, doc, GateConfig())
     routes = _read_routes(p, doc, shadow, store, gate)
     _require_native_side(p, routes, doc)
-    return RouteTable(SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate)
+    limits = Limits(**_read_block(p, doc, "limits", LIMITS_KEYS))
+    return RouteTable(SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate, limits)
 
 
 def _check_keys(

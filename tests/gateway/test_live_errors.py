@@ -72,3 +72,28 @@ def test_timeout_is_504(tmp_path: Path) -> None:
         )
     assert status == 504
     assert json.loads(body)["error"] == "upstream timed out"
+
+
+def test_a_body_over_the_limit_is_413_whether_declared_or_chunked(tmp_path: Path) -> None:
+    limit = "limits:\n  request_body: 4KiB\n"
+    chunk = b"%x\r\n%b\r\n" % (3000, b"c" * 3000)
+    head = b"POST /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    with php_echo(tmp_path) as php, live_gateway(table_text(php, extra=limit), tmp_path) as gw:
+        declared = raw_request(
+            gw.port,
+            head + b"Content-Length: 5000\r\n\r\n",
+        )
+        chunked = raw_request(
+            gw.port,
+            head + b"Transfer-Encoding: chunked\r\n\r\n" + chunk * 2 + b"0\r\n\r\n",
+        )
+        within = raw_request(
+            gw.port,
+            head + b"Transfer-Encoding: chunked\r\n\r\n" + chunk + b"0\r\n\r\n",
+        )
+    for status, _, body in (declared, chunked):
+        assert status == 413
+        assert json.loads(body)["error"] == "request body over the limit"
+    assert within[0] == 200 and json.loads(within[2])["body_length"] == 3000
+    lines = access_lines(tmp_path)
+    assert [line["status"] for line in lines if line["path"] == "/x"] == [413, 413, 200]
