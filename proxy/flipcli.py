@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from proxy.model import Mode, RouteTable, TableError
+from proxy.parity_cli import add_table_and_store
 from proxy.table import default_config_path, load
 
 if TYPE_CHECKING:
@@ -44,14 +45,7 @@ def _console() -> Console:
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="route table (default: $STRANGLER_CONFIG, else ./routing.yaml)",
-    )
-    parser.add_argument(
-        "--store", metavar="URL", help="SQLAlchemy URL of the parity store (default: the table's)"
-    )
+    add_table_and_store(parser)
     parser.add_argument("--route", metavar="ID", help="one route only")
     parser.add_argument("--format", choices=FORMATS, default="table", help="(default: table)")
 

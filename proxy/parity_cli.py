@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 FORMATS = ("table", "markdown", "json")
 
 
-def _add_store_options(parser: argparse.ArgumentParser) -> None:
+def add_table_and_store(parser: argparse.ArgumentParser) -> None:
+    """--config and --store, as every command that reads the parity store takes them."""
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -32,6 +33,10 @@ def _add_store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store", metavar="URL", help="SQLAlchemy URL of the parity store (default: the table's)"
     )
+
+
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
+    add_table_and_store(parser)
     parser.add_argument("--route", metavar="ID", help="one route only")
 
 
@@ -124,14 +129,7 @@ def run_noise(args: argparse.Namespace) -> int:
 
 
 def configure_prune(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="route table (default: $STRANGLER_CONFIG, else ./routing.yaml)",
-    )
-    parser.add_argument(
-        "--store", metavar="URL", help="SQLAlchemy URL of the parity store (default: the table's)"
-    )
+    add_table_and_store(parser)
     parser.add_argument(
         "--older-than",
         metavar="AGE",

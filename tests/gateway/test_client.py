@@ -86,6 +86,15 @@ def get(path: str = "/", method: str = "GET", extra: bytes = b"") -> bytes:
     return request_head(method, path, [(b"Host", b"up.test")])[:-2] + extra + b"\r\n"
 
 
+@contextlib.asynccontextmanager
+async def client_of(pool_size: int) -> AsyncIterator[UpstreamClient]:
+    client = UpstreamClient(pool_size)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
 async def body_of(response: Response) -> bytes:
     chunks = []
     try:
@@ -102,13 +111,9 @@ async def fetch(client: UpstreamClient, url: str, head: bytes, **options: Any) -
 
 
 async def test_one_connection_carries_sequential_requests() -> None:
-    async with raw_upstream(keep_alive_ok) as raw:
-        client = UpstreamClient(4)
-        try:
-            for _ in range(5):
-                assert await fetch(client, raw.url, get()) == (200, b"ok")
-        finally:
-            await client.close()
+    async with raw_upstream(keep_alive_ok) as raw, client_of(4) as client:
+        for _ in range(5):
+            assert await fetch(client, raw.url, get()) == (200, b"ok")
     assert raw.connections == 1
     assert len(raw.requests) == 5
 
@@ -123,13 +128,9 @@ async def test_a_head_response_with_a_length_leaves_the_connection_usable() -> N
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nget")
             await writer.drain()
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(4)
-        try:
-            assert await fetch(client, raw.url, get(method="HEAD"), head_only=True) == (200, b"")
-            assert await fetch(client, raw.url, get()) == (200, b"get")
-        finally:
-            await client.close()
+    async with raw_upstream(handler) as raw, client_of(4) as client:
+        assert await fetch(client, raw.url, get(method="HEAD"), head_only=True) == (200, b"")
+        assert await fetch(client, raw.url, get()) == (200, b"get")
     assert raw.connections == 1
 
 
@@ -141,13 +142,9 @@ async def test_a_kept_alive_connection_closed_by_the_upstream_is_replaced_for_a_
         await writer.drain()
         await reader.read(1)
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(4)
-        try:
-            assert await fetch(client, raw.url, get()) == (200, b"ok")
-            assert await fetch(client, raw.url, get(), retry=True) == (200, b"ok")
-        finally:
-            await client.close()
+    async with raw_upstream(handler) as raw, client_of(4) as client:
+        assert await fetch(client, raw.url, get()) == (200, b"ok")
+        assert await fetch(client, raw.url, get(), retry=True) == (200, b"ok")
     assert raw.connections == 2  # the first, which failed on reuse, and the retry's
 
 
@@ -158,14 +155,10 @@ async def test_a_request_that_may_not_be_retried_fails_as_a_reset() -> None:
         await writer.drain()
         await reader.read(1)
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(4)
-        try:
-            assert await fetch(client, raw.url, get()) == (200, b"ok")
-            with pytest.raises(UpstreamReset):
-                await fetch(client, raw.url, get(method="POST", extra=b"Content-Length: 0\r\n"))
-        finally:
-            await client.close()
+    async with raw_upstream(handler) as raw, client_of(4) as client:
+        assert await fetch(client, raw.url, get()) == (200, b"ok")
+        with pytest.raises(UpstreamReset):
+            await fetch(client, raw.url, get(method="POST", extra=b"Content-Length: 0\r\n"))
 
 
 async def test_informational_responses_are_skipped() -> None:
@@ -175,15 +168,11 @@ async def test_informational_responses_are_skipped() -> None:
         writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\nX-A: 1\r\n\r\ndone")
         await writer.drain()
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(4)
-        try:
-            response = await client.send(upstream_of(raw.url, preserve_host=False), 5.0, get())
-            assert response.status == 201
-            assert response.headers == [(b"Content-Length", b"4"), (b"X-A", b"1")]
-            assert await body_of(response) == b"done"
-        finally:
-            await client.close()
+    async with raw_upstream(handler) as raw, client_of(4) as client:
+        response = await client.send(upstream_of(raw.url, preserve_host=False), 5.0, get())
+        assert response.status == 201
+        assert response.headers == [(b"Content-Length", b"4"), (b"X-A", b"1")]
+        assert await body_of(response) == b"done"
 
 
 async def test_bodies_delimited_by_chunks_or_by_the_end_of_the_connection() -> None:
@@ -197,13 +186,9 @@ async def test_bodies_delimited_by_chunks_or_by_the_end_of_the_connection() -> N
         await writer.drain()
         writer.close()
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(4)
-        try:
-            assert await fetch(client, raw.url, get("/chunked")) == (200, b"abcdefg")
-            assert await fetch(client, raw.url, get("/eof")) == (200, b"until the end")
-        finally:
-            await client.close()
+    async with raw_upstream(handler) as raw, client_of(4) as client:
+        assert await fetch(client, raw.url, get("/chunked")) == (200, b"abcdefg")
+        assert await fetch(client, raw.url, get("/eof")) == (200, b"until the end")
 
 
 async def test_garbage_is_an_invalid_response() -> None:
@@ -213,13 +198,9 @@ async def test_garbage_is_an_invalid_response() -> None:
         await writer.drain()
         await reader.read(1)
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(4)
-        try:
-            with pytest.raises(UpstreamInvalid):
-                await fetch(client, raw.url, get())
-        finally:
-            await client.close()
+    async with raw_upstream(handler) as raw, client_of(4) as client:
+        with pytest.raises(UpstreamInvalid):
+            await fetch(client, raw.url, get())
 
 
 async def test_the_pool_limits_open_connections_and_queues_the_rest() -> None:
@@ -238,12 +219,8 @@ async def test_the_pool_limits_open_connections_and_queues_the_rest() -> None:
         finally:
             open_now -= 1
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(2)
-        try:
-            answers = await asyncio.gather(*(fetch(client, raw.url, get()) for _ in range(10)))
-        finally:
-            await client.close()
+    async with raw_upstream(handler) as raw, client_of(2) as client:
+        answers = await asyncio.gather(*(fetch(client, raw.url, get()) for _ in range(10)))
     assert answers == [(200, b"ok")] * 10
     assert raw.connections == 2 and peak == 2
 
@@ -255,17 +232,13 @@ async def test_waiting_for_a_free_connection_counts_against_the_budget() -> None
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         await writer.drain()
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(1)
+    async with raw_upstream(handler) as raw, client_of(1) as client:
         upstream = upstream_of(raw.url, preserve_host=False)
-        try:
-            busy = asyncio.create_task(fetch(client, raw.url, get()))
-            await asyncio.sleep(0.05)
-            with pytest.raises(UpstreamTimeout):
-                await client.send(upstream, 0.2, get())
-            assert await busy == (200, b"ok")
-        finally:
-            await client.close()
+        busy = asyncio.create_task(fetch(client, raw.url, get()))
+        await asyncio.sleep(0.05)
+        with pytest.raises(UpstreamTimeout):
+            await client.send(upstream, 0.2, get())
+        assert await busy == (200, b"ok")
 
 
 async def test_a_slow_body_times_out_mid_stream() -> None:
@@ -275,30 +248,22 @@ async def test_a_slow_body_times_out_mid_stream() -> None:
         await writer.drain()
         await asyncio.sleep(5)
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(1)
-        try:
-            response = await client.send(upstream_of(raw.url, preserve_host=False), 0.3, get())
-            assert await response.read() == b"abc"
-            with pytest.raises(UpstreamTimeout):
-                await response.read()
-            response.finish()
-        finally:
-            await client.close()
+    async with raw_upstream(handler) as raw, client_of(1) as client:
+        response = await client.send(upstream_of(raw.url, preserve_host=False), 0.3, get())
+        assert await response.read() == b"abc"
+        with pytest.raises(UpstreamTimeout):
+            await response.read()
+        response.finish()
 
 
 async def test_idle_connections_are_closed_after_the_keepalive_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(client_module, "KEEPALIVE", 0.05)
-    async with raw_upstream(keep_alive_ok) as raw:
-        client = UpstreamClient(4)
-        try:
-            assert await fetch(client, raw.url, get()) == (200, b"ok")
-            await asyncio.sleep(0.1)
-            assert await fetch(client, raw.url, get()) == (200, b"ok")
-        finally:
-            await client.close()
+    async with raw_upstream(keep_alive_ok) as raw, client_of(4) as client:
+        assert await fetch(client, raw.url, get()) == (200, b"ok")
+        await asyncio.sleep(0.1)
+        assert await fetch(client, raw.url, get()) == (200, b"ok")
     assert raw.connections == 2
 
 
@@ -315,13 +280,9 @@ async def test_an_answer_before_the_body_was_read_is_passed_on() -> None:
             await asyncio.sleep(0)
             return b"x" * 65536
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(1)
+    async with raw_upstream(handler) as raw, client_of(1) as client:
         head = get(method="POST", extra=b"Content-Length: 1000000000\r\n")
-        try:
-            answer = await asyncio.wait_for(fetch(client, raw.url, head, body=Endless()), 10)
-        finally:
-            await client.close()
+        answer = await asyncio.wait_for(fetch(client, raw.url, head, body=Endless()), 10)
     assert answer == (413, b"big")
 
 
@@ -335,14 +296,10 @@ async def test_a_body_is_sent_chunked_when_asked() -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
 
-    async with raw_upstream(handler) as raw:
-        client = UpstreamClient(1)
+    async with raw_upstream(handler) as raw, client_of(1) as client:
         head = get(method="PUT", extra=b"Transfer-Encoding: chunked\r\n")
-        try:
-            assert await fetch(client, raw.url, head, body=BytesBody(b"hello"), chunked=True) == (
-                200,
-                b"",
-            )
-        finally:
-            await client.close()
+        assert await fetch(client, raw.url, head, body=BytesBody(b"hello"), chunked=True) == (
+            200,
+            b"",
+        )
     assert bytes(seen) == b"5\r\nhello\r\n0\r\n\r\n"
