@@ -212,10 +212,12 @@ class Endpoint:
 
 
 def create_app(database_url: str | None = None, *, engines: Engines | None = None) -> Starlette:
-    """The application on `database_url` (default: DATABASE_URL, then the demo's SQLite).
+    """The application on `database_url` (default: DATABASE_URL, then the demo's SQLite; on
+    MariaDB through HANDLERS_MYSQL_DRIVER, by default the fastest driver installed).
     `app.state.engines` holds the pools; ASGI lifespan shutdown disposes them."""
     url = database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE
-    db_engines = engines if engines is not None else create_engines(url)
+    driver = os.environ.get("HANDLERS_MYSQL_DRIVER")
+    db_engines = engines if engines is not None else create_engines(url, mysql_driver=driver)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -5,8 +5,8 @@ Why synchronous SQLAlchemy in a thread pool rather than an async driver: every r
 handful of short statements (settings, key, page, one IN query per include level), so the cost
 is dominated by round trips, not by waiting. The whole request runs in ONE worker thread on
 ONE pooled connection (a single thread hop per request), which keeps the hot path free of
-per-statement task switches; pymysql and sqlite3 are mature, and the SQLite file the demo uses
-has no async driver worth the name.
+per-statement task switches; the MySQL drivers (handlers/mysql.py) and sqlite3 are mature,
+and the SQLite file the demo uses has no async driver worth the name.
 
 Why the driver's cursor and not `Connection.exec_driver_sql`: the SQL here is already final
 text, and building SQLAlchemy's execution context and result metadata cost 20-65 µs a
@@ -40,6 +40,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import PoolProxiedConnection
 
+from handlers import mysql
 from handlers.errors import DatabaseUnavailable
 from handlers.model import Row
 
@@ -49,26 +50,7 @@ WORKERS = 8
 # One connection per worker thread: a pool smaller than the thread count makes threads open
 # and close connections under load.
 POOL_SIZE = WORKERS
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_PARAMS = 30000
-
-
-def _mysql_conversions() -> dict[Any, Any]:
-    # Imported here: a SQLite deployment never loads the MySQL driver.
-    from pymysql.constants import FIELD_TYPE
-    from pymysql.converters import conversions
-
-    conv = dict(conversions)
-    for kind in (
-        FIELD_TYPE.DECIMAL,
-        FIELD_TYPE.NEWDECIMAL,
-        FIELD_TYPE.DATETIME,
-        FIELD_TYPE.TIMESTAMP,
-        FIELD_TYPE.DATE,
-        FIELD_TYPE.TIME,
-    ):
-        conv[kind] = str
-    return conv
 
 
 @dataclass(frozen=True)
@@ -85,14 +67,22 @@ class Engines:
             self.write.dispose()
 
 
-def create_engines(url: str) -> Engines:
+def create_engines(url: str, *, mysql_driver: str | None = None) -> Engines:
+    """The pools on `url`; on MySQL/MariaDB through `mysql_driver`, by default the fastest
+    installed (see handlers/mysql.py)."""
     if url.startswith("sqlite"):
         engine = create_db_engine(url)
         return Engines(engine, engine)
-    return Engines(create_db_engine(url, autocommit=True), create_db_engine(url))
+    driver = mysql.choose_driver(mysql_driver)
+    return Engines(
+        create_db_engine(url, autocommit=True, mysql_driver=driver),
+        create_db_engine(url, mysql_driver=driver),
+    )
 
 
-def create_db_engine(url: str, *, autocommit: bool = False) -> Engine:
+def create_db_engine(
+    url: str, *, autocommit: bool = False, mysql_driver: str | None = None
+) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
@@ -103,13 +93,10 @@ def create_db_engine(url: str, *, autocommit: bool = False) -> Engine:
         )
         _sqlite_connections(engine)
         return engine
-    connect_args: dict[str, Any] = {"conv": _mysql_conversions(), "connect_timeout": 5}
-    if sa.engine.make_url(url).host in LOOPBACK:
-        # pymysql builds a TLS context (loading the system certificates) for every connection
-        # it opens; a database on this host gains nothing from it
-        connect_args["ssl_disabled"] = True
+    driver = mysql.choose_driver(mysql_driver)
+    parsed = mysql.with_driver(sa.engine.make_url(url), driver)
     return sa.create_engine(
-        url,
+        parsed,
         isolation_level="AUTOCOMMIT" if autocommit else "REPEATABLE READ",
         pool_size=POOL_SIZE,
         max_overflow=0,
@@ -118,7 +105,7 @@ def create_db_engine(url: str, *, autocommit: bool = False) -> Engine:
         pool_recycle=3600,
         # in autocommit there is nothing to roll back: no ROLLBACK round trip on every checkin
         pool_reset_on_return=None if autocommit else "rollback",
-        connect_args=connect_args,
+        connect_args=mysql.connect_args(driver, parsed.host),
     )
 
 
@@ -148,13 +135,16 @@ class Db:
     def _sql(self, sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s") if self._mysql else sql
 
-    def _run(self, sql: str, params: Sequence[Any], fetch: bool) -> tuple[Any, list[Any]]:
-        """Execute on a fresh cursor; returns the cursor (closed) and its rows."""
+    def _run(self, sql: str, params: Sequence[Any]) -> tuple[list[str], Sequence[Any], int]:
+        """Execute on a fresh cursor: the column names, the rows and the last inserted id
+        (read before the cursor closes, which clears them on mysqlclient)."""
         statement, args = self._sql(sql), tuple(params)
         cursor = self._driver_connection.cursor()
         try:
             cursor.execute(statement, args)
-            return cursor, cursor.fetchall() if fetch else []
+            if cursor.description is None:  # no result set: a write
+                return [], (), int(cursor.lastrowid or 0)
+            return [column[0] for column in cursor.description], cursor.fetchall(), 0
         except self._error as exc:
             raise self._wrap(exc, statement, args, cursor) from exc
         finally:
@@ -173,8 +163,7 @@ class Db:
         return wrapped
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        cursor, rows = self._run(sql, params, True)
-        keys = [column[0] for column in cursor.description]
+        keys, rows, _id = self._run(sql, params)
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
@@ -182,18 +171,17 @@ class Db:
         return rows[0] if rows else None
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        _cursor, rows = self._run(sql, params, True)
+        _keys, rows, _id = self._run(sql, params)
         return rows[0][0] if rows else None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run a write; returns the last inserted id (0 when none)."""
-        cursor, _rows = self._run(sql, params, False)
-        return int(cursor.lastrowid or 0)
+        return self._run(sql, params)[2]
 
     def begin(self) -> None:
         """Open the write transaction (MariaDB outside autocommit has one open already)."""
         if not self._mysql:
-            self._run("BEGIN IMMEDIATE", (), False)
+            self._run("BEGIN IMMEDIATE", ())
 
     def end(self, commit: bool) -> None:
         try:

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a new machine lacks: Debian packages (PHP for the legacy application, nginx and wrk
-# for benchmarks, chromium for dashboard tests) and the Python virtualenv. Safe to run again.
+# for benchmarks, chromium for dashboard tests, what building mysqlclient needs) and the Python
+# virtualenv. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(php-cli php-fpm php-mysql php-sqlite3 php-mbstring nginx-light wrk chromium docker-compose)
+PACKAGES=(php-cli php-fpm php-mysql php-sqlite3 php-mbstring nginx-light wrk chromium docker-compose
+  libmariadb-dev pkg-config gcc libc6-dev python3-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,4 +31,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e '.[dev]'
   touch "$stamp"
+fi
+# mysqlclient (C) is the native handlers' MariaDB driver when it is installed (handlers/mysql.py);
+# pymysql stays the fallback, so a machine that cannot build it loses speed, not function.
+if ! .venv/bin/python -c "import MySQLdb" 2>/dev/null; then
+  .venv/bin/pip install -q "mysqlclient>=2.2" ||
+    echo "setup: mysqlclient did not build (it needs libmariadb-dev, pkg-config and a C compiler); the native handlers use pymysql" >&2
 fi
