@@ -63,6 +63,7 @@ async def test_no_credential_reaches_the_store(legacy: Legacy, store: Store) -> 
         [(b"set-cookie", f"session={SECRETS['set_cookie']}; HttpOnly".encode())],
     )
     shadow = "  noise_sample: 1.0\n  headers: [content-type, location, set-cookie]\n"
+    shadow += "  max_in_process: 16\n"  # the read's candidate must not shed the write's dry run
     text = table_text(legacy.url, ROUTES, shadow)
     headers = {
         "Authorization": f"Bearer {legacy.token}",

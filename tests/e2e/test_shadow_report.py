@@ -64,7 +64,8 @@ async def test_the_report_shows_exactly_the_planted_differences(
     )
     url = f"sqlite:///{tmp_path}/parity.db"
     store = open_store(url)
-    table = table_text(legacy.url, ROUTES, "  noise_sample: 1.0\n")
+    # room for every candidate: one still running when the next request comes is not shed
+    table = table_text(legacy.url, ROUTES, "  noise_sample: 1.0\n  max_in_process: 16\n")
     (tmp_path / "routing.yaml").write_text(table)
     gateway = shadow_gateway(legacy.url, native, store, routes="", text=table)
     headers = {"Authorization": f"Bearer {legacy.token}", "Accept": "application/json"}

@@ -101,7 +101,8 @@ async def test_no_row_is_ever_written_twice(kind: str, store: Store, tmp_path: P
 async def shadowed_writes(legacy: Legacy, store: Store) -> tuple[dict[str, Any], dict[str, Any]]:
     before = state(legacy.db_url)
     native = native_on(legacy.db_url)
-    text = table_text(legacy.url, routes("shadow"), "  noise_sample: 1.0\n")
+    # room for every dry run: a read's candidate still running must not shed the next write
+    text = table_text(legacy.url, routes("shadow"), "  noise_sample: 1.0\n  max_in_process: 16\n")
     async with running(shadow_gateway(legacy.url, native, store, text=text)) as client:
         statuses = await write_some(client, legacy.token)
     assert native.calls == 6  # every write ran on the native side too, as a dry run
