@@ -188,8 +188,15 @@ ROUTES = """\
 """
 
 
+# requests are sent one after the other, yet a candidate may still run when the next comes (a
+# loaded machine): room for all of them, unless a test is about the in-process cap itself
+ROOM = "  max_in_process: 16\n"
+
+
 def table_text(legacy_url: str, shadow: str = "", routes: str = ROUTES) -> str:
-    block = f"shadow:\n{shadow}" if shadow else ""
+    if "max_in_process" not in shadow:
+        shadow = ROOM + shadow
+    block = f"shadow:\n{shadow}"
     return (
         f"version: 1\nlegacy:\n  url: {legacy_url}\n  timeout: 5s\n"
         "native:\n  app: tests.gateway_shadow.conftest:unused\n  timeout: 5s\n"
