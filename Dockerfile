@@ -1,5 +1,7 @@
-# The gateway. The legacy application has its own image (legacy/Dockerfile); docker-compose.yml
-# runs both with MariaDB.
+# The gateway. The legacy application has its own image (docker/legacy.Dockerfile);
+# docker-compose.yml runs both with MariaDB. The native handlers reach MariaDB through pymysql
+# here: mysqlclient, which scripts/setup.sh builds when it can, needs a compiler and the MariaDB
+# client library that this slim image leaves out (handlers/mysql.py picks whichever is there).
 FROM python:3.11-slim
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
