@@ -10,9 +10,9 @@ Rounds: every round measures every case once, targets interleaved (rotated each 
 drift of a noisy machine hits all targets alike; ratios are taken within a round, then reported
 as min / median / max over rounds.
 
-Part 2 runs twice per round and case: closed loop at 32 connections, then paced (wrk's delay()
-hook, see wrk_json.lua) at BENCH_SHADOW_LOAD times legacy mode's closed-loop throughput of that
-round, every target at the same offered rate.
+Parts 2 and 3 run twice per round and case: closed loop at 32 connections, then paced (wrk's
+delay() hook, see wrk_json.lua) at BENCH_SHADOW_LOAD times legacy mode's closed-loop throughput of
+that round, every target at the same offered rate.
 
 Settings (environment): BENCH_QUICK=1 (smoke run), BENCH_RUNS, BENCH_DURATION (s), BENCH_WARMUP
 (s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4,5"),
@@ -671,15 +671,31 @@ class Bench:
                 )
 
     def part3(self, rnd: int) -> None:
+        """Closed loop at 32 connections, then both modes at the same offered rate (as part 2:
+        BENCH_SHADOW_LOAD times legacy mode's closed-loop throughput of this round), where p99
+        compares the two at one load rather than at each one's own saturation."""
         for db, prefix in (("mariadb", "php"), ("sqlite", "lite")):
             names = [f"{prefix}.gw1", f"{prefix}.native"]
             for case, path in ENDPOINTS.items():
+                closed: dict[str, dict[str, Any] | None] = {}
                 for t in self._rotate(names, rnd):
                     self.place(t, None)  # PHP-FPM on both cores
                     mode = "native" if t.name.endswith("native") else "legacy"
-                    self.measure(
+                    closed[mode] = self.measure(
                         "3", f"{case}-{db}", t, path, 32, rnd, label=mode, extra={"db": db}
                     )
+                legacy = closed.get("legacy")
+                if not legacy or not legacy["rps"]:
+                    self.note(f"round {rnd} {case} on {db}: no legacy throughput, no paced runs")
+                    continue
+                rate = self.s.shadow_load * legacy["rps"]
+                for t in self._rotate(names, rnd):
+                    self.place(t, None)
+                    mode = "native" if t.name.endswith("native") else "legacy"
+                    self.measure(
+                        "3", f"{case}-{db}-paced", t, path, self.s.paced_conns, rnd,
+                        label=mode, extra={"db": db}, rate=rate,
+                    )  # fmt: skip
 
     def part5(self, rnd: int) -> None:
         """Where the gateway's time goes: the gateway as shipped, without its access log, and
