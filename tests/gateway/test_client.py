@@ -134,28 +134,25 @@ async def test_a_head_response_with_a_length_leaves_the_connection_usable() -> N
     assert raw.connections == 1
 
 
-async def test_a_kept_alive_connection_closed_by_the_upstream_is_replaced_for_a_get() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
-        await read_request(reader, raw)
-        # keep-alive promised, but the connection is dropped when the next request arrives
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        await writer.drain()
-        await reader.read(1)
+async def answer_then_drop(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw
+) -> None:
+    """Keep-alive promised, but the connection is dropped when the next request arrives."""
+    await read_request(reader, raw)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    await writer.drain()
+    await reader.read(1)
 
-    async with raw_upstream(handler) as raw, client_of(4) as client:
+
+async def test_a_kept_alive_connection_closed_by_the_upstream_is_replaced_for_a_get() -> None:
+    async with raw_upstream(answer_then_drop) as raw, client_of(4) as client:
         assert await fetch(client, raw.url, get()) == (200, b"ok")
         assert await fetch(client, raw.url, get(), retry=True) == (200, b"ok")
     assert raw.connections == 2  # the first, which failed on reuse, and the retry's
 
 
 async def test_a_request_that_may_not_be_retried_fails_as_a_reset() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
-        await read_request(reader, raw)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        await writer.drain()
-        await reader.read(1)
-
-    async with raw_upstream(handler) as raw, client_of(4) as client:
+    async with raw_upstream(answer_then_drop) as raw, client_of(4) as client:
         assert await fetch(client, raw.url, get()) == (200, b"ok")
         with pytest.raises(UpstreamReset):
             await fetch(client, raw.url, get(method="POST", extra=b"Content-Length: 0\r\n"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from shadow.compare import Outcome
 from shadow.observation import Observation, Side
+from shadow.records import Result, Source
 
 JSON = (("content-type", "application/json"),)
 
@@ -17,3 +19,21 @@ def candidate(body: bytes | str, headers: tuple[tuple[str, str], ...] = JSON, st
               duration: float = 0.02) -> Observation:  # fmt: skip
     raw = body.encode() if isinstance(body, str) else body
     return Observation.of(Side.CANDIDATE, status, headers, raw, duration)
+
+
+class ListSink:
+    """A writer that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.results: list[Result] = []
+
+    def put(self, result: Result) -> bool:
+        self.results.append(result)
+        return True
+
+    def counted(self, outcome: Outcome, source: Source | None = None) -> int:
+        return sum(
+            r.repeat
+            for r in self.results
+            if r.outcome is outcome and (source is None or r.source is source)
+        )

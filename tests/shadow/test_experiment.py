@@ -14,19 +14,10 @@ from shadow.compare import Outcome
 from shadow.experiment import DiffBudget, Experiment, ShadowSettings, sampled
 from shadow.observation import Observation
 from shadow.records import RequestInfo, Result, Source
-from tests.shadow.helpers import candidate, primary
+from tests.shadow.helpers import ListSink, candidate, primary
 
 GET = RequestInfo("GET", "/api/v1/admin/users", "page=1", "req-1")
 BODY = '{"data":[{"id":1,"name":"Ann"}]}'
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.results: list[Result] = []
-
-    def put(self, result: Result) -> bool:
-        self.results.append(result)
-        return True
 
 
 def answer(body: str = BODY) -> experiment_module.Call:

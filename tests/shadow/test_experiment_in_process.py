@@ -9,28 +9,12 @@ import asyncio
 from shadow.compare import Outcome
 from shadow.experiment import Call, Experiment, ShadowSettings
 from shadow.observation import Observation
-from shadow.records import RequestInfo, Result, Source
-from tests.shadow.helpers import candidate, primary
+from shadow.records import RequestInfo, Source
+from tests.shadow.helpers import ListSink, candidate, primary
 
 BODY = '{"data":[{"id":1,"name":"Ann"}]}'
 HERE = (True, False)  # the candidate runs in this process
 AA_HERE = (False, True)  # the primary's second call (A/A) runs in this process
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.results: list[Result] = []
-
-    def put(self, result: Result) -> bool:
-        self.results.append(result)
-        return True
-
-    def counted(self, outcome: Outcome, source: Source | None = None) -> int:
-        return sum(
-            r.repeat
-            for r in self.results
-            if r.outcome is outcome and (source is None or r.source is source)
-        )
 
 
 def request(i: int) -> RequestInfo:
