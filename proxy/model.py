@@ -74,6 +74,7 @@ class ShadowConfig:
     timeout: float = 2.0
     max_in_flight: int = 64
     max_in_process: int = 1  # of those, candidate calls run by this process (shadow.experiment)
+    in_process_share: float = 0.25  # of the time, at most, that such calls may take
     max_body: int = 1024 * 1024
     headers: tuple[str, ...] = ("content-type", "location")  # lower-cased
     ignore: tuple[str, ...] = ()

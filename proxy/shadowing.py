@@ -187,13 +187,14 @@ class ShadowMode:
         self, candidate: SideCall, s: ShadowSettings, in_process: bool
     ) -> SideCall | None:
         """Run a write's candidate now, before the primary writes; its observation, for later.
-        None: over a cap (max_in_flight, or max_in_process for an in-process candidate)."""
+        None: over a cap (max_in_flight; for an in-process candidate max_in_process and
+        in_process_share)."""
         experiment = self.experiment
         cap = min(s.max_in_flight, experiment.settings.max_in_flight)
         if experiment.in_flight + self._foreground >= cap:
             return None
         if in_process:
-            if experiment.in_process >= experiment.in_process_cap(s):
+            if not experiment.room_in_process(s):
                 return None
             candidate = experiment.counted(candidate)  # background candidates see it running
         self._foreground += 1

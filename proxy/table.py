@@ -138,6 +138,7 @@ SHADOW_KEYS: dict[str, Parser] = {
     "timeout": units.parse_duration,
     "max_in_flight": units.parse_positive_int,
     "max_in_process": units.parse_positive_int,
+    "in_process_share": units.parse_share,
     "max_body": units.parse_size,
     "headers": units.parse_header_names,
     "ignore": units.parse_field_paths,

@@ -93,6 +93,14 @@ def parse_fraction(value: object) -> float:
     return fraction
 
 
+def parse_share(value: object) -> float:
+    """A fraction above 0 and at most 1 (a share of time: 0 would allow nothing at all)."""
+    share = parse_fraction(value)
+    if share == 0.0:
+        raise ValueError(f"{value!r} must be above 0 (1 turns the limit off)")
+    return share
+
+
 def parse_positive_int(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{value!r} is not a positive integer")

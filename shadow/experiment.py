@@ -14,11 +14,18 @@ each one running slows every client, while an upstream candidate only waits on a
 that cap the comparison is shed and counted as shed like any other, never queued: a parity
 report then says how much of the traffic was compared. An A/A call that would run in-process
 over the cap is dropped alone (it is a sample already) and the comparison still runs.
+
+The cap bounds how many such calls run at once, not how much of the core they take, so a second
+rule bounds their share of the time, `in_process_share`: while the in-process calls that ended
+within the last second took more than that share of it, none starts, and what arrives is shed
+the same way. With the default (0.25) they occupy about a quarter of the time at most, and a
+gateway with little traffic sheds nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import dataclasses
 import logging
@@ -43,6 +50,7 @@ log = logging.getLogger("strangler.shadow")
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 _UNSAMPLED = "unsampled"
 _TALLY_MAX = 100  # requests counted before the tally goes to the writer
+WINDOW = 1.0  # seconds over which in-process calls' share of the time is taken
 _TALLY_SECONDS = 1.0  # ... or once the oldest in it is this old
 Call = Callable[[], Awaitable[Observation]]
 
@@ -58,6 +66,7 @@ class Experiment:
         settings: ShadowSettings = DEFAULTS,
         *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         ledger: NoiseLedger | None = None,
         compare_threads: int = 2,
         tree_diffs_per_second: float | None = 50.0,
@@ -71,6 +80,10 @@ class Experiment:
         self.budget = DiffBudget(tree_diffs_per_second) if tree_diffs_per_second else None
         self.shed = 0
         self.in_process = 0  # experiments running now that call a side in this process
+        self.monotonic = monotonic
+        # (ended, seconds taken) of the in-process calls that ended within the last WINDOW
+        self._spent: collections.deque[tuple[float, float]] = collections.deque()
+        self._spent_total = 0.0
         self.faults = 0  # bugs of our own, caught so the caller never sees them
         self._tasks: set[asyncio.Task[None]] = set()
         self._tallies: dict[tuple[str, Outcome | str], tuple[int, float]] = {}
@@ -128,7 +141,7 @@ class Experiment:
             return
         aa = again is not None and request.method.upper() in SAFE_METHODS
         aa_call = again if aa and sampled(request.request_id + "#aa", s.noise_sample) else None
-        local_full = self.in_process >= self.in_process_cap(s)
+        local_full = not self.room_in_process(s)
         if local_full and in_process[0]:
             self._shed(route, at)
             return
@@ -149,6 +162,22 @@ class Experiment:
     def in_process_cap(self, s: ShadowSettings) -> int:
         """Calls in this process allowed at once: the route's cap within the global one."""
         return min(s.max_in_process, self.settings.max_in_process)
+
+    def room_in_process(self, s: ShadowSettings) -> bool:
+        """Whether an in-process call may start now: under the cap, and under the share of the
+        time such calls may take (over the last WINDOW seconds)."""
+        if self.in_process >= self.in_process_cap(s):
+            return False
+        share = min(s.in_process_share, self.settings.in_process_share)
+        return share >= 1.0 or self.spent_recently() < share * WINDOW
+
+    def spent_recently(self) -> float:
+        """Seconds taken by the in-process calls that ended within the last WINDOW."""
+        horizon = self.monotonic() - WINDOW
+        spent = self._spent
+        while spent and spent[0][0] < horizon:
+            self._spent_total -= spent.popleft()[1]
+        return max(self._spent_total, 0.0)
 
     def count_shed(self, route_id: str) -> None:
         """A request whose comparison the caller could not start for want of room (a write's
@@ -194,15 +223,19 @@ class Experiment:
 
     def counted(self, call: Call) -> Call:
         """The call, holding one of the in-process places from now until it returns (the
-        caller checked `in_process` against `in_process_cap` first; a write's dry run, run
-        before its primary, takes its place here too)."""
+        caller checked `room_in_process` first; a write's dry run, run before its primary,
+        takes its place here too); the time it took counts against the share."""
         self.in_process += 1
 
         async def counted() -> Observation:
+            started = self.monotonic()
             try:
                 return await call()
             finally:
                 self.in_process -= 1
+                ended = self.monotonic()
+                self._spent.append((ended, ended - started))
+                self._spent_total += ended - started
 
         return counted
 

@@ -31,6 +31,8 @@ class ShadowSettings:
     # candidate calls run by this process's own interpreter (an in-process native app) at once:
     # they take the client's core and GIL, so far fewer than max_in_flight (see experiment.py)
     max_in_process: int = 1
+    # ... and the share of the time they may take, over the last second (1 turns it off)
+    in_process_share: float = 0.25
     max_body: int = 1024 * 1024  # bytes
     headers: tuple[str, ...] = ("content-type", "location")
     ignore: tuple[str, ...] = ()

@@ -25,7 +25,7 @@ def table(legacy_url: str, mode: str) -> str:
     text = table_text(legacy_url, route, "  noise_sample: 0\n")
     text = text.replace("  app: handlers.app:app\n", "  app: tests.e2e.faulty:app\n")
     # room for every fault at once: the hanging candidate holds its place for its whole 1s
-    cap = "shadow:\n  timeout: 1s\n  max_in_process: 4\n"
+    cap = "shadow:\n  timeout: 1s\n  max_in_process: 4\n  in_process_share: 1\n"
     return text.replace("shadow:\n  timeout: 20s\n", cap)
 
 

@@ -45,6 +45,9 @@ TRAFFIC = [
     *(f"/users/{i}" for i in range(1, 6)),
 ]
 
+# room for every in-process call, at once and in time
+ROOM = "  max_in_process: 16\n  in_process_share: 1\n"
+
 
 def rename_first_user(document: Any) -> Any:
     document["data"][0]["attributes"]["first_name"] += " (native)"
@@ -65,7 +68,7 @@ async def test_the_report_shows_exactly_the_planted_differences(
     url = f"sqlite:///{tmp_path}/parity.db"
     store = open_store(url)
     # room for every candidate: one still running when the next request comes is not shed
-    table = table_text(legacy.url, ROUTES, "  noise_sample: 1.0\n  max_in_process: 16\n")
+    table = table_text(legacy.url, ROUTES, "  noise_sample: 1.0\n" + ROOM)
     (tmp_path / "routing.yaml").write_text(table)
     gateway = shadow_gateway(legacy.url, native, store, routes="", text=table)
     headers = {"Authorization": f"Bearer {legacy.token}", "Accept": "application/json"}

@@ -20,6 +20,9 @@ from tests.gateway_shadow.conftest import shadow_gateway
 
 pytestmark = pytest.mark.integration
 
+# room for every in-process call, at once and in time
+ROOM = "  max_in_process: 16\n  in_process_share: 1\n"
+
 
 def routes(mode: str) -> str:
     block = "    shadow: {writes: dry_run}\n" if mode == "shadow" else ""
@@ -102,7 +105,7 @@ async def shadowed_writes(legacy: Legacy, store: Store) -> tuple[dict[str, Any],
     before = state(legacy.db_url)
     native = native_on(legacy.db_url)
     # room for every dry run: a read's candidate still running must not shed the next write
-    text = table_text(legacy.url, routes("shadow"), "  noise_sample: 1.0\n  max_in_process: 16\n")
+    text = table_text(legacy.url, routes("shadow"), "  noise_sample: 1.0\n" + ROOM)
     async with running(shadow_gateway(legacy.url, native, store, text=text)) as client:
         statuses = await write_some(client, legacy.token)
     assert native.calls == 6  # every write ran on the native side too, as a dry run

@@ -190,7 +190,7 @@ ROUTES = """\
 
 # requests are sent one after the other, yet a candidate may still run when the next comes (a
 # loaded machine): room for all of them, unless a test is about the in-process cap itself
-ROOM = "  max_in_process: 16\n"
+ROOM = "  max_in_process: 16\n  in_process_share: 1\n"
 
 
 def table_text(legacy_url: str, shadow: str = "", routes: str = ROUTES) -> str:

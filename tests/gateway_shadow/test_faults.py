@@ -17,6 +17,9 @@ from tests.gateway_shadow.conftest import Legacy, Native, running, settle, shado
 LEGACY_ROUTES = "  - id: users.list\n    match: GET /users\n    mode: legacy\n"
 QUIET = "  noise_sample: 0\n  timeout: 1s\n"
 
+# tests of the count cap: the share of the time stays out of their way
+ALL_TIME = "  in_process_share: 1\n"
+
 
 def seen(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
     headers = [(k, v) for k, v in response.headers.multi_items() if k != "date"]
@@ -65,7 +68,8 @@ async def test_candidates_over_the_in_flight_cap_are_shed_and_the_clients_served
 ) -> None:
     expected = await legacy_mode_answer(legacy, native, store)
     native.fault = "hang"
-    cap = QUIET + "  max_in_flight: 2\n  max_in_process: 8\n"  # max_in_flight is the cap here
+    # max_in_flight is the cap here
+    cap = QUIET + "  max_in_flight: 2\n  max_in_process: 8\n" + ALL_TIME
     gateway = shadow_gateway(legacy.url, native, store, cap)
     async with running(gateway) as client:
         answers = [await client.get("/users", headers={"X-Request-ID": "r-1"}) for _ in range(5)]
@@ -81,7 +85,7 @@ async def test_in_process_candidates_over_their_cap_are_shed_counted_and_the_cli
 ) -> None:
     expected = await legacy_mode_answer(legacy, native, store)
     native.fault = "hang"
-    cap = QUIET + "  max_in_flight: 64\n  max_in_process: 2\n"
+    cap = QUIET + "  max_in_flight: 64\n  max_in_process: 2\n" + ALL_TIME
     gateway = shadow_gateway(legacy.url, native, store, cap)
     shadow: ShadowMode = gateway.shadow
     async with running(gateway) as client:
@@ -103,7 +107,7 @@ async def test_a_write_over_the_in_process_cap_is_not_dry_run_and_is_counted_as_
     legacy: Legacy, native: Native, store: Store, events: list[str]
 ) -> None:
     native.fault = "hang"
-    gateway = shadow_gateway(legacy.url, native, store, QUIET + "  max_in_process: 1\n")
+    gateway = shadow_gateway(legacy.url, native, store, QUIET + "  max_in_process: 1\n" + ALL_TIME)
     async with running(gateway) as client:
         await client.get("/users")  # its candidate hangs in this process, holding the one place
         began = time.perf_counter()
@@ -120,7 +124,8 @@ async def test_a_dry_run_holds_the_in_process_place_while_it_runs(
     legacy: Legacy, native: Native, store: Store
 ) -> None:
     native.fault = "hang"
-    gateway = shadow_gateway(legacy.url, native, store, "  timeout: 2s\n  max_in_process: 1\n")
+    one = "  timeout: 2s\n  max_in_process: 1\n" + ALL_TIME
+    gateway = shadow_gateway(legacy.url, native, store, one)
     async with running(gateway) as client:
         write = asyncio.create_task(client.post("/users", json={"name": "Cy"}))
         for _ in range(500):  # until the write's dry run has started (it hangs)
@@ -174,7 +179,7 @@ async def test_the_client_is_served_when_the_store_fails(
         raise OSError("disk full")
 
     store.write = refuse  # type: ignore[method-assign]
-    gateway = shadow_gateway(legacy.url, native, store, QUIET + "  max_in_process: 3\n")
+    gateway = shadow_gateway(legacy.url, native, store, QUIET + "  max_in_process: 3\n" + ALL_TIME)
     shadow: ShadowMode = gateway.shadow
     async with running(gateway) as client:
         answers = await asyncio.gather(

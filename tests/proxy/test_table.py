@@ -342,6 +342,8 @@ REJECTED = [
     ("sample-bool", HEAD + "shadow: {sample: true}\n", "7", "True is not a number"),
     ("in-flight", HEAD + "shadow: {max_in_flight: 0}\n", "7", "0 is not a positive integer"),
     ("in-process", HEAD + "shadow: {max_in_process: 0}\n", "7", "0 is not a positive integer"),
+    ("share-zero", HEAD + "shadow: {in_process_share: 0}\n", "7", "0 must be above 0 (1 turns"),
+    ("share-high", HEAD + "shadow: {in_process_share: 2}\n", "7", "2 is outside [0, 1]"),
     ("pool-size", "version: 1\nlegacy: {url: 'http://p', pool_size: x}\n", "2", "not a positive"),
     (
         "preserve-host",

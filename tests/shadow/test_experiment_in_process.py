@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from shadow.compare import Outcome
 from shadow.experiment import Call, Experiment, ShadowSettings
 from shadow.observation import Observation
@@ -96,3 +98,62 @@ async def test_a_refused_dry_run_is_counted_as_shed() -> None:
     exp.count_shed("users.create")
     await exp.close()
     assert (exp.shed, sink.counted(Outcome.SHED)) == (1, 1)
+
+
+class Clock:
+    """A monotonic clock the test moves; a call moves it by what the call 'takes'."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def taking(clock: Clock, seconds: float) -> Call:
+    async def call() -> Observation:
+        clock.now += seconds
+        return candidate(BODY)
+
+    return call
+
+
+async def test_in_process_calls_are_held_to_their_share_of_the_time() -> None:
+    sink, clock = ListSink(), Clock()
+    settings = ShadowSettings(max_in_process=1, in_process_share=0.25, noise_sample=0.0)
+    exp = Experiment(sink, settings, monotonic=clock)
+    for i in range(6):  # each call takes 0.1 s: a fourth would pass a quarter of the second
+        exp.submit("users.list", request(i), primary(BODY), taking(clock, 0.1), in_process=HERE)
+        await exp.drain()
+    assert exp.spent_recently() == pytest.approx(0.3)
+    assert exp.shed == 3
+    clock.now += 1.01  # the window moves past them: room again
+    exp.submit("users.list", request(9), primary(BODY), taking(clock, 0.1), in_process=HERE)
+    await exp.close()
+    assert (exp.shed, sink.counted(Outcome.MATCHED), sink.counted(Outcome.SHED)) == (3, 4, 3)
+
+
+async def test_little_traffic_is_never_shed_for_its_share() -> None:
+    sink, clock = ListSink(), Clock()
+    exp = Experiment(sink, ShadowSettings(noise_sample=0.0), monotonic=clock)  # default share
+    for i in range(20):  # 10 ms calls, one every 100 ms: a tenth of the time
+        exp.submit("users.list", request(i), primary(BODY), taking(clock, 0.01), in_process=HERE)
+        await exp.drain()
+        clock.now += 0.09
+    await exp.close()
+    assert (exp.shed, sink.counted(Outcome.MATCHED)) == (0, 20)
+
+
+async def test_a_share_of_one_turns_the_limit_off_and_upstream_calls_never_count() -> None:
+    sink, clock = ListSink(), Clock()
+    exp = Experiment(sink, ShadowSettings(in_process_share=1.0, noise_sample=0.0), monotonic=clock)
+    for i in range(5):
+        exp.submit("users.list", request(i), primary(BODY), taking(clock, 0.5), in_process=HERE)
+        await exp.drain()
+    capped = Experiment(ListSink(), ShadowSettings(noise_sample=0.0), monotonic=clock)
+    for i in range(5):  # upstream candidates: not in this process, not counted in its time
+        capped.submit("users.list", request(i), primary(BODY), taking(clock, 0.5))
+        await capped.drain()
+    await exp.close()
+    await capped.close()
+    assert (exp.shed, capped.shed, capped.spent_recently()) == (0, 0, 0.0)
