@@ -236,6 +236,7 @@ class Experiment:
                 ended = self.monotonic()
                 self._spent.append((ended, ended - started))
                 self._spent_total += ended - started
+                self.spent_recently()  # drops what left the window, whatever the share
 
         return counted
 

@@ -157,3 +157,15 @@ async def test_a_share_of_one_turns_the_limit_off_and_upstream_calls_never_count
     await exp.close()
     await capped.close()
     assert (exp.shed, capped.shed, capped.spent_recently()) == (0, 0, 0.0)
+
+
+async def test_the_time_record_keeps_only_the_last_second() -> None:
+    sink, clock = ListSink(), Clock()
+    exp = Experiment(sink, ShadowSettings(in_process_share=1.0, noise_sample=0.0), monotonic=clock)
+    for i in range(300):  # 1 ms calls, one every 10 ms: 3 s of them
+        exp.submit("users.list", request(i), primary(BODY), taking(clock, 0.001), in_process=HERE)
+        await exp.drain()
+        clock.now += 0.009
+    await exp.close()
+    assert sink.counted(Outcome.MATCHED) == 300
+    assert len(exp._spent) <= 101  # the calls of the last second, not all 300
