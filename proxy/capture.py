@@ -18,13 +18,6 @@ from starlette.types import Message, Receive
 from proxy.headers import Headers
 from shadow.observation import Observation, Side
 
-_BODY_HEADERS = (b"content-length", b"transfer-encoding")
-
-
-def has_body(headers: Headers) -> bool:
-    """Whether the request announces a body (as the forwarder decides it)."""
-    return any(name in _BODY_HEADERS for name, _ in headers)
-
 
 @dataclass(frozen=True, slots=True)
 class RequestBody:

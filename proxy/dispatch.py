@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from proxy import errors, limits, logs, native
 from proxy.forwarder import Exchange, Forwarder, ResponseTap, tapped
-from proxy.headers import DRY_RUN, ClientView, read_request, without
+from proxy.headers import DRY_RUN, ClientView, body_framing, read_request, without
 from proxy.metrics import Metrics, default_metrics
 from proxy.model import Mode, Route, RouteMatch, Side
 from proxy.paths import PathRejected, normalise
@@ -160,8 +160,9 @@ class Gateway:
 
     async def _limited(self, call: Call, mode: Mode, limit: int) -> None:
         """A request under `limits.request_body` (see proxy.limits)."""
-        length, chunked = limits.declared(call.scope)
+        value, chunked = body_framing(call.scope["headers"])
         if not chunked:  # the server holds a body to its declared length
+            length = limits.declared_length(value)
             if length is not None and length > limit:
                 await _too_large(call.send, call.exchange)
             else:

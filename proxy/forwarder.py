@@ -25,13 +25,21 @@ from starlette.types import Message, Receive, Scope, Send
 
 from proxy import errors, paths
 from proxy.client import (
+    Body,
     Response,
     UpstreamClient,
     UpstreamError,
     UpstreamTimeout,
     request_head,
 )
-from proxy.headers import ClientView, Headers, Upstream, request_headers, response_headers
+from proxy.headers import (
+    ClientView,
+    Headers,
+    Upstream,
+    body_framing,
+    request_headers,
+    response_headers,
+)
 from proxy.logs import get_logger
 
 log = get_logger("proxy.forwarder")
@@ -75,10 +83,6 @@ class Target:
     timeout: float  # seconds for the whole exchange
 
 
-def target_of(upstream: Upstream, timeout: float) -> Target:
-    return Target(upstream, timeout)
-
-
 @dataclass(slots=True)
 class Exchange:
     """What one request did, for its access line."""
@@ -103,6 +107,18 @@ class Outgoing:
     retry: bool  # idempotent and without a body: may be sent again on a fresh connection
     head_only: bool
 
+    async def send(self, client: UpstreamClient, target: Target, body: Body | None) -> Response:
+        """Send it to `target`; returns when the response's status and headers have arrived."""
+        return await client.send(
+            target.upstream,
+            target.timeout,
+            self.head,
+            body,
+            chunked=self.chunked,
+            retry=self.retry,
+            head_only=self.head_only,
+        )
+
 
 def outgoing(
     scope: Scope,
@@ -114,26 +130,21 @@ def outgoing(
     """The request line, headers and body framing for one upstream request."""
     method: str = scope["method"]
     headers = scope["headers"]
-    length = chunked = False
-    for name, _ in headers:
-        if name == b"content-length":
-            length = True
-        elif name == b"transfer-encoding":
-            chunked = True
+    length, chunked = body_framing(headers)
     sent = request_headers(headers, view, upstream)
     if chunked:
         # the client's framing is not forwarded (hop by hop); the body is re-chunked, and a
         # Content-Length beside Transfer-Encoding (a smuggling attempt) is not passed on
-        if length:
+        if length is not None:
             sent = [pair for pair in sent if pair[0] != b"content-length"]
         sent.append(_CHUNKED)
-    elif not length and method in _CONTENT_METHODS:
+    elif length is None and method in _CONTENT_METHODS:
         sent.append(_ZERO_LENGTH)
     sent.extend(extra)
     target = upstream.base_path + paths.encode(path)
     if query := scope["query_string"]:
         target += "?" + query.decode("latin-1")
-    has_body = length or chunked
+    has_body = length is not None or chunked
     return Outgoing(
         request_head(method, target, sent),
         has_body,
@@ -166,15 +177,7 @@ class Forwarder:
         request = outgoing(scope, path, view, upstream)
         reading = _BodyReader(receive) if request.has_body else None
         try:
-            response = await client.send(
-                upstream,
-                target.timeout,
-                request.head,
-                reading,
-                chunked=request.chunked,
-                retry=request.retry,
-                head_only=request.head_only,
-            )
+            response = await request.send(client, target, reading)
         except (UpstreamError, ClientGone) as exc:
             await _fail(send, exchange, exc, reading)
             return

@@ -197,6 +197,25 @@ def with_request_id(headers: Headers, request_id: str) -> Headers:
     return out
 
 
+def body_framing(headers: Headers) -> tuple[bytes | None, bool]:
+    """How a request frames its body: its Content-Length as sent (None: absent), and whether it
+    is chunked (a Transfer-Encoding). Forwarding, shadow mode and the body limit all read this."""
+    length: bytes | None = None
+    chunked = False
+    for name, value in headers:
+        if name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    return length, chunked
+
+
+def has_body(headers: Headers) -> bool:
+    """Whether the request announces a body."""
+    length, chunked = body_framing(headers)
+    return length is not None or chunked
+
+
 def header_value(headers: Headers, name: bytes) -> bytes | None:
     for key, value in headers:
         if key.lower() == name:

@@ -10,7 +10,7 @@ within the limit is left alone: the server already holds it to its declared leng
 
 from __future__ import annotations
 
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Send
 
 TOO_LARGE_MESSAGE = "request body over the limit"
 
@@ -19,19 +19,12 @@ class BodyTooLarge(Exception):
     """The request body went past `limits.request_body`."""
 
 
-def declared(scope: Scope) -> tuple[int | None, bool]:
-    """The request's Content-Length (None when absent or unreadable), and whether it is chunked."""
-    length: int | None = None
-    chunked = False
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                length = int(value)
-            except ValueError:
-                length = None
-        elif name == b"transfer-encoding":
-            chunked = True
-    return length, chunked
+def declared_length(value: bytes | None) -> int | None:
+    """A Content-Length as a number (None when absent or unreadable)."""
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
 
 
 class Counted:

@@ -151,7 +151,6 @@ def run_prune(args: argparse.Namespace) -> int:
     except ValueError as exc:
         sys.stderr.write(f"--older-than: {exc}\n")
         return 2
-    args.route = None
     found = _routes_shadow(args)
     store = _open(found[0]) if found is not None else None
     if found is None or store is None:

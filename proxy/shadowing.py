@@ -42,8 +42,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from proxy.capture import Capture, RequestBody, has_body, read_body, replay
+from proxy.capture import Capture, RequestBody, read_body, replay
 from proxy.forwarder import Exchange, ResponseTap
+from proxy.headers import has_body
 from proxy.logs import get_logger
 from proxy.model import SAFE_METHODS, Route, RouteTable, ShadowConfig
 from proxy.model import Side as Primary

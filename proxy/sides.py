@@ -69,15 +69,8 @@ async def call_upstream(
     request = outgoing(scope, path, view, upstream, extra)
     capture = Capture(limit)
     started = time.perf_counter()
-    response = await client.send(
-        upstream,
-        target.timeout,
-        request.head,
-        BytesBody(body) if request.has_body and body is not None else None,
-        chunked=request.chunked,
-        retry=request.retry,
-        head_only=request.head_only,
-    )
+    data = BytesBody(body) if request.has_body and body is not None else None
+    response = await request.send(client, target, data)
     try:
         capture.start(response.status, response_headers(response.headers, view, upstream))
         while chunk := await response.read():

@@ -11,7 +11,7 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 
-from proxy.forwarder import Target, target_of
+from proxy.forwarder import Target
 from proxy.headers import upstream_of
 from proxy.matcher import Matcher, compile_table
 from proxy.model import RouteTable
@@ -31,15 +31,13 @@ class Snapshot:
 
 def build_snapshot(table: RouteTable, generation: int = 1) -> Snapshot:
     """Compile a validated table into what the hot path reads (pure CPU; may run in a thread)."""
-    legacy = target_of(
+    legacy = Target(
         upstream_of(table.legacy.url, preserve_host=table.legacy.preserve_host),
         table.legacy.timeout,
     )
     native_url = None
     if table.native.url is not None:
-        native_url = target_of(
-            upstream_of(table.native.url, preserve_host=True), table.native.timeout
-        )
+        native_url = Target(upstream_of(table.native.url, preserve_host=True), table.native.timeout)
     return Snapshot(
         table=table,
         matcher=compile_table(table),

@@ -13,7 +13,7 @@ import pytest
 
 from proxy.client import UpstreamClient
 from proxy.errors import UpstreamBroken
-from proxy.forwarder import Exchange, Forwarder, outgoing, target_of
+from proxy.forwarder import Exchange, Forwarder, Target, outgoing
 from proxy.headers import ClientView, upstream_of
 from tests.gateway.conftest import FakeUpstream, gateway_for, make_table, running
 
@@ -138,7 +138,7 @@ async def test_a_tap_sees_the_response_as_it_streams(upstream: FakeUpstream) -> 
         "query_string": b"stream=5",
         "headers": [(b"host", b"public.test")],
     }
-    target = target_of(upstream_of(upstream.url, preserve_host=True), 5.0)
+    target = Target(upstream_of(upstream.url, preserve_host=True), 5.0)
     view = ClientView("public.test", "http", "127.0.0.1", "rid", False)
     tap = Recorder()
     client = UpstreamClient(4)
@@ -173,7 +173,7 @@ async def test_a_client_that_leaves_stops_the_stream(upstream: FakeUpstream) -> 
                 gone.set()
 
     scope = {"type": "http", "method": "GET", "query_string": b"stream=200", "headers": []}
-    target = target_of(upstream_of(upstream.url, preserve_host=False), 30.0)
+    target = Target(upstream_of(upstream.url, preserve_host=False), 30.0)
     view = ClientView("public.test", "http", "127.0.0.1", "rid", False)
     client = UpstreamClient(4)
     exchange = Exchange("rid")
