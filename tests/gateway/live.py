@@ -43,8 +43,10 @@ class LiveGateway:
 
 @contextlib.contextmanager
 def live_gateway(
-    table: str, directory: Path, env: dict[str, str] | None = None
+    table: str, directory: Path, env: dict[str, str] | None = None, workers: int = 1
 ) -> Iterator[LiveGateway]:
+    """`strangler serve` on `table` (written to directory/routing.yaml), healthy when yielded;
+    with several workers, `proc` is their supervisor."""
     config = directory / "routing.yaml"
     config.write_text(table)
     port = free_port()
@@ -67,6 +69,8 @@ def live_gateway(
         str(config),
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
     proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     gateway = LiveGateway(f"http://127.0.0.1:{port}", port, proc, config)
@@ -92,7 +96,7 @@ def php_echo(directory: Path, ini_dir: Path | None = None) -> Iterator[str]:
         yield base_url
 
 
-def _wait_healthy(gateway: LiveGateway, timeout: float = 20) -> None:
+def _wait_healthy(gateway: LiveGateway, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if gateway.proc.poll() is not None:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.gateway.conftest import table_text
-from tests.gateway.test_live_metrics import serving
+from tests.gateway.live import live_gateway
 
 pytestmark = pytest.mark.integration
 ROUTE = "  - id: r\n    match: GET /r\n    mode: legacy\n"
@@ -47,10 +47,9 @@ def settled(url: str, digest: str) -> list[dict[str, Any]]:
 
 
 def test_sighup_reloads_every_worker_in_place(tmp_path: Path, closed_port_url: str) -> None:
-    config = tmp_path / "routing.yaml"
-    config.write_text(table_text(closed_port_url))
     env = {"STRANGLER_RELOAD_INTERVAL": "3600"}  # the file watcher stays out of it
-    with serving(config, 2, env) as (url, supervisor):
+    with live_gateway(table_text(closed_port_url), tmp_path, env, workers=2) as gateway:
+        url, supervisor, config = gateway.url, gateway.proc.pid, gateway.config
         assert {h["generation"] for h in healths(url)} == {1}
         workers = children(supervisor)
         assert len(workers) >= 2
