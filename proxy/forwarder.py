@@ -132,13 +132,15 @@ def outgoing(
     headers = scope["headers"]
     length, chunked = body_framing(headers)
     sent = request_headers(headers, view, upstream)
+    # the framing is the gateway's own, never the client's header list: request_headers copies
+    # neither Content-Length nor Transfer-Encoding, so no Connection token can remove them
     if chunked:
-        # the client's framing is not forwarded (hop by hop); the body is re-chunked, and a
-        # Content-Length beside Transfer-Encoding (a smuggling attempt) is not passed on
-        if length is not None:
-            sent = [pair for pair in sent if pair[0] != b"content-length"]
+        # the body is re-chunked; a Content-Length beside Transfer-Encoding (a smuggling
+        # attempt the server let through) is not passed on
         sent.append(_CHUNKED)
-    elif length is None and method in _CONTENT_METHODS:
+    elif length is not None:
+        sent.append((b"Content-Length", length))
+    elif method in _CONTENT_METHODS:
         sent.append(_ZERO_LENGTH)
     sent.extend(extra)
     target = upstream.base_path + paths.encode(path)

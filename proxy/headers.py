@@ -1,10 +1,13 @@
 """Header rules of a proxied exchange, as pure functions over ASGI header lists.
 
 Both directions drop hop-by-hop headers (RFC 9110 section 7.6.1) and any header the Connection
-header names. The request gains X-Forwarded-For/-Proto/-Host (appended to what earlier proxies
-wrote), an X-Request-ID, and the Host the upstream should see; a response `Location` that points
-at the upstream is rewritten to the origin the client used. Everything that depends only on the
-upstream is computed once per table by `upstream_of`.
+header names, except the message's framing: `Content-Length` and `Transfer-Encoding` are never
+taken from the client's list and never removed by a `Connection` token; the gateway writes the
+framing it decided itself (`proxy.forwarder.outgoing`), so the upstream reads exactly the body
+the gateway sends and nothing after it. The request gains X-Forwarded-For/-Proto/-Host
+(appended to what earlier proxies wrote), an X-Request-ID, and the Host the upstream should
+see; a response `Location` that points at the upstream is rewritten to the origin the client
+used. Everything that depends only on the upstream is computed once per table by `upstream_of`.
 """
 
 from __future__ import annotations
@@ -115,6 +118,8 @@ def request_headers(headers: Headers, view: ClientView, upstream: Upstream) -> H
         out.append((name, value))
     if declared:
         out = [(n, v) for n, v in out if n not in declared]
+    # the framing headers were kept out of `out` (so no Connection token can remove them); the
+    # caller appends the framing of the body it sends
     host = view.host if upstream.preserve_host else upstream.host_header
     out.append((b"Host", host.encode("latin-1")))
     out.append((b"X-Forwarded-For", _append(forwarded_for, view.client_ip.encode("latin-1"))))
@@ -135,14 +140,30 @@ _REQUEST_SPECIAL = HOP_BY_HOP | {
     # the gateway's server answers 100-continue itself when it reads the body; the upstream
     # gets the body without asking for it
     b"expect",
+    # framing is decided by the gateway, never copied (a copied one could disagree with the
+    # body it streams, or be removed by a Connection token: request smuggling)
+    b"content-length",
 }
 _RESPONSE_SPECIAL = HOP_BY_HOP | {REQUEST_ID, b"location"}
 _ALWAYS_HOP = frozenset({b"close", b"keep-alive"})
+# names a Connection header may list without effect: the framing of the message (which the
+# receiver needs to find where it ends) and what the gateway writes itself
+_NOT_DECLARABLE = frozenset(
+    {
+        b"content-length",
+        b"transfer-encoding",
+        b"host",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        REQUEST_ID,
+    }
+)
 
 
 def _tokens(value: bytes) -> frozenset[bytes]:
     found = {t.strip().lower() for t in value.split(b",")}
-    return frozenset(found - _ALWAYS_HOP - {b""})
+    return frozenset(found - _ALWAYS_HOP - _NOT_DECLARABLE - {b""})
 
 
 def _append(earlier: bytes, value: bytes) -> bytes:

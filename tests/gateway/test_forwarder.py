@@ -230,3 +230,30 @@ def test_a_bodyless_request_states_its_empty_length_where_the_method_expects_con
     lines, request = head_lines([], method)
     assert (b"Content-Length: 0" in lines) is zero
     assert not request.has_body
+
+
+CONNECTION_TOKENS = [
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "x-forwarded-for",
+    "x-request-id",
+    "expect",
+    "keep-alive",
+    "cookie",
+]
+
+
+@pytest.mark.parametrize("token", CONNECTION_TOKENS)
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_connection_can_never_remove_the_framing_the_gateway_sends(
+    token: str, chunked: bool
+) -> None:
+    framing = (b"transfer-encoding", b"chunked") if chunked else (b"content-length", b"37")
+    given = [(b"connection", f"keep-alive, {token}".encode()), framing, (b"cookie", b"c=1")]
+    lines, request = head_lines(given, "POST")
+    lowered = [line.lower() for line in lines]
+    sent = [line for line in lowered if line.startswith((b"content-length", b"transfer-enc"))]
+    assert sent == ([b"transfer-encoding: chunked"] if chunked else [b"content-length: 37"])
+    assert (request.has_body, request.chunked) == (True, chunked)
+    assert any(line.startswith(b"host: ") for line in lowered)
