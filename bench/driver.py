@@ -282,7 +282,7 @@ class Bench:
     # ------------------------------------------------------------ servers
 
     def gateway_available(self) -> bool:
-        return (ROOT / "proxy" / "server.py").exists()
+        return (ROOT / "proxy" / "cli" / "serve.py").exists()
 
     def shadow_wired(self) -> bool:
         """Whether the composition root plugs a shadow mode handler in (else shadow routes are
@@ -912,7 +912,7 @@ class Bench:
         try:
             self.machine()
             if not self.gateway_available():
-                self.note("proxy/server.py is missing: gateway targets not measured")
+                self.note("proxy/cli/serve.py is missing: gateway targets not measured")
             if "4" in self.s.parts:
                 self.micro()
             self.save()

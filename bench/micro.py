@@ -1,6 +1,6 @@
 """In-process micro-benchmarks, timeit-style (autorange, several repeats, per-call figures):
 
-    matcher   proxy.matcher.compile_table + Matcher.match on tables of 10 .. 10,000 routes
+    matcher   proxy.table.matcher.compile_table + Matcher.match on tables of 10 .. 10,000 routes
     compare   the shadow package's comparison, equal and unequal bodies of growing size
     store     the parity store's write rate on SQLite and MariaDB
 
@@ -78,8 +78,8 @@ def route_table_text(n: int) -> str:
 
 
 def bench_matcher(repeat: int) -> dict[str, Any]:
-    from proxy.matcher import compile_table
-    from proxy.table import parse
+    from proxy.table.matcher import compile_table
+    from proxy.table.parser import parse
 
     out: dict[str, Any] = {"sizes": {}}
     for n in (10, 100, 1000, 10000):

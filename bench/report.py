@@ -226,7 +226,7 @@ def _micro(d: Data, *keys: str) -> Any:
 
 
 def goals(d: Data, w: Write) -> None:
-    w("## Goals (issue 8)\n")
+    w("## Goals\n")
     rows: list[list[str]] = []
     t = d.ratio("1", "tiny", "gw1", "nginx", 32)
     rows.append(
@@ -829,8 +829,8 @@ def part4(d: Data, w: Write) -> None:
     m = _micro(d, "matcher", "sizes")
     if m:
         w(
-            "### Match time (proxy.matcher: compile_table + Matcher.match), µs per call, median of "
-            "repeats (min … max)\n"
+            "### Match time (proxy.table.matcher: compile_table + Matcher.match), µs per call, "
+            "median of repeats (min … max)\n"
         )
         kinds = [k for k in next(iter(m.values())) if k != "compile"]
         rows = [

@@ -42,7 +42,8 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from handlers import mysql
 from handlers.errors import DatabaseUnavailable
-from handlers.model import Row
+
+Row = dict[str, Any]  # one result row, column name → value
 
 # The threads that run requests (handlers.app.in_worker): enough to keep one core busy while
 # others wait on the database, few enough not to convoy on the GIL.

@@ -6,11 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from handlers.db import Row as Row
+
 if TYPE_CHECKING:
     from handlers.context import Context
 
 Rules = dict[str, list[Any]]
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -14,20 +14,22 @@ from collections.abc import Callable, Mapping, Sequence
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
-from proxy import logs, native
-from proxy import table as table_module
-from proxy.admin import AdminContext, create_admin
-from proxy.client import UpstreamClient
-from proxy.dispatch import Gateway, Hook, ModeHandler
-from proxy.forwarder import Forwarder
-from proxy.insight import Insight
-from proxy.metrics import Metrics
-from proxy.model import Mode, RouteTable
-from proxy.parity import parity_route
-from proxy.reload import Reloader
+from proxy import logs
+from proxy.dispatch import Gateway, Hook
+from proxy.modes.call import ModeHandler
+from proxy.modes.shadow import ShadowMode
+from proxy.operator.admin import AdminContext, create_admin
+from proxy.operator.insight import Insight
+from proxy.operator.metrics import Metrics
+from proxy.operator.parity import parity_route
 from proxy.settings import Settings
-from proxy.shadowing import ShadowMode
-from proxy.state import TableHolder, build_snapshot
+from proxy.sides import native
+from proxy.sides.client import UpstreamClient
+from proxy.sides.forwarder import Forwarder
+from proxy.table import parser as table_module
+from proxy.table.model import Mode, RouteTable
+from proxy.table.reload import Reloader
+from proxy.table.snapshot import TableHolder, build_snapshot
 from shadow.store import Store
 
 

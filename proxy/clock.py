@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 from email.utils import formatdate
 
-from proxy.headers import Headers
-
 DATE = b"date"
 _last: tuple[int, bytes] = (0, b"")
 
@@ -23,7 +21,7 @@ def http_date() -> bytes:
     return _last[1]
 
 
-def with_date(headers: Headers) -> Headers:
+def with_date(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """`headers` with a Date, unless the app that made them set its own."""
     for name, _ in headers:
         if name.lower() == DATE:

@@ -6,11 +6,9 @@
                            → handlers[mode](call): legacy → forwarder, native → native caller,
                              shadow → its primary side until the shadow handler is plugged in
 
-A mode's behaviour is a `ModeHandler`: an async function of one `Call`. `Gateway.handlers` maps
-every Mode to one, so the shadow issue replaces `handlers[Mode.SHADOW]` (through
-`create_app(mode_handlers=...)`) and builds on `Gateway.legacy(call, tap)` and
-`Gateway.native(call, tap)`: a side can be given its own receive (a replayed body), send and
-Exchange with `dataclasses.replace(call, ...)`, and a ResponseTap observes what it answers.
+A mode's behaviour is a `ModeHandler` (proxy.modes.call): an async function of one `Call`.
+`Gateway.handlers` maps every Mode to one; `create_app(mode_handlers=...)` may replace any, and
+a mode reaches the sides through the gateway's `legacy(call, tap)` and `native(call, tap)`.
 """
 
 from __future__ import annotations
@@ -18,38 +16,23 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from proxy import errors, limits, logs, native
-from proxy.forwarder import Exchange, Forwarder, ResponseTap, tapped
-from proxy.headers import DRY_RUN, ClientView, body_framing, read_request, without
-from proxy.metrics import Metrics, default_metrics
-from proxy.model import Mode, Route, RouteMatch, Side
+from proxy import errors, logs
+from proxy.modes.call import Call, ModeHandler
+from proxy.operator.metrics import Metrics, default_metrics
 from proxy.paths import PathRejected, normalise
-from proxy.state import UNMATCHED, Snapshot, TableHolder
+from proxy.sides import limits, native
+from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap, tapped
+from proxy.sides.headers import DRY_RUN, body_framing, read_request, without
+from proxy.table.model import Mode, RouteMatch, Side
+from proxy.table.snapshot import UNMATCHED, TableHolder
 
 ADMIN_PREFIX = "/_strangler"
 Hook = Callable[[], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class Call:
-    """One request on its way through dispatch."""
-
-    scope: Scope
-    receive: Receive
-    send: Send
-    path: str  # normalised: what was matched and what is forwarded
-    view: ClientView
-    snapshot: Snapshot  # the table this request started with, to its end
-    route: Route | None  # None: no route matched (the request goes to legacy)
-    exchange: Exchange
-
-
-ModeHandler = Callable[[Call], Awaitable[None]]
 
 
 class Gateway:
@@ -80,7 +63,7 @@ class Gateway:
         }
         self.handlers.update(mode_handlers or {})
         self.on_startup = on_startup
-        self.reloader: Any = None  # set by create_app: the Reloader, for tests and later issues
+        self.reloader: Any = None  # set by create_app: the Reloader
         self.shadow: Any = None  # set by create_app: the ShadowMode (experiment, store)
         self.on_shutdown = on_shutdown
 
@@ -159,7 +142,7 @@ class Gateway:
             metrics.finished(route_id, mode, side, exchange.status, elapsed)
 
     async def _limited(self, call: Call, mode: Mode, limit: int) -> None:
-        """A request under `limits.request_body` (see proxy.limits)."""
+        """A request under `limits.request_body` (see proxy.sides.limits)."""
         value, chunked = body_framing(call.scope["headers"])
         if not chunked:  # the server holds a body to its declared length
             length = limits.declared_length(value)

@@ -9,8 +9,9 @@ import orjson
 from starlette.types import Send
 
 from proxy.clock import DATE, http_date
-from proxy.headers import REQUEST_ID
 
+# the header that carries a request's id (kept from the client when sane, else generated)
+REQUEST_ID = b"x-request-id"
 BAD_PATH = 400
 BAD_GATEWAY = 502
 GATEWAY_TIMEOUT = 504

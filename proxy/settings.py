@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from proxy.table import default_config_path
+from proxy.table.parser import default_config_path
 
 
 @dataclass(frozen=True, slots=True)

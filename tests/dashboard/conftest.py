@@ -11,12 +11,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from proxy.admin import AdminContext, create_admin
-from proxy.dashboard import Sources, dashboard_routes
-from proxy.history import FlipStore
-from proxy.model import RouteTable
-from proxy.reload import Reloader
-from proxy.state import TableHolder, build_snapshot
+from proxy.operator.admin import AdminContext, create_admin
+from proxy.operator.dashboard import Sources, dashboard_routes
+from proxy.operator.history import FlipStore
+from proxy.table.model import RouteTable
+from proxy.table.reload import Reloader
+from proxy.table.snapshot import TableHolder, build_snapshot
 from shadow.store import Store, open_store
 from tests.dashboard.shadowrun import shadow_run, table_of
 

@@ -18,9 +18,9 @@ import json
 import time
 from typing import Any
 
-from proxy.history import Change, FlipStore
-from proxy.model import RouteTable
-from proxy.table import parse
+from proxy.operator.history import Change, FlipStore
+from proxy.table.model import RouteTable
+from proxy.table.parser import parse
 from shadow.experiment import Experiment, ShadowSettings
 from shadow.observation import Observation, Side
 from shadow.records import RequestInfo

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from proxy.admin import AdminContext, create_admin
-from proxy.dashboard import Sources, dashboard_routes
-from proxy.flipcli import configure_gate, run_gate
-from proxy.reload import Reloader
+from proxy.cli.flips import configure_gate, run_gate
+from proxy.operator.admin import AdminContext, create_admin
+from proxy.operator.dashboard import Sources, dashboard_routes
+from proxy.table.reload import Reloader
 from shadow.store import open_store
 from tests.dashboard.conftest import Evidence, admin_app
 from tests.dashboard.shadowrun import SECRET_EMAIL, table_text

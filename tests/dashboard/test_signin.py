@@ -1,5 +1,5 @@
-"""Signing in from a browser: the session cookie (proxy.signin), the login and logout pages,
-and what the cookie opens (GET pages) and does not (any POST: that stays the bearer's)."""
+"""Signing in from a browser: the session cookie (proxy.operator.signin), the login and logout
+pages, and what the cookie opens (GET pages) and does not (any POST: that stays the bearer's)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from proxy import signin
-from proxy.signin import COOKIE, LIFETIME
+from proxy.operator import signin
+from proxy.operator.signin import COOKIE, LIFETIME
 from tests.dashboard.conftest import Evidence, admin_app
 
 TOKEN = "s3cret-token"

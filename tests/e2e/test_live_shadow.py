@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from proxy.cli import main
+from proxy.cli.main import main
 from tests.e2e.conftest import API, Legacy, table_text
 from tests.gateway.live import live_gateway
 

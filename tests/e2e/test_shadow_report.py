@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from proxy.cli import main
+from proxy.cli.main import main
 from shadow.report import RouteReport, build_report
 from shadow.store import open_store
 from tests.e2e.conftest import API, Legacy, native_on, running, table_text

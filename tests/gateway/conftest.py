@@ -20,9 +20,9 @@ from aiohttp import web
 from proxy import logs
 from proxy.app import create_app
 from proxy.dispatch import Gateway
-from proxy.native import Lifespan
 from proxy.settings import Settings
-from proxy.table import parse
+from proxy.sides.native import Lifespan
+from proxy.table.parser import parse
 from shadow.store import open_store
 
 

@@ -63,7 +63,7 @@ def live_gateway(
     cmd = [
         sys.executable,
         "-c",
-        "import sys; from proxy.cli import main; sys.exit(main(sys.argv[1:]))",
+        "import sys; from proxy.cli.main import main; sys.exit(main(sys.argv[1:]))",
         "serve",
         "--config",
         str(config),

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from proxy import signin
+from proxy.operator import signin
 from proxy.settings import Settings
-from proxy.table import load
+from proxy.table.parser import load
 from tests.gateway.conftest import FakeUpstream, gateway_for, running, table_text
 
 ROUTES = "  - id: users.list\n    match: GET /users\n    mode: legacy\n"
@@ -48,7 +48,7 @@ async def test_health_and_routes_report_the_table_and_counts(upstream: FakeUpstr
 
 
 def load_text(url: str) -> Any:
-    from proxy.table import parse
+    from proxy.table.parser import parse
 
     return parse(table_text(url, ROUTES))
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from proxy.app import app_from_env, create_app
-from proxy.model import TableError
-from proxy.native import Lifespan
 from proxy.settings import Settings
+from proxy.sides.native import Lifespan
+from proxy.table.model import TableError
 from tests.gateway.conftest import gateway_for, make_table, running, table_text
 
 
@@ -81,7 +81,7 @@ async def test_a_native_app_that_fails_to_start_fails_the_gateway_start() -> Non
 
 
 async def test_an_injected_upstream_client_is_used_and_left_open(upstream: Any) -> None:
-    from proxy.client import UpstreamClient
+    from proxy.sides.client import UpstreamClient
 
     injected = UpstreamClient(2)
     try:

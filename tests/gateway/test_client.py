@@ -1,4 +1,4 @@
-"""proxy.client against raw upstreams that speak HTTP/1.1 exactly as each test scripts it."""
+"""proxy.sides.client against raw upstreams that speak HTTP/1.1 exactly as each test scripts it."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from proxy import client as client_module
-from proxy.client import (
+from proxy.sides import client as client_module
+from proxy.sides.client import (
     BytesBody,
     Response,
     UpstreamClient,
@@ -20,7 +20,7 @@ from proxy.client import (
     UpstreamTimeout,
     request_head,
 )
-from proxy.headers import upstream_of
+from proxy.table.targets import upstream_of
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Raw"], Awaitable[None]]
 

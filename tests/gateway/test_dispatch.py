@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from proxy.dispatch import Call
-from proxy.forwarder import Exchange
-from proxy.model import Mode
+from proxy.modes.call import Call
+from proxy.sides.forwarder import Exchange
+from proxy.table.model import Mode
 from tests.gateway.conftest import FakeUpstream, gateway_for, make_table, running
 
 ROUTES = """\

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from proxy.client import UpstreamClient
 from proxy.errors import UpstreamBroken
-from proxy.forwarder import Exchange, Forwarder, Target, outgoing
-from proxy.headers import ClientView, upstream_of
+from proxy.sides.client import UpstreamClient
+from proxy.sides.forwarder import Exchange, Forwarder, outgoing
+from proxy.sides.headers import ClientView
+from proxy.table.targets import Target, upstream_of
 from tests.gateway.conftest import FakeUpstream, gateway_for, make_table, running
 
 

@@ -1,17 +1,17 @@
-"""proxy.headers: what the upstream and the client each get to see."""
+"""proxy.sides.headers: what the upstream and the client each get to see."""
 
 from __future__ import annotations
 
 import pytest
 
-from proxy.headers import (
+from proxy.sides.headers import (
     ClientView,
     read_request,
     request_headers,
     response_headers,
     rewrite_location,
-    upstream_of,
 )
+from proxy.table.targets import upstream_of
 
 UP = upstream_of("http://127.0.0.1:8080", preserve_host=True)
 VIEW = ClientView("shop.test", "https", "203.0.113.9", "rid-1", True)

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from proxy.history import FlipStore
-from proxy.metrics import Metrics
+from proxy.operator.history import FlipStore
+from proxy.operator.metrics import Metrics
 from proxy.settings import Settings
-from proxy.table import load
+from proxy.table.parser import load
 from shadow.store import open_store
 from tests.gateway.conftest import FakeUpstream, gateway_for, make_table, running, table_text
 from tests.proxy.test_metrics import scrape

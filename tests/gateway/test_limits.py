@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from proxy.model import TableError
-from proxy.table import parse
+from proxy.table.model import TableError
+from proxy.table.parser import parse
 from tests.gateway.conftest import FakeUpstream, gateway_for, make_table, running, table_text
 
 LIMIT = "limits:\n  request_body: 1KiB\n"

@@ -1,4 +1,4 @@
-"""Issue 3 §4 end to end: client → gateway (uvicorn process) → PHP (echo.php), point by point."""
+"""Forwarding end to end: client → gateway (uvicorn process) → PHP (echo.php), point by point."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 3 §6 end to end: bypass spellings against /api/v1/admin/... → native, the rest legacy.
+"""Path spellings end to end: bypass spellings against /api/v1/admin/... → native, the rest legacy.
 
 Both sides are echo.php: native.url carries the base path /native-side, so PHP's REQUEST_URI
 shows which side got the request and exactly what path was forwarded. Requests go out as raw

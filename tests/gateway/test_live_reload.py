@@ -1,4 +1,4 @@
-"""Issue 3 §7 end to end: 100 reloads, good and bad alternating, under concurrent traffic.
+"""Hot reload end to end: 100 reloads, good and bad alternating, under concurrent traffic.
 
 Good table k sends everything to echo.php under the base path /t{k}; bad table k would send it
 to /bad{k} but fails validation. Every answer's REQUEST_URI therefore names the table that

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.cli import main
+from proxy.cli.main import main
 from tests.gateway.conftest import table_text
 from tests.gateway.live import live_gateway, php_echo, raw_request
 from tests.support.services import ROOT, free_port

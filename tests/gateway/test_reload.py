@@ -8,10 +8,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from proxy.reload import Reloader
 from proxy.settings import Settings
-from proxy.state import TableHolder, build_snapshot
-from proxy.table import load, parse
+from proxy.table.parser import load, parse
+from proxy.table.reload import Reloader
+from proxy.table.snapshot import TableHolder, build_snapshot
 from tests.gateway.conftest import FakeUpstream, gateway_for, running, table_text
 
 ROUTES = "  - id: r\n    match: GET /r\n    mode: legacy\n"

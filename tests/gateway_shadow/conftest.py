@@ -17,9 +17,9 @@ from aiohttp import web
 
 from proxy.app import create_app
 from proxy.dispatch import Gateway
+from proxy.modes.shadow import ShadowMode
 from proxy.settings import Settings
-from proxy.shadowing import ShadowMode
-from proxy.table import parse
+from proxy.table.parser import parse
 from shadow.store import Store, open_store
 from tests.gateway.conftest import quiet_logs, running
 

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from proxy.shadowing import ShadowMode
+from proxy.modes.shadow import ShadowMode
 from shadow.report import build_report
 from shadow.store import Store
 from tests.gateway_shadow.conftest import Legacy, Native, running, settle, shadow_gateway

@@ -8,9 +8,9 @@ import re
 from prometheus_client import CollectorRegistry
 
 from proxy.app import create_app
-from proxy.metrics import Metrics
+from proxy.operator.metrics import Metrics
 from proxy.settings import Settings
-from proxy.table import parse
+from proxy.table.parser import parse
 from shadow.store import Store
 from tests.gateway_shadow.conftest import Legacy, Native, running, settle, table_text
 from tests.proxy.test_metrics import scrape

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from proxy.cli import main
-from proxy.parity import parse_since
+from proxy.cli.main import main
+from proxy.operator.parity import parse_since
 from proxy.settings import Settings
 from shadow.store import Store, open_store
 from tests.gateway_shadow.conftest import Legacy, Native, running, settle, shadow_gateway

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from proxy.model import ShadowConfig, Side, Writes
-from proxy.shadowing import WRITE_IGNORES, ShadowMode, plan_routes, shadow_settings
-from proxy.table import parse
+from proxy.modes.shadow import WRITE_IGNORES, ShadowMode, plan_routes, shadow_settings
+from proxy.table.model import ShadowConfig, Side, Writes
+from proxy.table.parser import parse
 from shadow.report import build_report
 from shadow.settings import ShadowSettings, sampled
 from shadow.store import Store

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from proxy.shadowing import ShadowMode
-from proxy.table import parse
+from proxy.modes.shadow import ShadowMode
+from proxy.table.parser import parse
 from shadow.report import build_report
 from shadow.store import open_store
 from tests.gateway_shadow.conftest import Legacy, Native, running, settle, shadow_gateway

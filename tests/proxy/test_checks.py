@@ -13,10 +13,10 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from proxy.checks import AppImportError, check_native_coverage, import_app, sample_path
-from proxy.matcher import parse_template
-from proxy.model import RouteTable
-from proxy.table import parse
+from proxy.table.checks import AppImportError, check_native_coverage, import_app, sample_path
+from proxy.table.matcher import parse_template
+from proxy.table.model import RouteTable
+from proxy.table.parser import parse
 
 
 async def ok(request: Request) -> PlainTextResponse:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from proxy.cli import COMMANDS, main
-from proxy.model import Mode
-from proxy.table import load
+from proxy.cli.main import COMMANDS, main
+from proxy.table.model import Mode
+from proxy.table.parser import load
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -307,7 +307,7 @@ def test_serve_passes_its_options_to_the_server(
         calls.append(options)
         return 0
 
-    monkeypatch.setitem(sys.modules, "proxy.server", types.SimpleNamespace(serve=serve))
+    monkeypatch.setitem(sys.modules, "proxy.cli.serve", types.SimpleNamespace(serve=serve))
     argv = ["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "4", "--config", "x.yaml"]
     assert run(capsys, *argv)[0] == 0
     assert calls == [{"config_path": "x.yaml", "host": "0.0.0.0", "port": 9000, "workers": 4}]
@@ -318,7 +318,7 @@ def test_serve_defaults(
 ) -> None:
     calls: list[dict[str, object]] = []
     fake = types.SimpleNamespace(serve=lambda **options: calls.append(options) or 3)
-    monkeypatch.setitem(sys.modules, "proxy.server", fake)
+    monkeypatch.setitem(sys.modules, "proxy.cli.serve", fake)
     monkeypatch.delenv("STRANGLER_CONFIG", raising=False)
     assert run(capsys, "serve")[0] == 3  # the server's own exit code
     assert calls == [
@@ -329,7 +329,7 @@ def test_serve_defaults(
 def test_serve_without_a_server_module_is_an_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "proxy.server", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "proxy.cli.serve", None)  # makes the import fail
     code, _, err = run(capsys, "serve")
     assert code == 1
     assert err.startswith("the server cannot start:")

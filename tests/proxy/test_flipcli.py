@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from proxy.cli import main
-from proxy.flipcli import configure_gate, configure_history, run_gate, run_history
-from proxy.history import Change, FlipStore
+from proxy.cli.flips import configure_gate, configure_history, run_gate, run_history
+from proxy.cli.main import main
+from proxy.operator.history import Change, FlipStore
 from shadow.compare import Difference, Kind, Outcome
 from shadow.records import RequestInfo, Result, Sample, fold
 from shadow.store import open_store

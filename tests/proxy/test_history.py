@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from proxy.history import Change, FlipRecorder, FlipStore, diff_modes, diff_tables
-from proxy.model import RouteTable
-from proxy.table import parse
+from proxy.operator.history import Change, FlipRecorder, FlipStore, diff_modes, diff_tables
+from proxy.table.model import RouteTable
+from proxy.table.parser import parse
 from tests.shadow.conftest import store_at
 
 

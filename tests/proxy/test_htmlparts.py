@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from proxy.htmlparts import Marker, field_tree, render_pair, segments, sparkline
+from proxy.operator.htmlparts import Marker, field_tree, render_pair, segments, sparkline
 from shadow.report import FieldLine, TrendPoint
 
 

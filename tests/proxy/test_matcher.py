@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.matcher import compile_table, naive_match, parse_match, unreachable_routes
-from proxy.model import (
+from proxy.table.matcher import compile_table, naive_match, parse_match, unreachable_routes
+from proxy.table.model import (
     LegacyConfig,
     Mode,
     NativeConfig,

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from proxy.metrics import MULTIPROC_ENV, Metrics, multiprocess_dir
+from proxy.operator.metrics import MULTIPROC_ENV, Metrics, multiprocess_dir
 from shadow.compare import Outcome
 from shadow.records import Result, Source
 
@@ -118,7 +118,7 @@ WORKER = textwrap.dedent(
     """
     import sys
     from prometheus_client import CollectorRegistry
-    from proxy.metrics import Metrics
+    from proxy.operator.metrics import Metrics
 
     m = Metrics(CollectorRegistry())
     for _ in range(int(sys.argv[1])):

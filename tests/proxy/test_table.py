@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy.model import Mode, NativeConfig, Side, TableError, Writes
-from proxy.table import default_config_path, load, parse
+from proxy.table.model import Mode, NativeConfig, Side, TableError, Writes
+from proxy.table.parser import default_config_path, load, parse
 
 # lines 1-6; routes start at line 7
 HEAD = """\

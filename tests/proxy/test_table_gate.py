@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.model import GateConfig, TableError
-from proxy.table import parse
+from proxy.table.model import GateConfig, TableError
+from proxy.table.parser import parse
 
 HEAD = "version: 1\nlegacy:\n  url: http://127.0.0.1:8080\nnative:\n  app: handlers.app:app\n"
 

@@ -14,8 +14,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from proxy.model import ShadowConfig, TableError
-from proxy.table import default_config_path, load
+from proxy.table.model import ShadowConfig, TableError
+from proxy.table.parser import default_config_path, load
 
 if TYPE_CHECKING:
     from shadow.store import Store
@@ -82,7 +82,7 @@ def _open(url: str) -> Store | None:
 def run_report(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from proxy.parity import parity_json, parse_since, read_report
+    from proxy.operator.parity import parity_json, parse_since, read_report
     from shadow.report import render_markdown, render_table
 
     try:
@@ -144,7 +144,7 @@ def run_prune(args: argparse.Namespace) -> int:
 
     from sqlalchemy.engine import make_url
 
-    from proxy.units import parse_duration
+    from proxy.table.units import parse_duration
 
     try:
         age = parse_duration(args.older_than)

@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
-from proxy import units
-from proxy.matcher import parse_match
-from proxy.model import (
+from proxy.table import units
+from proxy.table.matcher import parse_match
+from proxy.table.model import (
     SAFE_METHODS,
     GateConfig,
     LegacyConfig,

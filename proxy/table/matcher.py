@@ -25,7 +25,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from proxy.model import NoRoute, PathTemplate, Route, RouteMatch, RouteTable, Segment, SegmentKind
+from proxy.table.model import (
+    NoRoute,
+    PathTemplate,
+    Route,
+    RouteMatch,
+    RouteTable,
+    Segment,
+    SegmentKind,
+)
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
 _PARAM = re.compile(r"\{(?P<name>[^{}:]*)(?::(?P<convertor>[^{}]*))?\}")

@@ -23,20 +23,20 @@ from typing import TYPE_CHECKING, Protocol
 
 from starlette.routing import Route
 
-from proxy.dashboard import Sources, dashboard_routes, metrics_route
-from proxy.history import FlipRecorder
 from proxy.logs import get_logger
-from proxy.metrics import Metrics, default_metrics
-from proxy.model import RouteTable, Side
+from proxy.operator.dashboard import Sources, dashboard_routes, metrics_route
+from proxy.operator.history import FlipRecorder
+from proxy.operator.metrics import Metrics, default_metrics
+from proxy.table.model import RouteTable, Side
 from shadow.records import Result
 from shadow.store import Store, open_store
 
 if TYPE_CHECKING:
-    from proxy.admin import AdminContext
-    from proxy.reload import ReloadResult
-    from proxy.state import TableHolder
+    from proxy.operator.admin import AdminContext
+    from proxy.table.reload import ReloadResult
+    from proxy.table.snapshot import TableHolder
 
-log = get_logger("proxy.insight")
+log = get_logger("proxy.operator.insight")
 
 
 class Observed(Protocol):

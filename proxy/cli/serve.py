@@ -21,11 +21,13 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from proxy import logs, native, table
-from proxy.checks import AppImportError
-from proxy.metrics import multiprocess_dir
-from proxy.model import RouteTable, TableError
+from proxy import logs
+from proxy.operator.metrics import multiprocess_dir
 from proxy.settings import Settings
+from proxy.sides import native
+from proxy.table import parser as table
+from proxy.table.checks import AppImportError
+from proxy.table.model import RouteTable, TableError
 
 
 def _fastest(module: str, fallback: str) -> str:
@@ -63,7 +65,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int) -> int:
         return 1
     # workers are separate processes: they find the table through the environment
     os.environ["STRANGLER_CONFIG"] = os.path.abspath(path)
-    logs.get_logger("proxy.server").info(
+    logs.get_logger("proxy.cli.serve").info(
         "serving", host=host, port=port, workers=workers, table=path, digest=loaded.digest
     )
     # uvicorn re-raises the signal that stopped it once it has drained; a handler that does

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from proxy.errors import REQUEST_ID as REQUEST_ID
+from proxy.table.targets import Upstream
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -29,43 +31,9 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-# an internal mark of the shadow issue; a client must never be able to set it
+# the mark of a shadow dry run (the native side rolls back); a client must never set it
 DRY_RUN = b"x-strangler-dry-run"
-REQUEST_ID = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:+/=\-]{1,128}")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    """One upstream base URL, with what every request to it needs precomputed."""
-
-    url: str  # scheme://host[:port][/base], no trailing "/"
-    base_path: str  # "" or "/base"
-    host_header: str  # "host[:port]" as the upstream expects it in Host
-    origins: tuple[str, ...]  # lower-cased spellings of scheme://host[:port] seen in Location
-    preserve_host: bool
-
-
-def upstream_of(url: str, *, preserve_host: bool) -> Upstream:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:  # an IPv6 literal
-        host = f"[{host}]"
-    port = parts.port
-    default = _DEFAULT_PORTS.get(scheme)
-    host_header = host if port is None or port == default else f"{host}:{port}"
-    origins = {f"{scheme}://{host_header}"}
-    if port is None or port == default:
-        origins.add(f"{scheme}://{host}:{default}")
-    return Upstream(
-        url=url.rstrip("/"),
-        base_path=parts.path.rstrip("/"),
-        host_header=host_header,
-        origins=tuple(sorted(origins)),
-        preserve_host=preserve_host,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,12 @@ from typing import Any
 
 from starlette.types import ASGIApp, Scope
 
-from proxy.capture import Capture, replay
-from proxy.client import BytesBody, UpstreamClient
-from proxy.forwarder import Target, outgoing
-from proxy.headers import DRY_RUN, ClientView, Headers, response_headers
-from proxy.native import native_scope
+from proxy.sides.capture import Capture, replay
+from proxy.sides.client import BytesBody, UpstreamClient
+from proxy.sides.forwarder import outgoing
+from proxy.sides.headers import DRY_RUN, ClientView, Headers, response_headers
+from proxy.sides.native import native_scope
+from proxy.table.targets import Target
 from shadow.observation import Observation, Side
 
 DRY_RUN_VALUE = b"1"

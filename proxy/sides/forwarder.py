@@ -24,7 +24,8 @@ from typing import Protocol
 from starlette.types import Message, Receive, Scope, Send
 
 from proxy import errors, paths
-from proxy.client import (
+from proxy.logs import get_logger
+from proxy.sides.client import (
     Body,
     Response,
     UpstreamClient,
@@ -32,17 +33,16 @@ from proxy.client import (
     UpstreamTimeout,
     request_head,
 )
-from proxy.headers import (
+from proxy.sides.headers import (
     ClientView,
     Headers,
-    Upstream,
     body_framing,
     request_headers,
     response_headers,
 )
-from proxy.logs import get_logger
+from proxy.table.targets import Target, Upstream
 
-log = get_logger("proxy.forwarder")
+log = get_logger("proxy.sides.forwarder")
 _RETRYABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 # methods whose request carries content by definition: sent with Content-Length: 0 when empty
 _CONTENT_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -73,14 +73,6 @@ def tapped(send: Send, tap: ResponseTap) -> Send:
         await send(message)
 
     return send_and_tap
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where and how to forward: precomputed once per table."""
-
-    upstream: Upstream
-    timeout: float  # seconds for the whole exchange
 
 
 @dataclass(slots=True)

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proxy import table as table_module
 from proxy.logs import get_logger
-from proxy.model import Problem, RouteTable, TableError
-from proxy.state import Snapshot, TableHolder, build_snapshot
+from proxy.table import parser as table_module
+from proxy.table.model import Problem, RouteTable, TableError
+from proxy.table.snapshot import Snapshot, TableHolder, build_snapshot
 
-log = get_logger("proxy.reload")
+log = get_logger("proxy.table.reload")
 HISTORY = 500
 Listener = Callable[["ReloadResult", RouteTable, RouteTable], None]
 

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from starlette.routing import BaseRoute, Host, Match, Mount
 from starlette.types import Scope
 
-from proxy.matcher import METHODS
-from proxy.model import (
+from proxy.table.matcher import METHODS
+from proxy.table.model import (
     SAFE_METHODS,
     Mode,
     PathTemplate,

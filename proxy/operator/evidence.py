@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from proxy.history import Flip, FlipStore
-from proxy.model import GateConfig, Mode, Route, RouteTable
+from proxy.operator.history import Flip, FlipStore
+from proxy.table.model import GateConfig, Mode, Route, RouteTable
 from shadow.gate import GateRule, Verdict, judge
 from shadow.records import Rows, SampleRow
 from shadow.report import Report, RouteReport, build_report

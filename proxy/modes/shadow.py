@@ -42,14 +42,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from proxy.capture import Capture, RequestBody, read_body, replay
-from proxy.forwarder import Exchange, ResponseTap
-from proxy.headers import has_body
 from proxy.logs import get_logger
-from proxy.model import SAFE_METHODS, Route, RouteTable, ShadowConfig
-from proxy.model import Side as Primary
-from proxy.sides import call_app, call_upstream
-from proxy.storage import StoreHolder
+from proxy.modes.storage import StoreHolder
+from proxy.sides.capture import Capture, RequestBody, read_body, replay
+from proxy.sides.forwarder import Exchange, ResponseTap
+from proxy.sides.headers import has_body
+from proxy.sides.observe import call_app, call_upstream
+from proxy.table.model import SAFE_METHODS, Route, RouteTable, ShadowConfig
+from proxy.table.model import Side as Primary
 from shadow.experiment import Experiment, RequestInfo, observe
 from shadow.observation import Observation, Side
 from shadow.records import Result
@@ -57,10 +57,10 @@ from shadow.settings import ShadowSettings, sampled
 from shadow.store import Store
 
 if TYPE_CHECKING:
-    from proxy.dispatch import Call, Gateway
-    from proxy.state import Snapshot
+    from proxy.modes.call import Call, Sides
+    from proxy.table.snapshot import Snapshot
 
-log = get_logger("proxy.shadowing")
+log = get_logger("proxy.modes.shadow")
 # compared on write requests only: what a dry run cannot reproduce (see the module docstring)
 WRITE_IGNORES = (
     "body.data.id",
@@ -102,13 +102,13 @@ class ShadowMode:
     """The shadow ModeHandler, and its experiment and parity store for the gateway's life."""
 
     def __init__(self, store: Store | None = None) -> None:
-        self.gateway: Gateway | None = None
+        self.gateway: Sides | None = None
         self.stores = StoreHolder(store)
         self.experiment = Experiment(self)  # metrics listen on experiment.observers
         self._plans: dict[int, tuple[Snapshot, dict[str, RoutePlan]]] = {}
         self._foreground = 0  # dry-run candidates running before their primary
 
-    def attach(self, gateway: Gateway) -> None:
+    def attach(self, gateway: Sides) -> None:
         self.gateway = gateway
 
     def put(self, result: Result, /) -> bool:

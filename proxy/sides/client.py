@@ -32,7 +32,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from proxy.headers import Headers, Upstream
+from proxy.sides.headers import Headers
+from proxy.table.targets import Upstream
 
 KEEPALIVE = 15.0  # seconds an idle connection is kept (below nginx's and PHP-FPM's defaults)
 HIGH_WATER = 256 * 1024  # buffered response bytes above which reading from the upstream pauses

@@ -17,10 +17,12 @@ from urllib.parse import unquote
 from rich.console import Console
 from rich.table import Table
 
-from proxy import checks, flipcli, parity_cli
-from proxy.matcher import METHODS, compile_table, unreachable_routes
-from proxy.model import Mode, NoRoute, Problem, Route, RouteTable, TableError
-from proxy.table import default_config_path, load
+from proxy.cli import flips as flipcli
+from proxy.cli import parity as parity_cli
+from proxy.table import checks
+from proxy.table.matcher import METHODS, compile_table, unreachable_routes
+from proxy.table.model import Mode, NoRoute, Problem, Route, RouteTable, TableError
+from proxy.table.parser import default_config_path, load
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -79,7 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         # imported here: the server pulls in uvicorn, which other commands never need
-        from proxy.server import serve  # type: ignore[import-not-found,unused-ignore]
+        from proxy.cli.serve import serve  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
         _err(f"the server cannot start: {exc}")
         return 1
@@ -299,7 +301,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     handler: Handler = args.handler
     return handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

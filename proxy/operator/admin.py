@@ -32,10 +32,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from proxy import signin
-from proxy.model import SAFE_METHODS
-from proxy.reload import Reloader
-from proxy.state import UNMATCHED, TableHolder
+from proxy.operator import signin
+from proxy.table.model import SAFE_METHODS
+from proxy.table.reload import Reloader
+from proxy.table.snapshot import UNMATCHED, TableHolder
 
 PREFIX = "/_strangler"
 LOGIN = f"{PREFIX}/login"

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from proxy import units
-from proxy.admin import PREFIX, AdminContext, protect
+from proxy.operator.admin import PREFIX, AdminContext, protect
+from proxy.table import units
 from shadow.report import Report, build_report, to_json
 from shadow.store import Store
 

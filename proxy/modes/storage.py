@@ -23,11 +23,11 @@ import threading
 from sqlalchemy.engine import make_url
 
 from proxy.logs import get_logger
-from proxy.model import Mode, RouteTable
+from proxy.table.model import Mode, RouteTable
 from shadow.records import Result
 from shadow.store import Store, StoreWriter, open_store
 
-log = get_logger("proxy.storage")
+log = get_logger("proxy.modes.storage")
 
 
 class Nowhere:

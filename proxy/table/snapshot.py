@@ -11,10 +11,9 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 
-from proxy.forwarder import Target
-from proxy.headers import upstream_of
-from proxy.matcher import Matcher, compile_table
-from proxy.model import RouteTable
+from proxy.table.matcher import Matcher, compile_table
+from proxy.table.model import RouteTable
+from proxy.table.targets import Target, upstream_of
 
 UNMATCHED = "(unmatched)"  # the counter key of requests no route claimed (they go to legacy)
 

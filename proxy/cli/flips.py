@@ -25,12 +25,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from proxy.model import Mode, RouteTable, TableError
-from proxy.parity_cli import add_table_and_store
-from proxy.table import default_config_path, load
+from proxy.cli.parity import add_table_and_store
+from proxy.table.model import Mode, RouteTable, TableError
+from proxy.table.parser import default_config_path, load
 
 if TYPE_CHECKING:
-    from proxy.history import Flip
+    from proxy.operator.history import Flip
     from shadow.gate import Verdict
 
 FORMATS = ("table", "json")
@@ -71,7 +71,7 @@ def _table(args: argparse.Namespace, needed: bool) -> tuple[RouteTable | None, b
 
 
 def run_gate(args: argparse.Namespace) -> int:
-    from proxy.evidence import verdicts
+    from proxy.operator.evidence import verdicts
     from shadow.store import open_store
 
     table, ok = _table(args, needed=True)
@@ -149,7 +149,7 @@ def _verdict_table(listed: list[Verdict]) -> Table:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from proxy.history import FlipStore
+    from proxy.operator.history import FlipStore
 
     table, ok = _table(args, needed=False)
     if not ok:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from starlette.types import Message, Receive
 
-from proxy.headers import Headers
+from proxy.sides.headers import Headers
 from shadow.observation import Observation, Side
 
 

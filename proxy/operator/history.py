@@ -36,10 +36,10 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import DatabaseError, IntegrityError, SQLAlchemyError
 
 from proxy.logs import get_logger
-from proxy.model import Mode, RouteTable
+from proxy.table.model import Mode, RouteTable
 from shadow.store import create_store_engine
 
-log = get_logger("proxy.history")
+log = get_logger("proxy.operator.history")
 
 
 def _key(length: int) -> String:

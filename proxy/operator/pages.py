@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from proxy.evidence import Evidence, RouteEvidence
-from proxy.history import Flip
-from proxy.htmlparts import Marker, esc, field_tree, render_pair, sparkline
-from proxy.matcher import METHODS
-from proxy.model import Route
+from proxy.operator.evidence import Evidence, RouteEvidence
+from proxy.operator.history import Flip
+from proxy.operator.htmlparts import Marker, esc, field_tree, render_pair, sparkline
+from proxy.table.matcher import METHODS
+from proxy.table.model import Route
 from shadow.gate import Verdict, format_duration
 from shadow.records import ERRORED_FIELD, SampleRow, Source
 from shadow.report import RouteReport, fmt_percent, fmt_seconds

@@ -28,18 +28,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from proxy import pages, signin
-from proxy.admin import LOGIN, PREFIX, AdminContext, Via, protect, via
-from proxy.evidence import Evidence, gather
-from proxy.history import FlipStore
-from proxy.htmlparts import esc
 from proxy.logs import get_logger
-from proxy.metrics import CONTENT_TYPE, Metrics
-from proxy.model import RouteTable
-from proxy.state import UNMATCHED
+from proxy.operator import pages, signin
+from proxy.operator.admin import LOGIN, PREFIX, AdminContext, Via, protect, via
+from proxy.operator.evidence import Evidence, gather
+from proxy.operator.history import FlipStore
+from proxy.operator.htmlparts import esc
+from proxy.operator.metrics import CONTENT_TYPE, Metrics
+from proxy.table.model import RouteTable
+from proxy.table.snapshot import UNMATCHED
 from shadow.store import Store
 
-log = get_logger("proxy.dashboard")
+log = get_logger("proxy.operator.dashboard")
 
 
 def _policy(form_action: str) -> dict[str, str]:

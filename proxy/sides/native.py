@@ -14,14 +14,14 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from proxy import errors, paths
-from proxy.checks import import_app
 from proxy.clock import with_date
-from proxy.forwarder import Exchange
-from proxy.headers import REQUEST_ID, with_request_id
-from proxy.limits import BodyTooLarge
 from proxy.logs import get_logger
+from proxy.sides.forwarder import Exchange
+from proxy.sides.headers import REQUEST_ID, with_request_id
+from proxy.sides.limits import BodyTooLarge
+from proxy.table.checks import import_app
 
-log = get_logger("proxy.native")
+log = get_logger("proxy.sides.native")
 
 
 def load_app(spec: str) -> ASGIApp:

@@ -1,0 +1,51 @@
+"""What a mode is given: one request on its way through dispatch, and the sides it may call.
+
+A mode's behaviour is a `ModeHandler`, an async function of one `Call`. It reaches the two
+sides through `Sides` (the gateway implements it): `legacy(call, tap)` and `native(call, tap)`
+answer the client through exactly the code of legacy and native mode; a side can be given its
+own receive (a replayed body), send and Exchange with `dataclasses.replace(call, ...)`, and a
+`ResponseTap` observes what it answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap
+from proxy.sides.headers import ClientView
+from proxy.table.model import Route
+from proxy.table.snapshot import Snapshot, TableHolder
+
+
+@dataclass(slots=True)
+class Call:
+    """One request on its way through dispatch."""
+
+    scope: Scope
+    receive: Receive
+    send: Send
+    path: str  # normalised: what was matched and what is forwarded
+    view: ClientView
+    snapshot: Snapshot  # the table this request started with, to its end
+    route: Route | None  # None: no route matched (the request goes to legacy)
+    exchange: Exchange
+
+
+ModeHandler = Callable[[Call], Awaitable[None]]
+
+
+class Sides(Protocol):
+    """The two sides as a mode calls them, and what calling them needs."""
+
+    holder: TableHolder
+    forwarder: Forwarder
+    native_app: ASGIApp | None
+    native_state: dict[str, Any] | None
+
+    async def legacy(self, call: Call, tap: ResponseTap | None = None) -> None: ...
+
+    async def native(self, call: Call, tap: ResponseTap | None = None) -> None: ...

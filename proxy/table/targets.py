@@ -1,0 +1,53 @@
+"""Where the sides are: each upstream of the table, compiled once per table.
+
+Everything a request to an upstream needs that depends only on the table (the base URL, the
+Host it expects, the spellings of its origin a `Location` may use, the time budget) is computed
+here when a table is loaded, never per request. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """One upstream base URL, with what every request to it needs precomputed."""
+
+    url: str  # scheme://host[:port][/base], no trailing "/"
+    base_path: str  # "" or "/base"
+    host_header: str  # "host[:port]" as the upstream expects it in Host
+    origins: tuple[str, ...]  # lower-cased spellings of scheme://host[:port] seen in Location
+    preserve_host: bool
+
+
+def upstream_of(url: str, *, preserve_host: bool) -> Upstream:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    default = _DEFAULT_PORTS.get(scheme)
+    host_header = host if port is None or port == default else f"{host}:{port}"
+    origins = {f"{scheme}://{host_header}"}
+    if port is None or port == default:
+        origins.add(f"{scheme}://{host}:{default}")
+    return Upstream(
+        url=url.rstrip("/"),
+        base_path=parts.path.rstrip("/"),
+        host_header=host_header,
+        origins=tuple(sorted(origins)),
+        preserve_host=preserve_host,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and how to forward: precomputed once per table."""
+
+    upstream: Upstream
+    timeout: float  # seconds for the whole exchange
