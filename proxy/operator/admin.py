@@ -36,6 +36,7 @@ from proxy.operator import signin
 from proxy.table.model import SAFE_METHODS
 from proxy.table.reload import Reloader
 from proxy.table.snapshot import UNMATCHED, TableHolder
+from proxy.table.trust import Trust
 
 PREFIX = "/_strangler"
 LOGIN = f"{PREFIX}/login"
@@ -77,8 +78,13 @@ def bearer_matches(request: Request, token: str) -> bool:
     )
 
 
-def authenticate(request: Request, token: str | None, now: float) -> Via | None:
-    """How the request may be served, or None when it may not."""
+def authenticate(
+    request: Request, token: str | None, now: float, trust: Trust | None = None
+) -> Via | None:
+    """How the request may be served, or None when it may not.
+
+    Without a token only loopback peers are served, and a trusted proxy (`edge.trusted_proxies`)
+    is never one of them: it forwards whoever reached it, from anywhere."""
     if token:
         if bearer_matches(request, token):
             return Via.BEARER
@@ -88,6 +94,8 @@ def authenticate(request: Request, token: str | None, now: float) -> Via | None:
             return Via.COOKIE
         return None
     client = request.client.host if request.client else None
+    if client is not None and trust is not None and trust.trusts(client):
+        return None
     return Via.LOOPBACK if is_loopback(client) else None
 
 
@@ -95,8 +103,15 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "").lower()
 
 
-def refusal(request: Request, token: str | None) -> Response:
+def refusal(request: Request, token: str | None, trust: Trust | None = None) -> Response:
     """What to answer a request `authenticate` did not let in."""
+    client = request.client.host if request.client else None
+    if not token and client is not None and trust is not None and trust.trusts(client):
+        message = (
+            "the admin surface is closed to requests through a trusted proxy "
+            "(edge.trusted_proxies), which may come from anywhere: set STRANGLER_ADMIN_TOKEN"
+        )
+        return JSONResponse({"error": message}, status_code=403)
     if not token:
         return JSONResponse(
             {"error": "the admin surface serves loopback clients only (set STRANGLER_ADMIN_TOKEN)"},
@@ -129,9 +144,10 @@ def via(request: Request) -> Via | None:
 
 def protect(ctx: AdminContext, endpoint: Endpoint) -> Endpoint:
     async def guarded(request: Request) -> Response:
-        how = authenticate(request, ctx.token, ctx.wall())
+        trust = ctx.holder.current.trust
+        how = authenticate(request, ctx.token, ctx.wall(), trust)
         if how is None:
-            return refusal(request, ctx.token)
+            return refusal(request, ctx.token, trust)
         request.state.admin_via = how
         return await endpoint(request)
 

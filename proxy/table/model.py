@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 
 
 class Mode(enum.Enum):
@@ -91,6 +92,13 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class Edge:
+    """Who stands in front of the gateway: peers whose X-Forwarded-* headers are believed."""
+
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class GateConfig:
     """When a shadow route may flip (shadow.gate decides): the global block, or a route's merge.
 
@@ -130,6 +138,7 @@ class RouteTable:
     routes: tuple[Route, ...]
     gate: GateConfig = GateConfig()  # the global gate block
     limits: Limits = Limits()
+    edge: Edge = Edge()
     source: str = "routing.yaml"  # file name used in messages
     digest: str = ""  # sha256 of the source text, to tell tables apart in logs and reloads
 

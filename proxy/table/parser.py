@@ -25,6 +25,7 @@ from proxy.table import units
 from proxy.table.matcher import parse_match
 from proxy.table.model import (
     SAFE_METHODS,
+    Edge,
     GateConfig,
     LegacyConfig,
     Limits,
@@ -155,7 +156,10 @@ GATE_KEYS: dict[str, Parser] = {
 LIMITS_KEYS: dict[str, Parser] = {
     "request_body": units.parse_size,
 }
-TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "routes")
+EDGE_KEYS: dict[str, Parser] = {
+    "trusted_proxies": units.parse_networks,
+}
+TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "edge", "routes")
 ROUTE_KEYS = ("id", "match", "mode", "shadow", "gate")
 
 
@@ -216,7 +220,10 @@ def _read_table(p: _Problems, doc: object, env: Mapping[str, str]) -> RouteTable
     routes = _read_routes(p, doc, shadow, store, gate)
     _require_native_side(p, routes, doc)
     limits = Limits(**_read_block(p, doc, "limits", LIMITS_KEYS))
-    return RouteTable(SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate, limits)
+    edge = Edge(**_read_block(p, doc, "edge", EDGE_KEYS))
+    return RouteTable(
+        SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate, limits, edge=edge
+    )
 
 
 def _check_keys(

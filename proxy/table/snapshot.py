@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from proxy.table.matcher import Matcher, compile_table
 from proxy.table.model import RouteTable
 from proxy.table.targets import Target, upstream_of
+from proxy.table.trust import Trust
 
 UNMATCHED = "(unmatched)"  # the counter key of requests no route claimed (they go to legacy)
 
@@ -25,6 +26,7 @@ class Snapshot:
     legacy: Target
     native_url: Target | None  # set when native.url is configured
     native_timeout: float
+    trust: Trust  # edge.trusted_proxies: whose X-Forwarded-* are believed
     generation: int  # 1 for the first table, +1 per successful reload
 
 
@@ -43,6 +45,7 @@ def build_snapshot(table: RouteTable, generation: int = 1) -> Snapshot:
         legacy=legacy,
         native_url=native_url,
         native_timeout=table.native.timeout,
+        trust=Trust(table.edge.trusted_proxies),
         generation=generation,
     )
 

@@ -10,10 +10,12 @@ or `B`. `10MB` is therefore 10,000,000 bytes, not 10 MiB: the letters mean what 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from urllib.parse import urlsplit
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|kB|KB|MB|GB)?")
@@ -105,6 +107,17 @@ def parse_positive_int(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{value!r} is not a positive integer")
     return value
+
+
+def parse_networks(value: object) -> tuple[Network, ...]:
+    """A list of addresses or CIDR blocks (`10.0.0.0/8`, `::1`, `127.0.0.1`)."""
+    found: list[Network] = []
+    for item in _string_list(value, "addresses or CIDR blocks"):
+        try:
+            found.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR block") from None
+    return tuple(found)
 
 
 def parse_bool(value: object) -> bool:

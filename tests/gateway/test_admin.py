@@ -64,6 +64,35 @@ async def test_without_a_token_only_loopback_is_served(
 
 
 @pytest.mark.parametrize(
+    ("ip", "token", "status"),
+    [
+        ("127.0.0.1", None, 403),  # a loopback TLS terminator forwards remote clients
+        ("127.0.0.2", None, 200),  # loopback, and not the proxy
+        ("127.0.0.1", "s3cret", 200),
+    ],
+    ids=["proxy without token", "other loopback", "proxy with token"],
+)
+async def test_a_trusted_proxy_is_not_a_local_client(
+    upstream: FakeUpstream, ip: str, token: str | None, status: int
+) -> None:
+    from proxy.table.parser import parse
+
+    table = parse(table_text(upstream.url, ROUTES, extra="edge: {trusted_proxies: [127.0.0.1]}\n"))
+    gateway = gateway_for(table, settings=Settings(watch=False, admin_token=token))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with running(gateway), client_from(gateway, ip) as client:
+        answer = await client.get("/_strangler/routes", headers=headers)
+        forwarded = await client.get(
+            "/_strangler/routes", headers={**headers, "X-Forwarded-For": "127.0.0.1"}
+        )
+        assert (await client.get("/_strangler/health")).status_code == 200
+    assert (answer.status_code, forwarded.status_code) == (status, status)
+    if status == 403:
+        assert "set STRANGLER_ADMIN_TOKEN" in answer.json()["error"]
+        assert "trusted proxy" in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
     ("authorization", "status"),
     [
         (None, 401),
