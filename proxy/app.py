@@ -69,7 +69,10 @@ def create_app(
 
     async def start() -> None:
         if forwarder.client is None:
-            forwarder.client = UpstreamClient(holder.current.table.legacy.pool_size)
+            table = holder.current.table
+            forwarder.client = UpstreamClient(
+                table.legacy.pool_size, read_ahead=table.limits.buffer_response
+            )
         if settings.watch and settings.config_path is not None:
             reloader.start(settings.reload_interval)
         if lifespan is not None:

@@ -232,6 +232,15 @@ def rewrite_location(value: bytes, view: ClientView, upstream: Upstream) -> byte
     return value
 
 
+BODILESS = frozenset({204, 304})
+
+
+def without_length(headers: Headers) -> Headers:
+    """A 204 or 304 answer's headers without Content-Length: it announces no body there (a 304's
+    states the size of a 200 that is not sent), and the server would wait for that body."""
+    return [(n, v) for n, v in headers if n.lower() != b"content-length"]
+
+
 def without(headers: Headers, name: bytes) -> Headers:
     return [(n, v) for n, v in headers if n != name]
 

@@ -89,6 +89,12 @@ class Limits:
     """What the gateway refuses before any side sees it."""
 
     request_body: int | None = None  # bytes; a larger request body is answered 413
+    # a request body is read whole before an upstream connection is taken: this many bytes in
+    # memory, the rest spooled to a temporary file (0: bodies stream through as they arrive)
+    buffer_request: int = 1024 * 1024
+    # response bytes read from an upstream ahead of a slow client: a response that fits frees
+    # its upstream connection at once
+    buffer_response: int = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

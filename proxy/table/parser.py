@@ -155,6 +155,8 @@ GATE_KEYS: dict[str, Parser] = {
 }
 LIMITS_KEYS: dict[str, Parser] = {
     "request_body": units.parse_size,
+    "buffer_request": units.parse_size_or_zero,
+    "buffer_response": units.parse_size,
 }
 EDGE_KEYS: dict[str, Parser] = {
     "trusted_proxies": units.parse_networks,

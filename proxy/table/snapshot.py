@@ -32,13 +32,16 @@ class Snapshot:
 
 def build_snapshot(table: RouteTable, generation: int = 1) -> Snapshot:
     """Compile a validated table into what the hot path reads (pure CPU; may run in a thread)."""
+    buffer = table.limits.buffer_request
     legacy = Target(
         upstream_of(table.legacy.url, preserve_host=table.legacy.preserve_host),
         table.legacy.timeout,
+        buffer,
     )
     native_url = None
     if table.native.url is not None:
-        native_url = Target(upstream_of(table.native.url, preserve_host=True), table.native.timeout)
+        upstream = upstream_of(table.native.url, preserve_host=True)
+        native_url = Target(upstream, table.native.timeout, buffer)
     return Snapshot(
         table=table,
         matcher=compile_table(table),

@@ -86,6 +86,13 @@ def parse_size(value: object) -> int:
     return size
 
 
+def parse_size_or_zero(value: object) -> int:
+    """A size, or 0 to turn what it bounds off."""
+    if value == 0 and not isinstance(value, bool):
+        return 0
+    return parse_size(value)
+
+
 def parse_fraction(value: object) -> float:
     if not _is_number(value):
         raise ValueError(f"{value!r} is not a number between 0 and 1")
