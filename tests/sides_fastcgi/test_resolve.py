@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from proxy.sides.fastcgi.disk import stat_or_none
 from proxy.sides.fastcgi.resolve import (
@@ -270,3 +272,40 @@ def test_a_real_directory_redirects_then_runs_the_front_controller(public: Path)
 
 def test_stat_or_none_refuses_a_nul_in_the_path(public: Path) -> None:
     assert stat_or_none(str(public) + "/index.php\0.jpg") is None
+
+
+SEGMENTS = [
+    "uploads", "avatar.jpg", "x.php", "index.php", "admin", "users.php", "OLD.PHP", "shell.phtml",
+    "dir.php", "inner.php", ".env", ".git", "config", ".well-known", "acme-challenge", "token",
+    "robots.txt", "pipe", "missing", "",
+]  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    segments=st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=5),
+    execute=st.sampled_from(list(Execute)),
+)
+def test_no_path_serves_source_or_hidden_files_or_runs_anything_but_a_php_file(
+    segments: list[str], execute: Execute
+) -> None:
+    path = "/" + "/".join(segments)
+    outcome = run(path, execute)
+    first, rest = segments[0], segments[1:]
+    hidden = any(s.startswith(".") for s in rest) or (
+        first.startswith(".") and first != ".well-known"
+    )
+    if isinstance(outcome, StaticFile):
+        name = outcome.path[len(ROOT) :]
+        assert TREE[name] == FILE and not is_php_source(name) and not hidden
+    elif isinstance(outcome, Script):
+        name = outcome.filename[len(ROOT) :]
+        assert TREE[name] == FILE and name.endswith(".php") and not hidden
+        ran_by_name = path.startswith(name) and outcome.path_info == path[len(name) :]
+        directory_index = name == path + "index.php" and outcome.path_info == ""
+        assert ran_by_name or directory_index or outcome == FRONT
+        assert execute is Execute.ANY or name == "/index.php"
+    elif isinstance(outcome, Redirect):
+        assert TREE[path] == DIR and outcome.location_path == path + "/"
+    else:
+        assert outcome == Refused(403, "hidden path") and hidden
