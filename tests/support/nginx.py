@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from proxy.table.nginx.locations import PASSES
-from proxy.table.nginx.model import Location, Server
+from proxy.table.nginx.model import Directive, Location, Server
 from tests.support.services import stop_group, unavailable, wait_for_port
 
 
@@ -219,5 +219,38 @@ def _marked(locations: tuple[Location, ...], ids: dict[str, Location], indent: s
         if loc.modifier != "@":
             out.append(f'{indent}    return 200 "{marker}";')
         out += _marked(loc.locations, ids, indent + "    ")
+        out.append(f"{indent}}}")
+    return out
+
+
+def rendered(directives: tuple[Directive, ...], indent: str = "") -> list[str]:
+    """Directives written back as nginx text (includes already in place)."""
+    out: list[str] = []
+    for d in directives:
+        words = " ".join([d.name, *(quote(a) for a in d.args)])
+        if d.block is None:
+            out.append(f"{indent}{words};")
+        else:
+            out += [f"{indent}{words} {{", *rendered(d.block, indent + "    "), f"{indent}}}"]
+    return out
+
+
+def server_as_written(server: Server, listen: str) -> str:
+    """The server block as the operator wrote it, listening on `listen` instead, each location
+    adding `X-Location: <file:line>` so a test sees which one answered."""
+    lines = [f"server {{\n    listen {listen};"]
+    lines += rendered(tuple(d for d in server.directives if d.name != "listen"), "    ")
+    lines += _as_written(server.locations, "    ")
+    return "\n".join([*lines, "}"])
+
+
+def _as_written(locations: tuple[Location, ...], indent: str) -> list[str]:
+    out: list[str] = []
+    for loc in locations:
+        head = f"{loc.modifier} " if loc.modifier not in ("", "@") else ""
+        out.append(f"{indent}location {head}{quote(loc.pattern)} {{")
+        out.append(f"{indent}    add_header X-Location {loc.line} always;")
+        out += rendered(loc.directives, indent + "    ")
+        out += _as_written(loc.locations, indent + "    ")
         out.append(f"{indent}}}")
     return out
