@@ -72,12 +72,23 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
     )
+    parser.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="serve HTTPS with this certificate chain (PEM); needs --tls-key",
+    )
+    parser.add_argument(
+        "--tls-key", metavar="FILE", help="the private key of --tls-cert (PEM, unencrypted)"
+    )
     _add_config(parser)
 
 
 def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         _err("--workers must be at least 1")
+        return 2
+    if (args.tls_cert is None) != (args.tls_key is None):
+        _err("--tls-cert and --tls-key go together")
         return 2
     try:
         # imported here: the server pulls in uvicorn, which other commands never need
@@ -86,7 +97,10 @@ def _serve(args: argparse.Namespace) -> int:
         _err(f"the server cannot start: {exc}")
         return 1
     config = args.config if args.config is not None else str(default_config_path())
-    return int(serve(config_path=config, host=args.host, port=args.port, workers=args.workers))
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert is not None else None
+    return int(
+        serve(config_path=config, host=args.host, port=args.port, workers=args.workers, tls=tls)
+    )
 
 
 # ---------------------------------------------------------------- check

@@ -93,7 +93,7 @@ class Reloader:
         self.history: deque[ReloadResult] = deque(maxlen=HISTORY)
         self.listeners: list[Listener] = []
         self._lock = asyncio.Lock()
-        self._signature: tuple[int, int] | None = None
+        self._signature: str | None = None
         self._last_tried = holder.current.table.digest
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -157,22 +157,23 @@ class Reloader:
 
     # ------------------------------------------------------------ triggers
 
-    def _stat(self) -> tuple[int, int] | None:
+    def _stat(self) -> str | None:
+        """The file's content digest: an edit that keeps size and mtime (`cp -p`, `rsync -t`)
+        is still an edit, so the text is read, not only stat'ed (the table is small)."""
         assert self.path is not None
         try:
-            st = os.stat(self.path)
+            return hashlib.sha256(self.path.read_bytes()).hexdigest()
         except OSError:
             return None
-        return (st.st_mtime_ns, st.st_size)
 
     async def watch(self, interval: float = 1.0) -> None:
-        """Poll the file; a new mtime or size triggers a reload (a no-op for the same text)."""
+        """Poll the file; a new content triggers a reload."""
         if self.path is None:
             return
-        self._signature = self._stat()
+        self._signature = await asyncio.to_thread(self._stat)
         while True:
             await asyncio.sleep(interval)
-            signature = self._stat()
+            signature = await asyncio.to_thread(self._stat)
             if signature is not None and signature != self._signature:
                 self._signature = signature
                 await self.reload("file")

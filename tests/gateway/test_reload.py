@@ -50,6 +50,24 @@ async def test_a_changed_file_is_picked_up_and_a_bad_one_is_not(
     assert rejected and str(path) in rejected[0]["problems"][0]
 
 
+async def test_an_edit_that_keeps_size_and_mtime_is_noticed(
+    upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    """`cp -p` and `rsync -t` copy a table with its old mtime; same size, new content."""
+    path = tmp_path / "routing.yaml"
+    path.write_text(table_text(upstream.url, ROUTES))
+    stat = path.stat()
+    settings = Settings(config_path=path, reload_interval=0.05)
+    gateway = gateway_for(load(path), settings=settings)
+    async with running(gateway):
+        await asyncio.sleep(0.15)  # the watcher has read the file as it was
+        path.write_text(table_text(upstream.url, ROUTES.replace("/r", "/q")))
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+        await wait_for(lambda: gateway.holder.current.table.routes[0].template.source == "/q")
+    assert [h.trigger for h in gateway.reloader.history] == ["file"]
+
+
 async def test_sighup_reloads(upstream: FakeUpstream, tmp_path: Path) -> None:
     path = tmp_path / "routing.yaml"
     path.write_text(table_text(upstream.url, ROUTES))

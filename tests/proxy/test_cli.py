@@ -309,8 +309,17 @@ def test_serve_passes_its_options_to_the_server(
 
     monkeypatch.setitem(sys.modules, "proxy.cli.serve", types.SimpleNamespace(serve=serve))
     argv = ["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "4", "--config", "x.yaml"]
+    argv += ["--tls-cert", "c.pem", "--tls-key", "k.pem"]
     assert run(capsys, *argv)[0] == 0
-    assert calls == [{"config_path": "x.yaml", "host": "0.0.0.0", "port": 9000, "workers": 4}]
+    assert calls == [
+        {
+            "config_path": "x.yaml",
+            "host": "0.0.0.0",
+            "port": 9000,
+            "workers": 4,
+            "tls": ("c.pem", "k.pem"),
+        }
+    ]
 
 
 def test_serve_defaults(
@@ -322,7 +331,13 @@ def test_serve_defaults(
     monkeypatch.delenv("STRANGLER_CONFIG", raising=False)
     assert run(capsys, "serve")[0] == 3  # the server's own exit code
     assert calls == [
-        {"config_path": "routing.yaml", "host": "127.0.0.1", "port": 8000, "workers": 1}
+        {
+            "config_path": "routing.yaml",
+            "host": "127.0.0.1",
+            "port": 8000,
+            "workers": 1,
+            "tls": None,
+        }
     ]
 
 
