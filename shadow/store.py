@@ -8,6 +8,12 @@ Tables, all keyed so that several gateway processes can write one store at once:
 - `shadow_samples` (route, field, slot): the latest redacted example per slot, at most
   `records.SAMPLES_PER_FIELD` per (route, field): the slot is a hash of the request id, so
   the bound holds without reading before writing
+- `shadow_epochs`  (route, started): each reset of a route's evidence (`Store.reset`); reports
+  and gates count a route from its latest one (`records.in_epoch`), older rows stay for history
+
+Opening a store creates the tables it lacks, so a store written by an older version gains the
+newer tables (`shadow_epochs`) the first time a gateway or `strangler reset` opens it; readers
+that create nothing read a store without them as one that was never reset.
 
 Counters are only ever incremented in the database (`n = n + excluded.n` through each dialect's
 upsert), never read, modified and written back, so concurrent writers add up. Rows are written in
@@ -36,6 +42,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
@@ -47,19 +54,21 @@ from shadow.records import (
     COUNTERS,
     Batch,
     CountRow,
+    Epoch,
     FieldRow,
     LatencyRow,
     Rows,
     SampleRow,
     Source,
 )
-from shadow.tables import FIELD_LEN, counts, fields, latency, metadata, samples
+from shadow.tables import FIELD_LEN, counts, epochs, fields, latency, metadata, samples
 from shadow.writer import StoreWriter
 
 _SAMPLE_CHARS = 256 * 1024  # one stored side at most; a sample shows a place, not a dump
 
 __all__ = [
-    "CountRow", "FieldRow", "LatencyRow", "Rows", "Store", "StoreWriter", "metadata", "open_store",
+    "CountRow", "Epoch", "FieldRow", "LatencyRow", "Rows", "Store", "StoreMissing", "StoreWriter",
+    "Timeouts", "metadata", "open_store",
 ]  # fmt: skip
 
 
@@ -204,6 +213,26 @@ class Store:
             deleted += conn.execute(samples.delete().where(samples.c.at < before)).rowcount
         return deleted
 
+    def reset(self, route: str, at: float) -> Epoch:
+        """Start a new evidence epoch of `route` at `at` (epoch seconds): from then on reports
+        and gates count the route from there; nothing is deleted."""
+        with self.engine.begin() as conn:
+            _insert_new(conn, epochs, [{"route": route[:200], "started": at}])
+        return Epoch(route, at)
+
+    def epochs(self, route: str | None = None) -> tuple[Epoch, ...]:
+        """Every reset recorded (of one route, or all), oldest first."""
+        with self.engine.connect() as conn:
+            return self._epochs(conn, route)
+
+    def _epochs(self, conn: Connection, route: str | None) -> tuple[Epoch, ...]:
+        if not inspect(conn).has_table(epochs.name):  # an older store, opened for reading
+            return ()
+        query = select(epochs).order_by(epochs.c.started, epochs.c.route)
+        if route is not None:
+            query = query.where(epochs.c.route == route)
+        return tuple(Epoch(r.route, float(r.started)) for r in conn.execute(query))
+
     def read_rows(self, since: float | None = None, route: str | None = None) -> Rows:
         with self.engine.connect() as conn:
             return Rows(
@@ -214,6 +243,7 @@ class Store:
                     for r in conn.execute(self._select(fields, since, route))
                 ),
                 tuple(_sample_row(r) for r in conn.execute(self._select(samples, since, route))),
+                self._epochs(conn, route),
             )
 
     def _select(self, table: Table, since: float | None, route: str | None) -> Any:
@@ -313,6 +343,17 @@ def _replace(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> 
     if rows:
         values = [c for c in rows[0] if c not in _keys(table)]
         conn.execute(_upsert(conn, table, values, lambda _col, new: new), rows)
+
+
+def _insert_new(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the rows whose keys are not there yet; the others are left as they are."""
+    name = conn.dialect.name
+    if name in ("mysql", "mariadb"):
+        conn.execute(mysql.insert(table).prefix_with("IGNORE"), rows)
+    elif name == "postgresql":
+        conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
+    else:
+        conn.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
 
 
 def _upsert(conn: Connection, table: Table, values: Iterable[str], combine: Any) -> Any:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Float, Index, MetaData, SmallInteger, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    Float,
+    Index,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects import mysql
 
 from shadow.records import COUNTERS
@@ -71,6 +82,15 @@ samples = Table(
     Column("primary_side", _LONG, nullable=False),
     Column("candidate_side", _LONG, nullable=False),
     Column("error", Text),
+    **_MYSQL,
+)
+# the start of each route's evidence epochs (`strangler reset`): reports and gates count a route
+# from its latest start; the rows before it stay, for history
+epochs = Table(
+    "shadow_epochs",
+    metadata,
+    Column("route", _key(200), primary_key=True),
+    Column("started", Double, primary_key=True, autoincrement=False),  # FLOAT is 4 bytes on MySQL
     **_MYSQL,
 )
 Index("shadow_counts_bucket", counts.c.bucket)
