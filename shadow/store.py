@@ -61,7 +61,16 @@ from shadow.records import (
     SampleRow,
     Source,
 )
-from shadow.tables import FIELD_LEN, counts, epochs, fields, latency, metadata, samples
+from shadow.tables import (
+    DOUBLES,
+    FIELD_LEN,
+    counts,
+    epochs,
+    fields,
+    latency,
+    metadata,
+    samples,
+)
 from shadow.writer import StoreWriter
 
 _SAMPLE_CHARS = 256 * 1024  # one stored side at most; a sample shows a place, not a dump
@@ -171,11 +180,24 @@ class Store:
         self.retries = retries
 
     def create(self) -> None:
+        """Create the tables that are missing, and bring older ones up to date."""
         try:
             metadata.create_all(self.engine)
         except DatabaseError:
             # another gateway created a table between our check and our CREATE: look again
             metadata.create_all(self.engine)
+        if self.engine.dialect.name in ("mysql", "mariadb"):
+            self._widen_floats()
+
+    def _widen_floats(self) -> None:
+        """Stores made before times were DOUBLE hold them as 4-byte FLOATs: widen them (the
+        values already stored keep the precision they had)."""
+        with self.engine.begin() as conn:
+            found = inspect(conn)
+            for table, column in DOUBLES:
+                kind = next(c["type"] for c in found.get_columns(table) if c["name"] == column)
+                if isinstance(kind, mysql.FLOAT):  # DOUBLE is not one
+                    conn.exec_driver_sql(f"ALTER TABLE {table} MODIFY `{column}` DOUBLE NOT NULL")
 
     def close(self) -> None:
         self.engine.dispose()

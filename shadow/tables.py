@@ -8,7 +8,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Double,
-    Float,
     Index,
     MetaData,
     SmallInteger,
@@ -32,6 +31,10 @@ def _key(length: int) -> String:
 
 
 FIELD_LEN = 400
+# times and sums of seconds are DOUBLE: a plain Float is a 4-byte FLOAT on MariaDB/MySQL, which
+# holds an epoch second only to within a couple of minutes
+DOUBLES = (("shadow_counts", "primary_seconds"), ("shadow_counts", "candidate_seconds"),
+           ("shadow_samples", "at"))  # fmt: skip
 
 metadata = MetaData()
 counts = Table(
@@ -40,8 +43,8 @@ counts = Table(
     Column("route", _key(200), primary_key=True),
     Column("bucket", BigInteger, primary_key=True, autoincrement=False),
     *(Column(name, BigInteger, nullable=False, default=0) for name in COUNTERS),
-    Column("primary_seconds", Float, nullable=False, default=0.0),
-    Column("candidate_seconds", Float, nullable=False, default=0.0),
+    Column("primary_seconds", Double, nullable=False, default=0.0),
+    Column("candidate_seconds", Double, nullable=False, default=0.0),
     **_MYSQL,
 )
 latency = Table(
@@ -71,7 +74,7 @@ samples = Table(
     Column("route", _key(200), primary_key=True),
     Column("field", _key(FIELD_LEN), primary_key=True),
     Column("slot", SmallInteger, primary_key=True, autoincrement=False),
-    Column("at", Float, nullable=False),
+    Column("at", Double, nullable=False),
     Column("source", String(4), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("path", Text, nullable=False),
@@ -90,7 +93,7 @@ epochs = Table(
     "shadow_epochs",
     metadata,
     Column("route", _key(200), primary_key=True),
-    Column("started", Double, primary_key=True, autoincrement=False),  # FLOAT is 4 bytes on MySQL
+    Column("started", Double, primary_key=True, autoincrement=False),
     **_MYSQL,
 )
 Index("shadow_counts_bucket", counts.c.bucket)
