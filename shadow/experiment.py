@@ -157,8 +157,9 @@ class Experiment:
         if local_full and in_process[1]:
             aa_call = None
         self._flush_tallies(at, route)
-        noise = self.ledger.noise_fields(route, s.thresholds)
-        rules = Rules(tuple(h.lower() for h in s.headers), compiled(s.ignore), noise)
+        noise, kinds = self.ledger.noise_rules(route, s.thresholds)
+        headers = tuple(h.lower() for h in s.headers)
+        rules = Rules(headers, compiled(s.ignore), noise, noise_kinds=kinds)
         job = _Job(route, request, at, primary, rules, compiled(s.redact), self.budget)
         if in_process[0]:
             candidate = self.counted(candidate)
@@ -344,7 +345,7 @@ def evaluate(
 
 
 def replace_noise(rules: Rules) -> Rules:
-    return dataclasses.replace(rules, noise=frozenset())
+    return dataclasses.replace(rules, noise=frozenset(), noise_kinds=None)
 
 
 def _judge(

@@ -50,6 +50,7 @@ from shadow.records import CountRow, FieldRow, Rows, SampleRow, Source
 
 _MAX_FIELDS = 2000  # per route, in memory: a runaway of generated keys must not grow forever
 WHOLE_BODY = "body"
+NoiseRules = tuple[frozenset[str], frozenset[tuple[str, str]]]  # fields; (field, kind) pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ class NoiseLedger:
     def __init__(self) -> None:
         self._compared: Counter[tuple[str, Source]] = Counter()
         self._differed: defaultdict[str, Counter[tuple[str, Source]]] = defaultdict(Counter)
-        self._cache: dict[tuple[str, Thresholds], tuple[int, frozenset[str]]] = {}
+        self._cache: dict[tuple[str, Thresholds], tuple[int, NoiseRules]] = {}
         self._mismatched: Counter[str] = Counter()
         self._undiffed: Counter[str] = Counter()
         self._kinds: defaultdict[str, dict[tuple[str, Source], set[str]]] = defaultdict(dict)
@@ -178,11 +179,20 @@ class NoiseLedger:
     def noise_fields(
         self, route: str, thresholds: Thresholds = DEFAULT_THRESHOLDS
     ) -> frozenset[str]:
+        return self.noise_rules(route, thresholds)[0]
+
+    def noise_rules(self, route: str, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> NoiseRules:
+        """The route's noise fields, and the (field, kind) pairs A/A showed at them: what a
+        comparison may excuse (`compare.Rules.noise` and `noise_kinds`)."""
         total = self._compared[route, Source.PC] + self._compared[route, Source.AA]
-        seen, cached = self._cache.get((route, thresholds), (-1, frozenset()))
+        seen, cached = self._cache.get((route, thresholds), (-1, (frozenset(), frozenset())))
         if seen >= 0 and total >= 100 and total - seen < total // 10:
             return cached
-        fresh = frozenset(n for n, r in self.rates(route).items() if is_noise(r, thresholds))
+        noisy = [r for r in self.rates(route).values() if is_noise(r, thresholds)]
+        fresh = (
+            frozenset(r.field for r in noisy),
+            frozenset((r.field, kind) for r in noisy for kind in r.aa_kinds),
+        )
         self._cache[route, thresholds] = (total, fresh)
         return fresh
 

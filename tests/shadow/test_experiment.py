@@ -319,3 +319,41 @@ async def test_one_aa_difference_is_not_enough_to_call_a_field_noise() -> None:
     await exp.close()
     pc = [r.outcome for r in sink.results if r.source is Source.PC]
     assert pc == [Outcome.MISMATCHED] * 5
+
+
+async def test_a_cookie_learned_as_noise_never_hides_a_candidate_that_stops_sending_it() -> None:
+    sink = ListSink()
+    settings = ShadowSettings(
+        noise_sample=1.0, noise_min_samples=5, headers=("content-type", "set-cookie")
+    )
+    # next to no tree diffs: later comparisons are settled without one, by the rules learned
+    exp = Experiment(sink, settings, tree_diffs_per_second=1e-9)
+
+    def cookie(value: str | None) -> tuple[tuple[str, str], ...]:
+        jar = (("set-cookie", f"sid={value}"),) if value is not None else ()
+        return (("content-type", "application/json"), *jar)
+
+    def side(value: str | None) -> experiment_module.Call:
+        async def call() -> Observation:
+            return candidate(BODY, cookie(value))
+
+        return call
+
+    def run(i: int, other: str | None) -> None:
+        request = RequestInfo("GET", "/u", "", f"r{i}")
+        exp.submit("users.list", request, primary(BODY, cookie(f"p{i}")), side(other),
+                   side(f"again{i}"))  # fmt: skip
+
+    for i in range(8):  # every answer of the primary has a session of its own
+        run(i, f"c{i}")
+        await exp.drain()
+    assert exp.ledger.noise_fields("users.list", settings.thresholds) == {"headers.set-cookie"}
+    run(8, "c8")
+    await exp.drain()
+    run(9, None)  # the candidate stops sending its cookie
+    await exp.close()
+    last = [r for r in sink.results if r.source is Source.PC][-2:]
+    assert [(r.outcome, r.diffed) for r in last] == [
+        (Outcome.IGNORED, False),
+        (Outcome.MISMATCHED, False),
+    ]
