@@ -32,9 +32,10 @@ Rates alone would excuse too much, so two more rules keep noise from hiding real
   difference. Such a route needs a comparison that looks inside the body; `strangler noise`
   says so instead of proposing to ignore it.
 
-Once a field is noise, a comparison that differs only there is settled as ignored without a tree
-diff (see shadow.compare), so the candidate's count there stops growing: like an `ignore:` rule,
-noise hides later changes at that field. A/A comparisons are always diffed, so q stays exact.
+Once a field is noise, a comparison that differs only there, in a kind A/A showed, is settled as
+ignored without a tree diff (see shadow.compare), so the candidate's count there stops growing:
+like an `ignore:` rule, noise hides later changes of those kinds at that field, and only those.
+A/A comparisons are always diffed, so q stays exact.
 """
 
 from __future__ import annotations
