@@ -40,8 +40,9 @@ def newest_per_field(samples: Iterable[SampleRow], fields: Sequence[str]) -> lis
 
 def shown_fields(report: RouteReport) -> list[str]:
     """The fields a route's samples are shown for, in the report's order: differing fields
-    (most frequent first), then noise, then the errored comparisons."""
-    return [*(ln.field for ln in report.fields), *(ln.field for ln in report.noise), ERRORED_FIELD]
+    (most frequent first), then noise, then the errored comparisons (when any errored)."""
+    errored = [ERRORED_FIELD] if report.errored else []
+    return [*(ln.field for ln in report.fields), *(ln.field for ln in report.noise), *errored]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +63,9 @@ def pick_samples(
     report: RouteReport, samples: Iterable[SampleRow], limit: int | None = None
 ) -> tuple[SamplePair, ...]:
     """The newest pair of each of the route's fields (the first `limit` fields, in report order),
-    with each side's value at the place it differed."""
-    rows = [s for s in samples if s.route == report.route]
+    with each side's value at the place it differed; nothing from before the route's reset."""
+    start = report.epoch if report.epoch is not None else float("-inf")
+    rows = [s for s in samples if s.route == report.route and s.at >= start]
     chosen = newest_per_field(rows, shown_fields(report))
     return tuple(pair_of(s) for s in chosen[:limit])
 

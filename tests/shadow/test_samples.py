@@ -162,3 +162,15 @@ def test_the_terminal_table_shows_both_values_and_names_the_sides() -> None:
     text = console.export_text()
     assert "native" in text and "legacy" in text
     assert '"Bob"' in text and ABSENT in text and "timed out after 2s" in text
+
+
+def test_no_sample_from_before_the_routes_reset_is_shown() -> None:
+    report, samples = stored_report()
+    after = dataclasses.replace(report, epoch=61.5)  # reset after r2, before r3
+    assert [p.request_id for p in pick_samples(after, samples)] == ["r3"]
+
+
+def test_the_errored_slot_is_shown_only_when_a_comparison_errored() -> None:
+    report, samples = stored_report()
+    clean = dataclasses.replace(report, errored=0)
+    assert ERRORED_FIELD not in [p.field for p in pick_samples(clean, samples)]
