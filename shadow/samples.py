@@ -13,6 +13,7 @@ so a one-character change deep in an HTML page is still in view.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -59,15 +60,27 @@ class SamplePair:
     error: str | None
 
 
+def chosen_samples(
+    report: RouteReport, samples: Iterable[SampleRow], limit: int | None = None
+) -> list[SampleRow]:
+    """The stored pair shown for each of the route's fields (the first `limit` fields, in report
+    order): the newest, and nothing from before the route's reset. The dashboard's route page
+    shows these rows whole; the command line shows `pick_samples`."""
+    start = report.epoch if report.epoch is not None else float("-inf")
+    rows = [s for s in samples if s.route == report.route and s.at >= start]
+    return newest_per_field(rows, shown_fields(report))[:limit]
+
+
 def pick_samples(
     report: RouteReport, samples: Iterable[SampleRow], limit: int | None = None
 ) -> tuple[SamplePair, ...]:
-    """The newest pair of each of the route's fields (the first `limit` fields, in report order),
-    with each side's value at the place it differed; nothing from before the route's reset."""
-    start = report.epoch if report.epoch is not None else float("-inf")
-    rows = [s for s in samples if s.route == report.route and s.at >= start]
-    chosen = newest_per_field(rows, shown_fields(report))
-    return tuple(pair_of(s) for s in chosen[:limit])
+    """`chosen_samples`, each with both sides' values at the place it differed."""
+    return tuple(pair_of(s) for s in chosen_samples(report, samples, limit))
+
+
+def samples_json(pairs: Iterable[SamplePair]) -> list[dict[str, Any]]:
+    """Plain JSON types, one object a pair (values as shown, uncut)."""
+    return [dataclasses.asdict(p) for p in pairs]
 
 
 def pair_of(s: SampleRow) -> SamplePair:

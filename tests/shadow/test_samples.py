@@ -20,6 +20,7 @@ from shadow.samples import (
     pick_samples,
     render_samples_markdown,
     render_samples_table,
+    samples_json,
     value_at,
 )
 from shadow.store import open_store
@@ -174,3 +175,12 @@ def test_the_errored_slot_is_shown_only_when_a_comparison_errored() -> None:
     report, samples = stored_report()
     clean = dataclasses.replace(report, errored=0)
     assert ERRORED_FIELD not in [p.field for p in pick_samples(clean, samples)]
+
+
+def test_samples_as_json_are_plain() -> None:
+    report, samples = stored_report()
+    data = samples_json(pick_samples(report, samples, limit=1))
+    assert json.loads(json.dumps(data)) == data
+    assert (data[0]["field"], data[0]["primary"], data[0]["candidate"]) == (
+        "body.data[*].name", '"Bo"', '"Bob"',
+    )  # fmt: skip
