@@ -153,9 +153,7 @@ _HEADINGS = ("field", "request")
 
 
 def _where(p: SamplePair, primary: str) -> str:
-    where = p.field
-    if p.path and p.path != p.field:
-        where += f" at {p.path}"
+    where = p.path or p.field  # the concrete place says which field it is
     if p.kind:
         where += f" ({p.kind})"
     if p.aa:
