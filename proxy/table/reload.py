@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import os
 import signal
 import time
 from collections import deque
@@ -170,7 +169,8 @@ class Reloader:
         """Poll the file; a new content triggers a reload."""
         if self.path is None:
             return
-        self._signature = await asyncio.to_thread(self._stat)
+        # the text in force is the first one seen: an edit made since it was read is a change
+        self._signature = self.holder.current.table.digest
         while True:
             await asyncio.sleep(interval)
             signature = await asyncio.to_thread(self._stat)
