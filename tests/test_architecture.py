@@ -37,6 +37,8 @@ PURE = [
     "proxy/table/targets.py",
     "proxy/paths.py",
     "proxy/sides/headers.py",
+    "proxy/sides/mime.py",
+    "proxy/sides/conditions.py",
     "proxy/sides/fastcgi/records.py",
     "proxy/sides/fastcgi/response.py",
     "proxy/sides/fastcgi/params.py",
@@ -58,6 +60,7 @@ PURE = [
     "shadow/noise.py",
     "shadow/records.py",
     "shadow/gate.py",
+    "shadow/samples.py",
 ]
 IMPURE_MODULES = {
     "os",
