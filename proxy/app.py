@@ -55,7 +55,9 @@ def create_app(
         native_app = native.load_app(table.native.app)
     reloader = Reloader(holder, settings.config_path, settings.env)
     context = AdminContext(holder, reloader, settings.admin_token)
-    shadow = ShadowMode(store)  # None: the table's shadow.store, opened in the lifespan
+    # None: the table's shadow.store, opened in the background from the lifespan; at shutdown
+    # a store that hangs gets the graceful timeout, then the process goes on
+    shadow = ShadowMode(store, close_deadline=settings.graceful_timeout)
     parity = parity_route(context, lambda: shadow.stores.reader(holder.current.table))
     extra = admin_routes(context) if admin_routes is not None else ()
     # metrics, flip history and the dashboard, reading the store shadow mode writes to
