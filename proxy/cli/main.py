@@ -147,6 +147,7 @@ def _check(args: argparse.Namespace) -> int:
         for route, earlier in unreachable_routes(table)
     ]
     findings += checks.uncompared_writes(table)
+    findings += checks.inert_blocks(table)
     if not args.no_native:
         findings += _native_coverage(table, args.app_dir)
     for finding in sorted(findings, key=lambda p: p.line):

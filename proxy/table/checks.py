@@ -206,3 +206,16 @@ def uncompared_writes(table: RouteTable) -> list[Problem]:
             )
             found.append(Problem(table.source, route.line, reason, route.id, warning=True))
     return found
+
+
+def inert_blocks(table: RouteTable) -> list[Problem]:
+    """Routes that keep blocks their mode does not use (a note: they are kept on purpose, so
+    that flipping the route back needs no other edit)."""
+    found = []
+    for route in table.routes:
+        if route.inert:
+            blocks = " and ".join(f"{name}:" for name in route.inert)
+            verb = "is" if len(route.inert) == 1 else "are"
+            reason = f"{blocks} {verb} kept but unused in mode {route.mode.value}"
+            found.append(Problem(table.source, route.line, reason, route.id, warning=True))
+    return found

@@ -128,6 +128,9 @@ class Route:
     line: int  # line of the route's "- id:" item in the source file
     shadow: ShadowConfig | None = None  # effective shadow settings; set only for shadow routes
     gate: GateConfig = GateConfig()  # effective: the global gate block merged with the route's
+    # blocks written on the route that its mode does not use (say `shadow:` on a native route):
+    # validated and kept, so that flipping the mode back is a one-line edit
+    inert: tuple[str, ...] = ()
 
     def allows(self, method: str) -> bool:
         if self.methods is None:

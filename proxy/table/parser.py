@@ -163,6 +163,12 @@ EDGE_KEYS: dict[str, Parser] = {
 }
 TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "edge", "routes")
 ROUTE_KEYS = ("id", "match", "mode", "shadow", "gate")
+# a route's own blocks, and the modes that use them; in any other mode a block is kept, checked
+# and inert, so that a flip (and its rollback) changes nothing but the `mode:` line
+ROUTE_BLOCKS: dict[str, frozenset[Mode]] = {
+    "shadow": frozenset({Mode.SHADOW}),
+    "gate": frozenset({Mode.SHADOW}),
+}
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -387,16 +393,17 @@ def _read_route(
     route_gate = _read_gate(p, item, gate, route_id)
     matched = _read_match(p, item, route_id)
     mode = _read_mode(p, item, route_id)
-    route_shadow = None
-    if mode is Mode.SHADOW:
-        overrides = _read_block(p, item, "shadow", SHADOW_KEYS, route_id)
-        route_shadow = _merge_shadow(shadow, overrides, store)
-    elif mode is not None and "shadow" in item:
-        reason = f"shadow block on a {mode.value} route (only mode: shadow routes take one)"
-        p.add(item.key_lines["shadow"], reason, route_id)
+    # read in every mode: a kept block must be valid the day the route flips back to shadow
+    overrides = _read_block(p, item, "shadow", SHADOW_KEYS, route_id)
+    route_shadow = _merge_shadow(shadow, overrides, store) if mode is Mode.SHADOW else None
     if route_id is None or matched is None or mode is None:
         return None
-    route = Route(route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate)
+    inert = tuple(
+        name for name, modes in ROUTE_BLOCKS.items() if name in item and mode not in modes
+    )
+    route = Route(
+        route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate, inert
+    )
     if route_shadow is not None:
         _check_writes(p, route, route_shadow, item.key_lines["match"])
     return route

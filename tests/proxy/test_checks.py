@@ -13,7 +13,13 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from proxy.table.checks import AppImportError, check_native_coverage, import_app, sample_path
+from proxy.table.checks import (
+    AppImportError,
+    check_native_coverage,
+    import_app,
+    inert_blocks,
+    sample_path,
+)
 from proxy.table.matcher import parse_template
 from proxy.table.model import RouteTable
 from proxy.table.parser import parse
@@ -250,4 +256,18 @@ def test_routes_taken_only_by_a_trailing_catch_all_are_not_served() -> None:
             "tests.proxy.test_checks:app",
             False,
         )
+    ]
+
+
+def test_blocks_a_flipped_route_keeps_are_noted_not_refused() -> None:
+    blocks = ", shadow: {sample: 0.5}, gate: {min_samples: 10}"
+    table = table_with(
+        route("a", "GET /api/v1/admin/users", "native", blocks)
+        + route("b", "GET /api/v1/admin/invoices", "shadow", blocks)
+        + route("c", "GET /health", "legacy", ", shadow: {sample: 0.5}")
+    )
+    found = inert_blocks(table)
+    assert [(str(p), p.warning) for p in found] == [
+        ("routing.yaml:6: route 'a': shadow: and gate: are kept but unused in mode native", True),
+        ("routing.yaml:8: route 'c': shadow: is kept but unused in mode legacy", True),
     ]

@@ -441,11 +441,11 @@ ROUTE_REJECTED = [
     ("empty-segment", ROUTE.replace("/a", "/a//b"), "8", "r", "empty segment"),
     ("dot-dot-segment", ROUTE.replace("/a", "/a/../b"), "8", "r", "never matches a normalised"),
     (
-        "shadow-on-legacy",
-        ROUTE + "    shadow: {sample: 0.5}\n",
+        "kept-shadow-block-still-checked",
+        ROUTE + "    shadow: {sample: 2}\n",
         "10",
         "r",
-        "shadow block on a legacy route (only mode: shadow routes take one)",
+        "shadow.sample: ",
     ),
     (
         "shadow-post-without-dry-run",
@@ -496,6 +496,17 @@ def test_route_is_rejected_with_line_route_id_and_reason(
     found = problems_of(with_routes(routes))
     where = f"routing.yaml:{line}: " + (f"route '{route_id}': " if route_id else "")
     assert any(p.startswith(where) and reason in p for p in found), found
+
+
+@pytest.mark.parametrize("mode", ["native", "legacy"])
+def test_a_flipped_route_keeps_its_shadow_and_gate_blocks_inert(mode: str) -> None:
+    route = "    shadow: {sample: 0.5}\n    gate: {min_samples: 10}\n"
+    shadowed = parse(with_routes(ROUTE.replace("legacy", "shadow") + route)).routes[0]
+    flipped = parse(with_routes(ROUTE.replace("legacy", mode) + route)).routes[0]
+    assert shadowed.shadow is not None and shadowed.shadow.sample == 0.5
+    assert (shadowed.inert, flipped.inert) == ((), ("shadow", "gate"))
+    assert flipped.shadow is None  # inert: nothing of shadow mode runs for it
+    assert flipped.gate == shadowed.gate
 
 
 def test_native_routes_need_a_native_app_or_url() -> None:

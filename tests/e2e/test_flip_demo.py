@@ -1,0 +1,165 @@
+"""A flip is one line: the demo's routing.yaml on a running gateway in front of the real PHP
+application, where only the `mode:` line of `invoices.list` (a route with its own `shadow:`
+block) changes, shadow → native → legacy → shadow. Each reload is applied, the route then
+behaves as its mode says, and `strangler check` and `strangler history` agree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shadow.settings import sampled
+from tests.e2e.conftest import API, Legacy
+from tests.gateway.live import LiveGateway, live_gateway
+from tests.proxy.test_metrics import scrape
+from tests.support.services import ROOT
+
+pytestmark = pytest.mark.integration
+
+DEMO = (ROOT / "routing.yaml").read_text(encoding="utf-8")
+ROUTE = "invoices.list"
+SENT = 16  # requests per mode
+# Request ids the route's `sample: 0.5` leaves out, then one it compares: outcomes not compared
+# are handed over in bulk when a comparison starts, so ending on a compared one counts them all
+# (and nothing runs beside it: no candidate is shed for want of room)
+_LEFT_OUT = [i for i in (f"flip-{k}" for k in range(200)) if not sampled(i, 0.5)][: SENT - 1]
+IDS = [*_LEFT_OUT, next(i for i in (f"flip-{k}" for k in range(200)) if sampled(i, 0.5))]
+
+
+def with_mode(text: str, mode: str) -> str:
+    """The table with only the mode line of invoices.list changed."""
+    pattern = re.compile(r"(- id: invoices\.list\b[^\n]*\n(?:[^\n]*\n)*?\s+mode: )(\w+)")
+    changed, n = pattern.subn(lambda m: m.group(1) + mode, text, count=1)
+    assert n == 1
+    assert sum(a != b for a, b in zip(text.splitlines(), changed.splitlines(), strict=True)) <= 1
+    return changed
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def counters(gateway: LiveGateway) -> dict[str, float]:
+    """What tells the sides apart for the route: which side answered, and shadow outcomes."""
+    seen = scrape(httpx.get(f"{gateway.url}/_strangler/metrics", timeout=5).text)
+    found = {"legacy": 0.0, "native": 0.0, "outcomes": 0.0, "unsampled": 0.0}
+    for (name, labels), value in seen.items():
+        label = dict(labels)
+        if label.get("route") != ROUTE:
+            continue
+        if name == "strangler_side_duration_seconds_count":
+            found[label["side"]] += value
+        elif name == "strangler_shadow_outcomes_total":
+            found["outcomes"] += value
+            if label["outcome"] == "unsampled":
+                found["unsampled"] += value
+    return found
+
+
+def mode_in_force(gateway: LiveGateway) -> str:
+    routes = httpx.get(f"{gateway.url}/_strangler/routes", timeout=5).json()["routes"]
+    return str(next(r["mode"] for r in routes if r["id"] == ROUTE))
+
+
+def flip(gateway: LiveGateway, text: str) -> None:
+    write_atomically(gateway.config, text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    wait_until(
+        lambda: httpx.get(f"{gateway.url}/_strangler/health", timeout=5).json()["digest"] == digest,
+        "the reload to be applied",
+    )
+
+
+def list_invoices(gateway: LiveGateway, token: str, mode: str) -> None:
+    for request_id in IDS:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "X-Request-ID": f"{request_id}-{mode}" if mode != "shadow" else request_id,
+        }
+        response = httpx.get(f"{gateway.url}{API}/invoices", headers=headers, timeout=30)
+        assert response.status_code == 200, response.text[:300]
+        assert response.json()["data"]
+
+
+def wait_for_outcomes(gateway: LiveGateway, total: float) -> None:
+    wait_until(lambda: counters(gateway)["outcomes"] >= total, "every shadow outcome")
+
+
+def strangler(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "proxy.cli", *argv],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_flipping_a_route_with_its_own_shadow_block_is_a_one_line_edit(
+    legacy: Legacy, tmp_path: Path
+) -> None:
+    env = {
+        "LEGACY_URL": legacy.url,
+        "DATABASE_URL": legacy.db_url,
+        "STRANGLER_STORE": f"sqlite:///{tmp_path}/parity.db",
+        "STRANGLER_RELOAD_INTERVAL": "0.05",
+    }
+    with live_gateway(DEMO, tmp_path, env) as gateway:
+        assert mode_in_force(gateway) == "shadow"
+        for mode in ("native", "legacy", "shadow"):
+            before = counters(gateway)
+            text = with_mode(DEMO, mode)
+            flip(gateway, text)
+            assert mode_in_force(gateway) == mode
+            checked = strangler("check", str(gateway.config), env=env)
+            assert checked.returncode == 0, checked.stderr
+            kept = f"route '{ROUTE}': shadow: is kept but unused in mode {mode}"
+            assert (kept in checked.stderr) is (mode != "shadow"), checked.stderr
+            list_invoices(gateway, legacy.token, mode)
+            if mode == "shadow":  # outcomes are counted once each candidate has finished
+                wait_for_outcomes(gateway, before["outcomes"] + SENT)
+            after = counters(gateway)
+            grew = {key: after[key] - before[key] for key in after}
+            if mode == "native":
+                assert (grew["native"], grew["legacy"], grew["outcomes"]) == (SENT, 0, 0)
+            elif mode == "legacy":
+                assert (grew["native"], grew["legacy"], grew["outcomes"]) == (0, SENT, 0)
+            else:  # PHP answers; the route's own `sample: 0.5` is back in force
+                assert (grew["legacy"], grew["outcomes"]) == (SENT, SENT)
+                assert (grew["unsampled"], grew["native"]) == (SENT - 1, 1)
+        history = strangler(
+            "history", "--config", str(gateway.config), "--route", ROUTE, "--format", "json",
+            env=env,
+        )  # fmt: skip
+    assert history.returncode == 0, history.stderr
+    flips = [
+        (f["old_mode"], f["new_mode"], f["trigger"]) for f in json.loads(history.stdout)["flips"]
+    ]
+    assert flips[-3:] == [
+        ("shadow", "native", "file"),
+        ("native", "legacy", "file"),
+        ("legacy", "shadow", "file"),
+    ]
