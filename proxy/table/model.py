@@ -63,6 +63,7 @@ class NativeConfig:
     app: str | None  # "module:attribute" of an ASGI app, or None
     url: str | None  # a separately running service, or None (exactly one of app/url is set)
     timeout: float
+    line: int = field(default=0, compare=False)  # of native.app (or .url) in the source
 
 
 @dataclass(frozen=True, slots=True)

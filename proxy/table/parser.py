@@ -303,7 +303,8 @@ def _read_native(p: _Problems, doc: _Map) -> NativeConfig:
     block = doc.get("native")
     if isinstance(block, _Map) and "app" in block and "url" in block:
         p.add(doc.key_lines["native"], "native sets both app and url; keep one")
-    return dataclasses.replace(NativeConfig(app=None, url=None, timeout=10.0), **values)
+    line = _key_line(block, "app", _key_line(block, "url", _key_line(doc, "native")))
+    return dataclasses.replace(NativeConfig(None, None, 10.0, line), **values)
 
 
 def _env_store(p: _Problems, doc: _Map, env: Mapping[str, str]) -> str | None:

@@ -24,6 +24,8 @@ from proxy.table.matcher import parse_template
 from proxy.table.model import RouteTable
 from proxy.table.parser import parse
 
+ADMIN = "not an app"
+
 
 async def ok(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
@@ -164,15 +166,24 @@ def test_the_app_is_imported_from_native_app_when_not_given() -> None:
     assert reasons(served, None) == []
 
 
-def test_an_app_that_cannot_be_imported_is_an_error() -> None:
-    table = table_with(route("a", "GET /a", "native"), native="app: no_such_module_q:app")
+@pytest.mark.parametrize("mode", ["native", "legacy"])
+def test_an_app_that_cannot_be_imported_is_an_error_at_the_line_of_native_app(mode: str) -> None:
+    table = table_with(route("a", "GET /a", mode), native="app: no_such_module_q:app")
     assert reasons(table, None) == [
         (
-            "routing.yaml:6: native.app: no module named 'no_such_module_q' (from "
+            "routing.yaml:3: native.app: no module named 'no_such_module_q' (from "
             "'no_such_module_q:app')",
             False,
         )
     ]
+
+
+def test_native_app_that_is_not_an_asgi_app_is_an_error() -> None:
+    table = table_with(route("a", "GET /a", "legacy"), native="app: tests.proxy.test_checks:ADMIN")
+    assert reasons(table, None) == [
+        ("routing.yaml:3: native.app: 'tests.proxy.test_checks:ADMIN' is not an ASGI app "
+         "(not callable)", False)
+    ]  # fmt: skip
 
 
 def test_native_url_is_skipped_with_a_warning_and_no_call() -> None:

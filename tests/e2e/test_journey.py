@@ -1,10 +1,16 @@
-"""A flip is one line: the demo's routing.yaml on a running gateway in front of the real PHP
-application, where only the `mode:` line of `invoices.list` (a route with its own `shadow:`
-block) changes, shadow → native → legacy → shadow. Each reload is applied, the route then
-behaves as its mode says, and `strangler check` and `strangler history` agree."""
+"""The operator's journey on the demo: the repository's routing.yaml on a running gateway
+(`strangler serve`) in front of the real PHP application, edited as an operator edits it, and
+read back through the CLI and the admin surface.
+
+- A flip is one line: only the `mode:` line of `invoices.list` (a route with its own `shadow:`
+  block) changes, shadow → native → legacy → shadow; each reload is applied, the route then
+  behaves as its mode says, and `strangler check` and `strangler history` agree.
+- A `native.app` that cannot be imported is refused on reload, at its line, as `check` says.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -12,7 +18,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -118,16 +124,26 @@ def strangler(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
+def demo_env(legacy: Legacy, directory: Path) -> dict[str, str]:
+    return {
+        "LEGACY_URL": legacy.url,
+        "DATABASE_URL": legacy.db_url,
+        "STRANGLER_STORE": f"sqlite:///{directory}/parity.db",
+        "STRANGLER_RELOAD_INTERVAL": "0.05",
+    }
+
+
+@contextlib.contextmanager
+def demo_gateway(legacy: Legacy, directory: Path) -> Iterator[LiveGateway]:
+    with live_gateway(DEMO, directory, demo_env(legacy, directory)) as gateway:
+        yield gateway
+
+
 def test_flipping_a_route_with_its_own_shadow_block_is_a_one_line_edit(
     legacy: Legacy, tmp_path: Path
 ) -> None:
-    env = {
-        "LEGACY_URL": legacy.url,
-        "DATABASE_URL": legacy.db_url,
-        "STRANGLER_STORE": f"sqlite:///{tmp_path}/parity.db",
-        "STRANGLER_RELOAD_INTERVAL": "0.05",
-    }
-    with live_gateway(DEMO, tmp_path, env) as gateway:
+    env = demo_env(legacy, tmp_path)
+    with demo_gateway(legacy, tmp_path) as gateway:
         assert mode_in_force(gateway) == "shadow"
         for mode in ("native", "legacy", "shadow"):
             before = counters(gateway)
@@ -163,3 +179,30 @@ def test_flipping_a_route_with_its_own_shadow_block_is_a_one_line_edit(
         ("native", "legacy", "file"),
         ("legacy", "shadow", "file"),
     ]
+
+
+def test_a_native_app_that_cannot_be_imported_is_refused_on_reload_at_its_line(
+    legacy: Legacy, tmp_path: Path
+) -> None:
+    env = demo_env(legacy, tmp_path)
+    headers = {"Authorization": f"Bearer {legacy.token}", "Accept": "application/json"}
+    line = 1 + DEMO.splitlines().index(next(x for x in DEMO.splitlines() if "app: handlers" in x))
+    typo = DEMO.replace("app: handlers.app:app", "app: handlers.apps:app")
+    expected = (
+        f"{tmp_path / 'routing.yaml'}:{line}: native.app: no module named 'handlers.apps' "
+        "(from 'handlers.apps:app')"
+    )
+    with demo_gateway(legacy, tmp_path) as gateway:
+        in_force = httpx.get(f"{gateway.url}/_strangler/health", timeout=5).json()["digest"]
+        write_atomically(gateway.config, typo)
+        answer = httpx.post(f"{gateway.url}/_strangler/reload", timeout=30)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["problems"] == [expected]
+        health = httpx.get(f"{gateway.url}/_strangler/health", timeout=5).json()
+        assert health["digest"] == in_force
+        # the native route is still served by the app that runs
+        users = httpx.get(f"{gateway.url}{API}/users/1", headers=headers, timeout=30)
+        assert users.status_code == 200
+        checked = strangler("check", str(gateway.config), env=env)
+        assert checked.returncode == 1
+        assert checked.stderr == expected + "\n"
