@@ -18,6 +18,7 @@ from proxy.operator.history import Flip
 from proxy.operator.htmlparts import Marker, esc, field_tree, render_pair, sparkline
 from proxy.table.matcher import METHODS
 from proxy.table.model import Route
+from proxy.table.snapshot import ConfigState
 from shadow.gate import Verdict, format_duration
 from shadow.records import ERRORED_FIELD, SampleRow, Source
 from shadow.report import RouteReport, fmt_percent, fmt_seconds
@@ -175,12 +176,15 @@ def _last_flip(r: RouteEvidence, now: float) -> str:
     return f'{esc(f.text)}<br><span class="quiet">{esc(f.trigger)}, {ago(f.at, now)}</span>'
 
 
-def _header(e: Evidence) -> str:
+def _header(e: Evidence, config: ConfigState | None = None) -> str:
     t = e.table
+    loaded = f" (in force since {when(config.loaded_at)})" if config is not None else ""
     out = (
-        f'<p class="quiet">{esc(t.source)} · digest {esc(t.digest[:12])} · '
+        f'<p class="quiet">{esc(t.source)} · digest {esc(t.digest[:12])}{loaded} · '
         f"evidence of the last {format_duration(e.as_of - e.since)} · {when(e.as_of)}</p>"
     )
+    if config is not None and not config.in_force:
+        out += _refused(config, e.as_of)
     if e.problem:
         out += f'<p class="warn">{esc(e.problem)}</p>'
     if e.dropped:
@@ -188,7 +192,23 @@ def _header(e: Evidence) -> str:
     return out
 
 
-def overview(e: Evidence, *, signed_in: bool = False) -> str:
+def _refused(config: ConfigState, now: float) -> str:
+    """The table file on disk is not the table in force: why, and which table is."""
+    text = f", digest <code>{esc(config.rejected_digest[:12])}</code>"
+    reasons = "".join(f"<li><code>{esc(p)}</code></li>" for p in config.problems)
+    return (
+        f'<div class="warn" role="alert" data-config="file_rejected"><b>{esc(config.source)} '
+        f"on disk is not in force.</b> A reload ({esc(config.rejected_trigger)}) refused it "
+        f"{ago(config.rejected_at, now)} ({when(config.rejected_at)}"
+        f"{text if config.rejected_digest else ''}):"
+        f'<ul class="reasons">{reasons}</ul>'
+        f"In force: the table with digest <code>{esc(config.digest[:12])}</code>, loaded "
+        f"{when(config.loaded_at)}. Fixing the file, or putting back the table in force, "
+        "clears this at the next reload.</div>"
+    )
+
+
+def overview(e: Evidence, *, signed_in: bool = False, config: ConfigState | None = None) -> str:
     rows = []
     for r in e.routes:
         rep = r.report
@@ -207,7 +227,7 @@ def overview(e: Evidence, *, signed_in: bool = False) -> str:
         f'<a href="{BASE}/{p}">{p}</a>' for p in ("metrics", "routes", "parity", "health")
     )
     body = (
-        "<h1>Strangler: routes</h1>" + _header(e) + _table(headings, rows, "routes")
+        "<h1>Strangler: routes</h1>" + _header(e, config) + _table(headings, rows, "routes")
         + f'<p class="quiet">Requests: answered since the gateway started; {e.unmatched} '
         f"more matched no route and went to legacy. {links}</p>"
     )  # fmt: skip

@@ -28,7 +28,7 @@ from proxy.logs import get_logger
 from proxy.table import checks
 from proxy.table import parser as table_module
 from proxy.table.model import Problem, RouteTable, TableError
-from proxy.table.snapshot import Snapshot, TableHolder, build_snapshot
+from proxy.table.snapshot import ConfigState, Snapshot, TableHolder, build_snapshot
 
 log = get_logger("proxy.table.reload")
 HISTORY = 500
@@ -119,6 +119,8 @@ class Reloader:
         self.native_app = native_app  # the `module:attribute` the gateway runs, if any
         self.clock = clock
         self.history: deque[ReloadResult] = deque(maxlen=HISTORY)
+        self.loaded_at = clock()  # when the table in force was put in force
+        self.rejected: ReloadResult | None = None  # the newest attempt, while it refused the file
         self.listeners: list[Listener] = []
         self._lock = asyncio.Lock()
         self._signature: str | None = None
@@ -178,12 +180,28 @@ class Reloader:
         )
         if keep:
             self.history.append(result)
+            if changed:
+                self.loaded_at = result.at
+            if self.path is not None:
+                self.rejected = None if result.ok else result
             for listener in self.listeners:
                 try:
                     listener(result, old.table, self.holder.current.table)
                 except Exception as exc:  # an observer's fault must not fail the reload
                     log.error("reload_listener_failed", error=repr(exc))
         return result
+
+    def config_state(self) -> ConfigState:
+        """Is the file on disk in force, and if not, why not and which table is."""
+        table = self.holder.current.table
+        source = str(self.path) if self.path is not None else table.source
+        refused = self.rejected
+        if refused is None:
+            return ConfigState(source, table.digest, self.loaded_at)
+        return ConfigState(
+            source, table.digest, self.loaded_at, refused.problems, refused.new_digest,
+            refused.at, refused.trigger,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ triggers
 

@@ -6,12 +6,15 @@ read back through the CLI and the admin surface.
   block) changes, shadow → native → legacy → shadow; each reload is applied, the route then
   behaves as its mode says, and `strangler check` and `strangler history` agree.
 - A `native.app` that cannot be imported is refused on reload, at its line, as `check` says.
+- A refused table file shows on /_strangler/health, /_strangler/routes and the dashboard's
+  first page until the file is put back.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import json
 import os
 import re
@@ -82,8 +85,9 @@ def counters(gateway: LiveGateway) -> dict[str, float]:
     return found
 
 
-def mode_in_force(gateway: LiveGateway) -> str:
-    routes = httpx.get(f"{gateway.url}/_strangler/routes", timeout=5).json()["routes"]
+def mode_in_force(gateway: LiveGateway, headers: dict[str, str] | None = None) -> str:
+    answer = httpx.get(f"{gateway.url}/_strangler/routes", headers=headers, timeout=5)
+    routes = answer.json()["routes"]
     return str(next(r["mode"] for r in routes if r["id"] == ROUTE))
 
 
@@ -206,3 +210,62 @@ def test_a_native_app_that_cannot_be_imported_is_refused_on_reload_at_its_line(
         checked = strangler("check", str(gateway.config), env=env)
         assert checked.returncode == 1
         assert checked.stderr == expected + "\n"
+
+
+def test_a_refused_table_file_is_visible_until_the_file_is_put_back(
+    legacy: Legacy, tmp_path: Path
+) -> None:
+    token = "journey-admin-token"
+    env = {**demo_env(legacy, tmp_path), "STRANGLER_ADMIN_TOKEN": token}
+    bearer = {"Authorization": f"Bearer {token}"}
+    lines = DEMO.splitlines()
+    line = 1 + next(i for i, x in enumerate(lines) if "id: invoices.list" in x) + 2
+    assert lines[line - 1].strip() == "mode: shadow"
+    broken = with_mode(DEMO, "nativ")
+    reason = (
+        f"{tmp_path / 'routing.yaml'}:{line}: route 'invoices.list': unknown mode 'nativ' "
+        "(expected legacy, native, shadow)"
+    )
+    with live_gateway(DEMO, tmp_path, env) as gateway:
+        health = f"{gateway.url}/_strangler/health"
+        in_force = httpx.get(health, timeout=5).json()["config"]
+        assert in_force["state"] == "in_force"
+        write_atomically(gateway.config, broken)
+        wait_until(
+            lambda: httpx.get(health, timeout=5).json()["config"]["state"] == "file_rejected",
+            "the refusal to show",
+        )
+        # open to anyone: that the file was refused, which text and which table is in force
+        seen = httpx.get(health, timeout=5).json()["config"]
+        assert seen == {
+            "state": "file_rejected",
+            "in_force": in_force["in_force"],
+            "rejected": {
+                "digest": hashlib.sha256(broken.encode()).hexdigest(),
+                "at": seen["rejected"]["at"],
+                "trigger": "file",
+            },
+        }
+        # the reasons, which quote the file, to whom the admin surface lets in
+        told = httpx.get(health, headers=bearer, timeout=5).json()["config"]
+        assert told["rejected"]["problems"] == [reason]
+        routes = httpx.get(f"{gateway.url}/_strangler/routes", headers=bearer, timeout=5).json()
+        assert routes["config"] == told
+        assert mode_in_force(gateway, bearer) == "shadow"
+        page = httpx.get(
+            f"{gateway.url}/_strangler/", headers={**bearer, "Accept": "text/html"}, timeout=30
+        ).text
+        assert 'data-config="file_rejected"' in page
+        assert html.escape(reason, quote=True) in page
+        assert f"digest <code>{in_force['in_force']['digest'][:12]}</code>" in page
+        # the table in force, put back: nothing left to say
+        write_atomically(gateway.config, DEMO)
+        wait_until(
+            lambda: httpx.get(health, timeout=5).json()["config"]["state"] == "in_force",
+            "the refusal to clear",
+        )
+        assert httpx.get(health, timeout=5).json()["config"] == in_force
+        page = httpx.get(
+            f"{gateway.url}/_strangler/", headers={**bearer, "Accept": "text/html"}, timeout=30
+        ).text
+        assert "data-config" not in page
