@@ -66,13 +66,13 @@ def _prepare(
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return "", _unreadable(path, exc)
+        return "", table_module.unreadable(str(path), exc)
     digest = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8")
         table = table_module.parse(text, str(path), env)
     except UnicodeDecodeError as exc:
-        return digest, _unreadable(path, exc)
+        return digest, table_module.unreadable(str(path), exc)
     except TableError as exc:
         return digest, exc
     unusable = _native_app_problem(table, running)
@@ -96,11 +96,6 @@ def _native_app_problem(table: RouteTable, running: str | None) -> Problem | Non
         f"restart it to load {spec!r}"
     )
     return Problem(table.source, table.native.line, reason)
-
-
-def _unreadable(path: Path, exc: Exception) -> TableError:
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return TableError([Problem(str(path), 0, f"cannot read the file: {reason}")])
 
 
 class Reloader:

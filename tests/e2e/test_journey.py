@@ -8,6 +8,8 @@ read back through the CLI and the admin surface.
 - A `native.app` that cannot be imported is refused on reload, at its line, as `check` says.
 - A refused table file shows on /_strangler/health, /_strangler/routes and the dashboard's
   first page until the file is put back.
+- Read commands find the gateway's store from any directory, and fail (never answer with
+  nothing) for a route or a store that is not there, naming what they looked for.
 """
 
 from __future__ import annotations
@@ -116,11 +118,14 @@ def wait_for_outcomes(gateway: LiveGateway, total: float) -> None:
     wait_until(lambda: counters(gateway)["outcomes"] >= total, "every shadow outcome")
 
 
-def strangler(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def strangler(
+    *argv: str, env: dict[str, str], cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("STRANGLER_")}
     return subprocess.run(
         [sys.executable, "-m", "proxy.cli", *argv],
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-        cwd=ROOT,
+        env={**environ, "PYTHONPATH": str(ROOT), **env},
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
@@ -269,3 +274,45 @@ def test_a_refused_table_file_is_visible_until_the_file_is_put_back(
             f"{gateway.url}/_strangler/", headers={**bearer, "Accept": "text/html"}, timeout=30
         ).text
         assert "data-config" not in page
+
+
+def test_read_commands_find_the_gateways_store_from_anywhere_and_never_answer_wrongly(
+    legacy: Legacy, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in demo_env(legacy, tmp_path).items() if k != "STRANGLER_STORE"}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    config = str(tmp_path / "routing.yaml")
+    headers = {"Authorization": f"Bearer {legacy.token}", "Accept": "application/json"}
+    with live_gateway(DEMO, tmp_path, env) as gateway:
+        answer = httpx.get(f"{gateway.url}{API}/users", headers=headers, timeout=30)
+        assert answer.status_code == 200
+        assert gateway.stop() == 0  # the store is flushed on the way out
+    # `store: sqlite:///var/parity.db` is beside the table, for the gateway and the CLI alike
+    assert (tmp_path / "var" / "parity.db").exists()
+    report = strangler("report", "--config", config, "--format", "json", cwd=elsewhere, env=env)
+    assert report.returncode == 0, report.stderr
+    [users] = [r for r in json.loads(report.stdout)["routes"] if r["route"] == "users.list"]
+    assert users["requests"] == 1
+    for command in ("report", "noise"):
+        nope = strangler(command, "--config", config, "--route", "nope", cwd=elsewhere, env=env)
+        assert (nope.returncode, nope.stdout) == (1, "")
+        assert nope.stderr == (
+            f"{config}: no such route 'nope' (not in the table, and nothing is stored for it)\n"
+        )
+    # a table whose store was never written: an error that names it, and nothing created
+    other = elsewhere / "routing.yaml"
+    other.write_text(DEMO, encoding="utf-8")
+    for command in ("report", "noise", "gate", "history"):
+        missing = strangler(command, cwd=elsewhere, env=env)
+        assert missing.returncode == 1
+        assert missing.stderr.startswith(f"no parity store at {elsewhere / 'var' / 'parity.db'}")
+    assert not (elsewhere / "var").exists()
+    # no table where the command runs: the path it tried
+    other.unlink()
+    lost = strangler("report", cwd=elsewhere, env=env)
+    assert (lost.returncode, lost.stderr) == (
+        1,
+        "routing.yaml:0: cannot read the file: No such file or directory "
+        f"(tried {elsewhere / 'routing.yaml'})\n",
+    )
