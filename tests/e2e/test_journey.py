@@ -10,6 +10,7 @@ read back through the CLI and the admin surface.
   first page until the file is put back.
 - Read commands find the gateway's store from any directory, and fail (never answer with
   nothing) for a route or a store that is not there, naming what they looked for.
+- Each comment of the demo's banner says where the curl lines under it go.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -316,3 +318,80 @@ def test_read_commands_find_the_gateways_store_from_anywhere_and_never_answer_wr
         "routing.yaml:0: cannot read the file: No such file or directory "
         f"(tried {elsewhere / 'routing.yaml'})\n",
     )
+
+
+DEMO_SCRIPT = (ROOT / "scripts" / "demo.sh").read_text(encoding="utf-8")
+
+
+def demo_banner() -> list[tuple[str, list[str]]]:
+    """The commands the demo prints, under the comment that says what they do."""
+    text = DEMO_SCRIPT.split("cat <<TXT\n", 1)[1].split("\nTXT\n", 1)[0]
+    groups: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("# "):
+            groups.append((line[2:], []))
+        elif groups and line.startswith(("curl", ".venv")):
+            groups[-1][1].append(line)
+    return groups
+
+
+# what a comment of the banner names, and the path a line under it must request
+NAMED = {
+    "login page": "/login",
+    "health check": "/health",
+    "one user": f"{API}/users/1",
+    "users list": f"{API}/users",
+    "routes": "/_strangler/routes",
+}
+
+
+def path_of(line: str) -> str:
+    """The path a banner line requests: what follows $G, to a quote, a space or the end."""
+    [found] = re.findall(r"\$G(\S*?)(?=['\s]|$)", line)
+    return urlsplit(found).path
+
+
+def access_lines(gateway: LiveGateway, path: str) -> list[dict[str, object]]:
+    log = (gateway.config.parent / "gateway.log").read_text(encoding="utf-8")
+    lines = [json.loads(x) for x in log.splitlines() if x.startswith("{")]
+    return [x for x in lines if x.get("event") == "access" and x.get("path") == path]
+
+
+def test_each_comment_of_the_demo_says_where_its_curl_lines_go(
+    legacy: Legacy, tmp_path: Path
+) -> None:
+    groups = demo_banner()
+    by_mode = {comment.split(":")[0]: lines for comment, lines in groups if ":" in comment}
+    assert {"legacy", "native", "shadow"} <= set(by_mode)
+    assert all(lines for _, lines in groups), groups  # no comment without its lines
+    for comment, lines in groups:
+        asked = {path_of(line) for line in lines if "$G" in line}
+        for words, path in NAMED.items():
+            assert words not in comment or path in asked, (comment, lines)
+    env = {k: v for k, v in demo_env(legacy, tmp_path).items() if k != "STRANGLER_STORE"}
+    with live_gateway(DEMO, tmp_path, env) as gateway:
+        for mode in ("legacy", "native", "shadow"):
+            for line in by_mode[mode]:
+                command = line.replace("$G", gateway.url).replace("$TOKEN", legacy.token)
+                path = path_of(line)
+                seen = len(access_lines(gateway, path))
+                done = subprocess.run(
+                    ["bash", "-c", command + " -o /dev/null -w '%{http_code}'"],
+                    capture_output=True, text=True, timeout=30, check=False,
+                )  # fmt: skip
+                assert done.stdout == "200", (line, done.stdout, done.stderr)
+                wait_until(lambda n=seen, p=path: len(access_lines(gateway, p)) > n, "its line")
+                assert access_lines(gateway, path)[seen]["mode"] == mode, line
+        for comment, lines in groups:  # the operator's view: every line answers
+            if comment.split(":")[0] in by_mode:
+                continue
+            for line in lines:
+                command = line.replace("$G", gateway.url).replace(
+                    ".venv/bin/strangler", f"{sys.executable} -m proxy.cli"
+                )
+                done = subprocess.run(
+                    ["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True,
+                    timeout=60, check=False, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+                )  # fmt: skip
+                assert done.returncode == 0, (line, done.stderr)
