@@ -31,7 +31,7 @@ _SIZE_UNITS = {
     "MB": 1000**2,
     "GB": 1000**3,
 }
-# DESIGN.md's field paths: status, headers.<name>, body followed by .key, .* or [*] steps
+# field paths: status, headers.<name>, body followed by .key, .* or [*] steps
 _HEADER_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _FIELD_PATH = re.compile(
     rf"status|headers\.(?:{_HEADER_NAME})|body(?:\.(?:\*|[^.\[\]\s*]+)|\[\*\])*",
