@@ -53,7 +53,8 @@ def create_app(
     holder = TableHolder(build_snapshot(table))
     if native_app is None and table.native.app is not None and table.native.url is None:
         native_app = native.load_app(table.native.app)
-    reloader = Reloader(holder, settings.config_path, settings.env)
+    running = table.native.app if native_app is not None else None
+    reloader = Reloader(holder, settings.config_path, settings.env, native_app=running)
     context = AdminContext(holder, reloader, settings.admin_token)
     # None: the table's shadow.store, opened in the background from the lifespan; at shutdown
     # a store that hangs gets the graceful timeout, then the process goes on

@@ -9,6 +9,7 @@ usage. Bad input never ends in a traceback: problems go to stderr, one a line, a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -63,14 +64,23 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
 
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    env = os.environ
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+        "--host",
+        default=env.get("STRANGLER_HOST") or "127.0.0.1",
+        help="address to bind (default: $STRANGLER_HOST, else 127.0.0.1)",
     )
     parser.add_argument(
-        "--port", type=int, default=8000, help="port to bind (default: %(default)s)"
+        "--port",
+        type=int,
+        default=env.get("STRANGLER_PORT") or "8000",
+        help="port to bind (default: $STRANGLER_PORT, else 8000)",
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+        "--workers",
+        type=int,
+        default=env.get("STRANGLER_WORKERS") or "1",
+        help="worker processes (default: $STRANGLER_WORKERS, else 1)",
     )
     parser.add_argument(
         "--tls-cert",
@@ -147,6 +157,7 @@ def _check(args: argparse.Namespace) -> int:
         for route, earlier in unreachable_routes(table)
     ]
     findings += checks.uncompared_writes(table)
+    findings += checks.inert_blocks(table)
     if not args.no_native:
         findings += _native_coverage(table, args.app_dir)
     for finding in sorted(findings, key=lambda p: p.line):

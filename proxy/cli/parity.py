@@ -1,18 +1,23 @@
 """`strangler report` and `strangler noise`: the parity store, read from the command line.
 
 The store is found as the gateway finds it: `--store`, else the table's `shadow.store` (which
-STRANGLER_STORE overrides). What reads the store (SQLAlchemy, the report's folding, the admin
-endpoint beside it) is imported when one of these commands runs, not when `strangler` starts:
-`check` and `match` stay quick.
+STRANGLER_STORE overrides; a relative SQLite path in the table is beside the table). A command
+never creates a store: one that is not there is an error naming the path it looked at, as is a
+`--route` neither the table nor the store knows. What reads the store (SQLAlchemy, the
+report's folding, the admin endpoint beside it) is imported when one of these commands runs,
+not when `strangler` starts: `check` and `match` stay quick.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from proxy.table.model import ShadowConfig, TableError
 from proxy.table.parser import default_config_path, load
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
     from shadow.store import Store
 
 FORMATS = ("table", "markdown", "json")
+T = TypeVar("T")
 
 
 def add_table_and_store(parser: argparse.ArgumentParser) -> None:
@@ -54,8 +60,18 @@ def configure_noise(parser: argparse.ArgumentParser) -> None:
     _add_store_options(parser)
 
 
-def _routes_shadow(args: argparse.Namespace) -> tuple[str, dict[str, ShadowConfig]] | None:
-    """The store URL to read and the shadow routes' settings; None once the error is shown."""
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What a command that reads the store learned from the table (when it could read one)."""
+
+    url: str  # of the store to read
+    shadows: dict[str, ShadowConfig]  # the shadow routes' settings
+    routes: frozenset[str]  # every route id of the table
+    source: str  # the table file, or the store alone
+
+
+def _routes_shadow(args: argparse.Namespace) -> Found | None:
+    """The store URL to read and the table's routes; None once the error is shown."""
     path = args.config if args.config is not None else default_config_path()
     try:
         table = load(path)
@@ -64,19 +80,66 @@ def _routes_shadow(args: argparse.Namespace) -> tuple[str, dict[str, ShadowConfi
             for problem in exc.problems:
                 sys.stderr.write(f"{problem}\n")
             return None
-        return args.store, {}  # a store named alone needs no table
+        return Found(args.store, {}, frozenset(), args.store)  # a store named alone needs no table
     shadows = {r.id: r.shadow for r in table.routes if r.shadow is not None}
-    return (args.store or table.shadow.store), shadows
+    routes = frozenset(r.id for r in table.routes)
+    return Found(args.store or table.shadow.store, shadows, routes, table.source)
+
+
+def missing_store(url: str) -> str | None:
+    """Why a command must not open the store at `url`: opening it would create an empty one
+    (a SQLite file that is not there) and then read nothing from it; None when it exists."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # the opening says what is wrong with it
+    if parsed.get_backend_name() != "sqlite":
+        return None  # a server's database: opening it never creates one
+    database = parsed.database or ":memory:"
+    if database == ":memory:":
+        return f"{url!r} is an in-memory store: it holds nothing for a command to read"
+    path = os.path.abspath(database)
+    if os.path.exists(path):
+        return None
+    return (
+        f"no parity store at {path} ({url}): nothing was recorded there; a gateway creates it "
+        "when it first runs a shadow route. Name the gateway's store with --config or --store"
+    )
+
+
+def open_existing(url: str, opener: Callable[[str], T], what: str = "parity store") -> T | None:
+    """The store at `url` opened by `opener`, or None once the error is on stderr: read
+    commands never create a store."""
+    missing = missing_store(url)
+    if missing is not None:
+        sys.stderr.write(missing + "\n")
+        return None
+    try:
+        return opener(url)
+    except Exception as exc:  # a bad URL or an unreachable server: one line, no traceback
+        sys.stderr.write(f"cannot open the {what} {url!r}: {exc}\n")
+        return None
 
 
 def _open(url: str) -> Store | None:
     from shadow.store import open_store
 
-    try:
-        return open_store(url)
-    except Exception as exc:  # a bad URL or an unreachable server: one line, no traceback
-        sys.stderr.write(f"cannot open the parity store {url!r}: {exc}\n")
-        return None
+    return open_existing(url, open_store)
+
+
+def unknown_route(found: Found, route: str | None, store: Store) -> bool:
+    """True (once it is on stderr) when --route names a route neither the table nor the
+    store knows: an empty answer would read as "no differences"."""
+    if route is None or route in found.routes or any(store.read_rows(None, route).counts):
+        return False
+    sys.stderr.write(
+        f"{found.source}: no such route {route!r} (not in the table, and nothing is stored "
+        "for it)\n"
+    )
+    return True
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -91,10 +154,12 @@ def run_report(args: argparse.Namespace) -> int:
         sys.stderr.write(f"{exc}\n")
         return 2
     found = _routes_shadow(args)
-    store = _open(found[0]) if found is not None else None
-    if store is None:
+    store = _open(found.url) if found is not None else None
+    if found is None or store is None:
         return 1
     try:
+        if unknown_route(found, args.route, store):
+            return 1
         if args.format == "json":
             print(json.dumps(parity_json(store, since, args.route), indent=2))
             return 0
@@ -114,14 +179,16 @@ def run_noise(args: argparse.Namespace) -> int:
     from shadow.settings import ShadowSettings
 
     found = _routes_shadow(args)
-    store = _open(found[0]) if found is not None else None
+    store = _open(found.url) if found is not None else None
     if found is None or store is None:
         return 1
     try:
+        if unknown_route(found, args.route, store):
+            return 1
         rows = store.read_rows(None, args.route)
     finally:
         store.close()
-    shadows = found[1]
+    shadows = found.shadows
     proposals = propose_from_rows(rows, ShadowSettings().thresholds)
     existing = {route: config.ignore for route, config in shadows.items()}
     sys.stdout.write(render_ignore_yaml(proposals, existing))
@@ -152,7 +219,7 @@ def run_prune(args: argparse.Namespace) -> int:
         sys.stderr.write(f"--older-than: {exc}\n")
         return 2
     found = _routes_shadow(args)
-    store = _open(found[0]) if found is not None else None
+    store = _open(found.url) if found is not None else None
     if found is None or store is None:
         return 1
     cutoff = time.time() - age
@@ -161,6 +228,6 @@ def run_prune(args: argparse.Namespace) -> int:
     finally:
         store.close()
     when = datetime.fromtimestamp(cutoff, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    shown = make_url(found[0]).render_as_string(hide_password=True)
+    shown = make_url(found.url).render_as_string(hide_password=True)
     print(f"{shown}: deleted {deleted} rows from before {when}")
     return 0

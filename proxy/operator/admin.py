@@ -1,7 +1,8 @@
 """The operator surface under /_strangler/: health, routes, reload (Starlette).
 
 Access, decided by `authenticate` for every endpoint wrapped in `protect` (all but health, which
-is always open for load balancers and orchestrators, and the sign-in pages):
+is always open for load balancers and orchestrators, and the sign-in pages; health shows the
+reasons a table file was refused only to a request `authenticate` lets in):
 
 - With STRANGLER_ADMIN_TOKEN set: `Authorization: Bearer <token>` (compared in constant time)
   from anywhere, for every method; or, for GET and HEAD only, the session cookie a browser gets
@@ -155,8 +156,11 @@ def protect(ctx: AdminContext, endpoint: Endpoint) -> Endpoint:
 
 
 def create_admin(ctx: AdminContext, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
-    async def health(_request: Request) -> Response:
+    async def health(request: Request) -> Response:
         snapshot = ctx.holder.current
+        # open to all: a refused file's state and digest, never its reasons, which quote its
+        # text (URLs, store credentials); those only to whom the admin surface lets in
+        details = authenticate(request, ctx.token, ctx.wall()) is not None
         return JSONResponse(
             {
                 "status": "ok",
@@ -164,6 +168,7 @@ def create_admin(ctx: AdminContext, extra_routes: Sequence[BaseRoute] = ()) -> S
                 "generation": snapshot.generation,
                 "uptime_s": round(ctx.clock() - ctx.started, 3),
                 "routes": len(snapshot.table.routes),
+                "config": ctx.reloader.config_state().as_json(details=details),
             }
         )
 
@@ -186,6 +191,7 @@ def create_admin(ctx: AdminContext, extra_routes: Sequence[BaseRoute] = ()) -> S
                     for route in snapshot.table.routes
                 ],
                 "unmatched": {"mode": "legacy", "requests": counts.get(UNMATCHED, 0)},
+                "config": ctx.reloader.config_state().as_json(),
             }
         )
 

@@ -90,7 +90,9 @@ def dashboard_routes(ctx: AdminContext, sources: Sources) -> list[Route]:
 
     async def overview(request: Request) -> Response:
         signed_in = via(request) is Via.COOKIE
-        return _html(pages.overview(await evidence(), signed_in=signed_in), form=signed_in)
+        config = ctx.reloader.config_state()
+        text = pages.overview(await evidence(), signed_in=signed_in, config=config)
+        return _html(text, form=signed_in)
 
     async def route_page(request: Request) -> Response:
         signed_in = via(request) is Via.COOKIE

@@ -1,6 +1,6 @@
 """Legacy forwarding: raw ASGI messages streamed to an upstream and back through `proxy.client`.
 
-The hot path of DESIGN.md: no Starlette objects, one client per gateway process with a
+The hot path: no Starlette objects, one client per gateway process with a
 keep-alive pool per upstream, bodies streamed chunk by chunk both ways and never held whole.
 Errors are mapped once, here:
 

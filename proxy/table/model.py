@@ -63,6 +63,7 @@ class NativeConfig:
     app: str | None  # "module:attribute" of an ASGI app, or None
     url: str | None  # a separately running service, or None (exactly one of app/url is set)
     timeout: float
+    line: int = field(default=0, compare=False)  # of native.app (or .url) in the source
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,9 @@ class Route:
     line: int  # line of the route's "- id:" item in the source file
     shadow: ShadowConfig | None = None  # effective shadow settings; set only for shadow routes
     gate: GateConfig = GateConfig()  # effective: the global gate block merged with the route's
+    # blocks written on the route that its mode does not use (say `shadow:` on a native route):
+    # validated and kept, so that flipping the mode back is a one-line edit
+    inert: tuple[str, ...] = ()
 
     def allows(self, method: str) -> bool:
         if self.methods is None:

@@ -13,6 +13,7 @@ import difflib
 import enum
 import hashlib
 import os
+import posixpath
 import re
 from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -163,6 +164,12 @@ EDGE_KEYS: dict[str, Parser] = {
 }
 TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "edge", "routes")
 ROUTE_KEYS = ("id", "match", "mode", "shadow", "gate")
+# a route's own blocks, and the modes that use them; in any other mode a block is kept, checked
+# and inert, so that a flip (and its rollback) changes nothing but the `mode:` line
+ROUTE_BLOCKS: dict[str, frozenset[Mode]] = {
+    "shadow": frozenset({Mode.SHADOW}),
+    "gate": frozenset({Mode.SHADOW}),
+}
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -177,15 +184,27 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise TableError([Problem(filename, 0, f"cannot read the file: {reason}")]) from exc
+        raise unreadable(filename, exc) from exc
     return parse(text, filename, os.environ if env is None else env)
+
+
+def unreadable(filename: str, exc: Exception) -> TableError:
+    """The problem of a table file that could not be read, naming the file it tried: a name
+    relative to the working directory says too little about where that was."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    tried = os.path.abspath(filename)
+    if tried != filename:
+        reason += f" (tried {tried})"
+    return TableError([Problem(filename, 0, f"cannot read the file: {reason}")])
 
 
 def parse(
     text: str, filename: str = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
 ) -> RouteTable:
-    """Parse and validate a table; env (LEGACY_URL, STRANGLER_STORE) overrides the file."""
+    """Parse and validate a table; env (LEGACY_URL, STRANGLER_STORE) overrides the file.
+
+    A relative SQLite store in the file is made relative to the file's directory as
+    `filename` names it (STRANGLER_STORE, set for a process, is taken as it is)."""
     env = {} if env is None else env
     problems = _Problems(filename)
     try:
@@ -297,7 +316,8 @@ def _read_native(p: _Problems, doc: _Map) -> NativeConfig:
     block = doc.get("native")
     if isinstance(block, _Map) and "app" in block and "url" in block:
         p.add(doc.key_lines["native"], "native sets both app and url; keep one")
-    return dataclasses.replace(NativeConfig(app=None, url=None, timeout=10.0), **values)
+    line = _key_line(block, "app", _key_line(block, "url", _key_line(doc, "native")))
+    return dataclasses.replace(NativeConfig(None, None, 10.0, line), **values)
 
 
 def _env_store(p: _Problems, doc: _Map, env: Mapping[str, str]) -> str | None:
@@ -311,8 +331,21 @@ def _env_store(p: _Problems, doc: _Map, env: Mapping[str, str]) -> str | None:
 
 
 def _read_shadow(p: _Problems, doc: _Map, store: str | None) -> ShadowConfig:
-    values = _read_block(p, doc, "shadow", SHADOW_KEYS)
-    return _merge_shadow(ShadowConfig(), values, store)
+    values = _beside_table(p, _read_block(p, doc, "shadow", SHADOW_KEYS))
+    base = ShadowConfig()
+    base = dataclasses.replace(base, store=units.store_beside(base.store, _directory(p)))
+    return _merge_shadow(base, values, store)
+
+
+def _directory(p: _Problems) -> str:
+    return posixpath.dirname(p.file)
+
+
+def _beside_table(p: _Problems, values: dict[str, Any]) -> dict[str, Any]:
+    """A relative SQLite store written in the table is a file beside the table."""
+    if "store" in values:
+        values["store"] = units.store_beside(values["store"], _directory(p))
+    return values
 
 
 def _merge_shadow(base: ShadowConfig, values: dict[str, Any], store: str | None) -> ShadowConfig:
@@ -387,16 +420,17 @@ def _read_route(
     route_gate = _read_gate(p, item, gate, route_id)
     matched = _read_match(p, item, route_id)
     mode = _read_mode(p, item, route_id)
-    route_shadow = None
-    if mode is Mode.SHADOW:
-        overrides = _read_block(p, item, "shadow", SHADOW_KEYS, route_id)
-        route_shadow = _merge_shadow(shadow, overrides, store)
-    elif mode is not None and "shadow" in item:
-        reason = f"shadow block on a {mode.value} route (only mode: shadow routes take one)"
-        p.add(item.key_lines["shadow"], reason, route_id)
+    # read in every mode: a kept block must be valid the day the route flips back to shadow
+    overrides = _beside_table(p, _read_block(p, item, "shadow", SHADOW_KEYS, route_id))
+    route_shadow = _merge_shadow(shadow, overrides, store) if mode is Mode.SHADOW else None
     if route_id is None or matched is None or mode is None:
         return None
-    route = Route(route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate)
+    inert = tuple(
+        name for name, modes in ROUTE_BLOCKS.items() if name in item and mode not in modes
+    )
+    route = Route(
+        route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate, inert
+    )
     if route_shadow is not None:
         _check_writes(p, route, route_shadow, item.key_lines["match"])
     return route

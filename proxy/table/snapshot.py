@@ -53,6 +53,48 @@ def build_snapshot(table: RouteTable, generation: int = 1) -> Snapshot:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigState:
+    """Whether the table file on disk is the table in force, as the newest reload found it.
+
+    `problems` is empty while the file is in force; otherwise it says why the file was refused
+    (file:line: reason), and `rejected_*` which text was refused, when and on what trigger.
+    """
+
+    source: str  # the table file
+    digest: str  # of the table in force
+    loaded_at: float  # wall-clock seconds: when the table in force was put in force
+    problems: tuple[str, ...] = ()
+    rejected_digest: str = ""  # "" also when the file could not be read at all
+    rejected_at: float = 0.0
+    rejected_trigger: str = ""
+
+    @property
+    def in_force(self) -> bool:
+        return not self.problems
+
+    def as_json(self, *, details: bool = True) -> dict[str, object]:
+        """`details`: the file's name and the reasons, which quote its text (URLs, store
+        credentials): only for those the admin surface lets in."""
+        in_force: dict[str, object] = {"digest": self.digest, "loaded_at": self.loaded_at}
+        out: dict[str, object] = {
+            "state": "in_force" if self.in_force else "file_rejected",
+            "in_force": in_force,
+        }
+        if details:
+            in_force["source"] = self.source
+        if not self.in_force:
+            rejected: dict[str, object] = {
+                "digest": self.rejected_digest,
+                "at": self.rejected_at,
+                "trigger": self.rejected_trigger,
+            }
+            if details:
+                rejected["problems"] = list(self.problems)
+            out["rejected"] = rejected
+        return out
+
+
 class TableHolder:
     """Holds the snapshot in force, and the request counts per route since start."""
 

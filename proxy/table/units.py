@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import posixpath
 import re
 from urllib.parse import urlsplit
 
@@ -30,7 +31,7 @@ _SIZE_UNITS = {
     "MB": 1000**2,
     "GB": 1000**3,
 }
-# DESIGN.md's field paths: status, headers.<name>, body followed by .key, .* or [*] steps
+# field paths: status, headers.<name>, body followed by .key, .* or [*] steps
 _HEADER_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _FIELD_PATH = re.compile(
     rf"status|headers\.(?:{_HEADER_NAME})|body(?:\.(?:\*|[^.\[\]\s*]+)|\[\*\])*",
@@ -164,6 +165,21 @@ def parse_store_url(value: object) -> str:
             f"bad store {value!r} (expected an SQLAlchemy URL, e.g. sqlite:///parity.db)"
         )
     return value
+
+
+_SQLITE_FILE = re.compile(r"(sqlite(?:\+\w+)?:///)([^?]*)(\?.*)?")
+
+
+def store_beside(url: str, directory: str) -> str:
+    """A SQLite store at a relative path, made relative to `directory` (the table's, so that the
+    gateway and every command find the same file wherever they run); any other URL as it is."""
+    found = _SQLITE_FILE.fullmatch(url)
+    if found is None or not directory:
+        return url
+    scheme, path, query = found.group(1), found.group(2), found.group(3) or ""
+    if not path or path.startswith("/") or path == ":memory:" or path.startswith("file:"):
+        return url
+    return scheme + posixpath.normpath(posixpath.join(directory, path)) + query
 
 
 def parse_header_names(value: object) -> tuple[str, ...]:

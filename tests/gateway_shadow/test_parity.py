@@ -141,6 +141,34 @@ def test_bad_input_is_one_line_on_stderr(
     assert (got, out) == (code, "") and message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["report", "noise"])
+def test_a_route_neither_table_nor_store_knows_is_an_error(
+    filled: Filled, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    config = str(filled.config)
+    code, out, err = run(capsys, command, "--config", config, "--route", "nope")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{config}: no such route 'nope' (not in the table, and nothing is stored for it)\n"
+    )
+    code, out, _ = run(capsys, command, "--config", config, "--route", "users.list")
+    assert code == 0 and out
+
+
+@pytest.mark.parametrize("command", ["report", "noise", "prune", "gate", "history"])
+def test_a_store_that_is_not_there_is_never_created(
+    filled: Filled, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    path = tmp_path / "nothing-here" / "parity.db"
+    extra = ["--older-than", "1d"] if command == "prune" else []
+    code, out, err = run(
+        capsys, command, "--config", str(filled.config), "--store", f"sqlite:///{path}", *extra
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith(f"no parity store at {path} (sqlite:///{path}): nothing was recorded")
+    assert not path.parent.exists()
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("1h", 1_000_000 - 3600), ("30m", 1_000_000 - 1800), ("2d", 1_000_000 - 172_800),
