@@ -59,6 +59,7 @@ def create_app(
     # None: the table's shadow.store, opened in the background from the lifespan; at shutdown
     # a store that hangs gets the graceful timeout, then the process goes on
     shadow = ShadowMode(store, close_deadline=settings.graceful_timeout)
+    context.store_state = shadow.stores.state
     parity = parity_route(context, lambda: shadow.stores.reader(holder.current.table))
     extra = admin_routes(context) if admin_routes is not None else ()
     # metrics, flip history and the dashboard, reading the store shadow mode writes to

@@ -283,6 +283,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         parity_cli.configure_noise,
         parity_cli.run_noise,
     ),
+    "reset": (
+        "start a route's evidence over (after a fix): reports and gates count from now",
+        parity_cli.configure_reset,
+        parity_cli.run_reset,
+    ),
     "prune": (
         "delete parity data older than an age (run it from cron)",
         parity_cli.configure_prune,

@@ -54,6 +54,14 @@ def configure_report(parser: argparse.ArgumentParser) -> None:
         help="1h, 30m, 2d ago, or an ISO 8601 time (UTC without an offset)",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="(default: table)")
+    parser.add_argument(
+        "--samples",
+        metavar="N",
+        type=int,
+        default=0,
+        help="also show, for up to N differing fields per route, the newest stored pair of "
+        "values side by side (stored redacted)",
+    )
 
 
 def configure_noise(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +76,7 @@ class Found:
     shadows: dict[str, ShadowConfig]  # the shadow routes' settings
     routes: frozenset[str]  # every route id of the table
     source: str  # the table file, or the store alone
+    modes: dict[str, str]  # each route's mode, as the table says
 
 
 def _routes_shadow(args: argparse.Namespace) -> Found | None:
@@ -80,10 +89,12 @@ def _routes_shadow(args: argparse.Namespace) -> Found | None:
             for problem in exc.problems:
                 sys.stderr.write(f"{problem}\n")
             return None
-        return Found(args.store, {}, frozenset(), args.store)  # a store named alone needs no table
+        # a store named alone needs no table
+        return Found(args.store, {}, frozenset(), args.store, {})
     shadows = {r.id: r.shadow for r in table.routes if r.shadow is not None}
     routes = frozenset(r.id for r in table.routes)
-    return Found(args.store or table.shadow.store, shadows, routes, table.source)
+    modes = {r.id: r.mode.value for r in table.routes}
+    return Found(args.store or table.shadow.store, shadows, routes, table.source, modes)
 
 
 def missing_store(url: str) -> str | None:
@@ -145,13 +156,22 @@ def unknown_route(found: Found, route: str | None, store: Store) -> bool:
 def run_report(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from proxy.operator.parity import parity_json, parse_since, read_report
-    from shadow.report import render_markdown, render_table
+    from proxy.operator.parity import parse_since
+    from shadow.report import build_report, render_markdown, render_table, to_json
+    from shadow.samples import (
+        pick_samples,
+        render_samples_markdown,
+        render_samples_table,
+        samples_json,
+    )
 
     try:
         since = parse_since(args.since, time.time())
     except ValueError as exc:
         sys.stderr.write(f"{exc}\n")
+        return 2
+    if args.samples < 0:
+        sys.stderr.write("--samples must be 0 or more\n")
         return 2
     found = _routes_shadow(args)
     store = _open(found.url) if found is not None else None
@@ -160,22 +180,49 @@ def run_report(args: argparse.Namespace) -> int:
     try:
         if unknown_route(found, args.route, store):
             return 1
-        if args.format == "json":
-            print(json.dumps(parity_json(store, since, args.route), indent=2))
-            return 0
-        report = read_report(store, since, args.route)
+        rows = store.read_rows(since, args.route)
+        report = build_report(
+            rows, since=since, route=args.route, bucket_seconds=store.bucket_seconds
+        )
     finally:
         store.close()
+    pairs = {r.route: pick_samples(r, rows.samples, args.samples) for r in report.routes}
+    if args.format == "json":
+        document = to_json(report)
+        if args.samples:
+            document["samples"] = {route: samples_json(p) for route, p in pairs.items()}
+        print(json.dumps(document, indent=2))
+        return 0
     if args.format == "markdown":
         sys.stdout.write(render_markdown(report))
-    else:
-        console = Console() if sys.stdout.isatty() else Console(width=200)
-        console.print(render_table(report))
+        for r in report.routes if args.samples else ():
+            primary, candidate = _sides(found, r.route)
+            sys.stdout.write(f"\n### {r.route}: differing values\n\n")
+            sys.stdout.write(
+                render_samples_markdown(pairs[r.route], primary=primary, candidate=candidate)
+            )
+        return 0
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(render_table(report))
+    for r in report.routes if args.samples else ():
+        primary, candidate = _sides(found, r.route)
+        title = f"{r.route}: differing values"
+        console.print(
+            render_samples_table(pairs[r.route], primary=primary, candidate=candidate, title=title)
+        )
     return 0
 
 
+def _sides(found: Found, route: str) -> tuple[str, str]:
+    """(primary, candidate) of a route, as the table says (legacy first when it says nothing)."""
+    shadow = found.shadows.get(route)
+    if shadow is not None and shadow.primary.value == "native":
+        return ("native", "legacy")
+    return ("legacy", "native")
+
+
 def run_noise(args: argparse.Namespace) -> int:
-    from shadow.noise import propose_from_rows, render_ignore_yaml
+    from shadow.noise import propose_from_rows, render_ignore_yaml, withheld_from_rows
     from shadow.settings import ShadowSettings
 
     found = _routes_shadow(args)
@@ -189,9 +236,40 @@ def run_noise(args: argparse.Namespace) -> int:
     finally:
         store.close()
     shadows = found.shadows
-    proposals = propose_from_rows(rows, ShadowSettings().thresholds)
+    thresholds = ShadowSettings().thresholds
+    proposals = propose_from_rows(rows, thresholds)
     existing = {route: config.ignore for route, config in shadows.items()}
-    sys.stdout.write(render_ignore_yaml(proposals, existing))
+    withheld = withheld_from_rows(rows, thresholds)
+    sys.stdout.write(render_ignore_yaml(proposals, existing, withheld))
+    return 0
+
+
+def configure_reset(parser: argparse.ArgumentParser) -> None:
+    add_table_and_store(parser)
+    parser.add_argument("route", metavar="ROUTE", help="the route whose evidence starts over")
+
+
+def run_reset(args: argparse.Namespace) -> int:
+    """Start a new evidence epoch of a route: reports and gates count from now on."""
+    from proxy.operator.resets import describe, reset_evidence
+    from shadow.store import open_store
+
+    found = _routes_shadow(args)
+    if found is None:
+        return 1
+    if args.route not in found.routes:
+        sys.stderr.write(f"{found.source}: no such route {args.route!r}\n")
+        return 1
+    # the store must exist (a reset of nothing would create it); opening it for writing adds
+    # the epochs table to an older store
+    store = open_existing(found.url, open_store)
+    if store is None:
+        return 1
+    try:
+        epoch = reset_evidence(store, args.route, found.modes[args.route], time.time(), "cli")
+    finally:
+        store.close()
+    print(describe(epoch))
     return 0
 
 

@@ -61,6 +61,8 @@ class AdminContext:
     started: float = field(default_factory=time.monotonic)
     # epoch seconds, for session cookies: every worker and restart must agree on the time
     wall: Callable[[], float] = time.time
+    # the parity store's state (open | opening | unavailable | none) and why, for health
+    store_state: Callable[[], tuple[str, str | None]] | None = None
 
 
 def is_loopback(host: str | None) -> bool:
@@ -160,17 +162,20 @@ def create_admin(ctx: AdminContext, extra_routes: Sequence[BaseRoute] = ()) -> S
         snapshot = ctx.holder.current
         # open to all: a refused file's state and digest, never its reasons, which quote its
         # text (URLs, store credentials); those only to whom the admin surface lets in
-        details = authenticate(request, ctx.token, ctx.wall()) is not None
-        return JSONResponse(
-            {
-                "status": "ok",
-                "digest": snapshot.table.digest,
-                "generation": snapshot.generation,
-                "uptime_s": round(ctx.clock() - ctx.started, 3),
-                "routes": len(snapshot.table.routes),
-                "config": ctx.reloader.config_state().as_json(details=details),
-            }
-        )
+        details = authenticate(request, ctx.token, ctx.wall(), snapshot.trust) is not None
+        body = {
+            "status": "ok",
+            "digest": snapshot.table.digest,
+            "generation": snapshot.generation,
+            "uptime_s": round(ctx.clock() - ctx.started, 3),
+            "routes": len(snapshot.table.routes),
+            "config": ctx.reloader.config_state().as_json(details=details),
+        }
+        if ctx.store_state is not None:
+            # the store never makes the gateway unhealthy: it serves without one
+            state, error = ctx.store_state()
+            body["store"] = {"state": state, **({"error": error} if details and error else {})}
+        return JSONResponse(body)
 
     async def routes(_request: Request) -> Response:
         snapshot = ctx.holder.current

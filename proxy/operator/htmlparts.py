@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shadow.fieldpath import StepKind, parse
-from shadow.report import FieldLine, TrendPoint, fmt_percent
+from shadow.report import FieldLine, TrendPoint, fmt_percent, fmt_rate
 
 
 def esc(value: object) -> str:
@@ -158,7 +158,7 @@ def _leaf(line: FieldLine, is_noise: bool, anchor: str | None) -> str:
         tags.append(f'<a href="{esc(anchor)}">sample</a>')
     return (
         f' <span class="field" data-field="{esc(line.field)}"><b class="count">{line.count}</b>'
-        f" {esc(kinds)} · {fmt_percent(line.rate)} of compared {' '.join(tags)}</span>"
+        f" {esc(kinds)} · {fmt_rate(line)} of compared {' '.join(tags)}</span>"
     )
 
 

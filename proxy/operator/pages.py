@@ -20,8 +20,9 @@ from proxy.table.matcher import METHODS
 from proxy.table.model import Route
 from proxy.table.snapshot import ConfigState
 from shadow.gate import Verdict, format_duration
-from shadow.records import ERRORED_FIELD, SampleRow, Source
-from shadow.report import RouteReport, fmt_percent, fmt_seconds
+from shadow.records import SampleRow, Source
+from shadow.report import RouteReport, diffed_note, epoch_note, fmt_percent, fmt_seconds
+from shadow.samples import chosen_samples
 
 BASE = "/_strangler"
 STYLE = """
@@ -317,12 +318,25 @@ def _sides(r: RouteEvidence) -> tuple[str, str]:
     return ("native", "legacy") if native_first else ("legacy", "native")
 
 
-def _newest_per_field(samples: Iterable[SampleRow], fields: Sequence[str]) -> list[SampleRow]:
-    """Per field, the newest primary/candidate pair; an A/A pair only when there is none."""
-    newest: dict[str, SampleRow] = {}
-    for s in sorted(samples, key=lambda s: (s.source is not Source.PC, -s.at)):
-        newest.setdefault(s.field, s)
-    return [newest[f] for f in fields if f in newest]
+def _notes(rep: RouteReport | None) -> str:
+    """What a reader of the counts must know: a reset, mismatches left undiffed."""
+    notes = [note for note in (epoch_note(rep), diffed_note(rep)) if note] if rep else []
+    return "".join(f'<p class="quiet">{esc(note)}</p>' for note in notes)
+
+
+def reset_form(route_id: str, form_field: str | None) -> str:
+    """The button that starts a route's evidence over; `form_field` is the signed-in session's
+    form MAC ("" on a loopback gateway without a token; None: the viewer cannot post)."""
+    if form_field is None:
+        return ""
+    hidden = f'<input type="hidden" name="form" value="{esc(form_field)}">' if form_field else ""
+    return (
+        f'<form method="post" action="{esc(route_url(route_id, "/reset"))}" class="reset">'
+        f'{hidden}<button type="submit">Start the evidence over</button> <span class="quiet">'
+        "after fixing a difference or changing the comparison rules: reports and the gate count "
+        "from the next minute; the stored rows stay, and the reset is in the flip history.</span>"
+        "</form>"
+    )
 
 
 def _trend_start(e: Evidence, r: RouteEvidence) -> float:
@@ -336,11 +350,12 @@ def _trend_start(e: Evidence, r: RouteEvidence) -> float:
     return max(e.since, first - max((e.as_of - first) * 0.05, 60.0))
 
 
-def route_page(e: Evidence, r: RouteEvidence, *, signed_in: bool = False) -> str:
+def route_page(
+    e: Evidence, r: RouteEvidence, *, signed_in: bool = False, reset: str | None = None
+) -> str:
     rep = r.report
-    fields = [ln.field for ln in rep.fields] if rep else []
-    noise = [ln.field for ln in rep.noise] if rep else []
-    shown = _newest_per_field(e.samples, [*fields, *noise, ERRORED_FIELD])
+    # the same pairs `strangler report --samples` shows: the newest, none from before a reset
+    shown = chosen_samples(rep, e.samples) if rep else []
     anchors = {s.field: f"#sample-{i}" for i, s in enumerate(shown)}
     tree = field_tree(rep.fields, rep.noise, anchors) if rep else field_tree((), (), {})
     start = _trend_start(e, r)
@@ -353,6 +368,7 @@ def route_page(e: Evidence, r: RouteEvidence, *, signed_in: bool = False) -> str
         + f'<h2>Gate</h2><div class="gate">{verdict_html(r)}</div>'
         + (_rule(r.verdict) if r.verdict else "")
         + f"<h2>Shadow evidence, last {format_duration(e.as_of - e.since)}</h2>" + _stats(rep)
+        + _notes(rep) + reset_form(r.id, reset)
         + f'<p class="quiet">From the parity store. Served since the gateway started, in every '
         f"mode: {r.requests}.</p>"
         + '<div class="sidebyside"><div><h2>Parity trend</h2>' + trend

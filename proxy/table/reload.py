@@ -140,7 +140,9 @@ class Reloader:
                 return self._record(trigger, old, digest, problems)
             if prepared.table.digest == old.table.digest:
                 return self._record(trigger, old, digest, (), changed=False)
-            warnings = _warnings(prepared, self.native_app)
+            warnings = _warnings(prepared, self.native_app) + rules_changed(
+                old.table, prepared.table
+            )
             installed = self.holder.install(prepared)
             log.info(
                 "reload_applied",
@@ -245,6 +247,29 @@ class Reloader:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+# what decides whether two answers match: a change makes the stored evidence a different test
+COMPARISON_KEYS = ("primary", "headers", "ignore", "max_body", "writes")
+
+
+def rules_changed(old: RouteTable, new: RouteTable) -> tuple[str, ...]:
+    """A line per shadow route whose comparison rules the new table changes, saying which, and
+    that the evidence gathered under the old rules still counts until the route is reset."""
+    before = {r.id: r.shadow for r in old.routes if r.shadow is not None}
+    lines = []
+    for route in new.routes:
+        previous = before.get(route.id)
+        if route.shadow is None or previous is None or route.mode.value != "shadow":
+            continue
+        changed = [k for k in COMPARISON_KEYS if getattr(previous, k) != getattr(route.shadow, k)]
+        if changed:
+            lines.append(
+                f"route {route.id!r}: comparison rules changed ({', '.join(changed)}); the "
+                "evidence stored under the old rules still counts: start it over with "
+                f"`strangler reset {route.id}` or the route page's button"
+            )
+    return tuple(lines)
 
 
 def _warnings(new: Snapshot, running: str | None) -> tuple[str, ...]:

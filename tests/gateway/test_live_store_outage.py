@@ -76,6 +76,9 @@ def serve_and_stop(gateway: LiveGateway) -> None:
     while dropped(gateway) < 5 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert dropped(gateway) >= 5
+    health = httpx.get(gateway.url + "/_strangler/health", timeout=5).json()
+    assert health["status"] == "ok"  # the gateway is healthy without its store
+    assert health["store"]["state"] == "unavailable" and health["store"]["error"]
     assert gateway.stop(timeout=30) == 0  # SIGTERM: the hung store does not hold the exit
 
 

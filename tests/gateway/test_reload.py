@@ -10,7 +10,7 @@ from typing import Any
 
 from proxy.settings import Settings
 from proxy.table.parser import load, parse
-from proxy.table.reload import Reloader
+from proxy.table.reload import Reloader, rules_changed
 from proxy.table.snapshot import ConfigState, TableHolder, build_snapshot
 from tests.gateway.conftest import FakeUpstream, gateway_for, running, table_text
 
@@ -177,3 +177,18 @@ async def test_the_config_state_says_a_refused_file_until_it_is_put_back_or_fixe
     fixed = reloader.config_state()
     assert (fixed.in_force, fixed.loaded_at) == (True, 104.0)
     assert fixed.digest == holder.current.table.digest != digest
+
+
+def test_a_change_of_comparison_rules_says_which_and_offers_a_reset() -> None:
+    route = "  - id: users.list\n    match: GET /users\n    mode: shadow\n"
+
+    def table(shadow: str) -> Any:
+        native = "  url: http://127.0.0.1:10\n"
+        text = table_text("http://127.0.0.1:9", route, native=native, extra=f"shadow:\n{shadow}")
+        return parse(text)
+
+    old = table("  ignore: []\n")
+    (line,) = rules_changed(old, table("  ignore: [body.at]\n  sample: 0.5\n"))
+    assert "route 'users.list': comparison rules changed (ignore)" in line
+    assert "strangler reset users.list" in line
+    assert rules_changed(old, table("  sample: 0.5\n")) == ()  # sampling compares the same way
