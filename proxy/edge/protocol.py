@@ -1,0 +1,308 @@
+"""The edge protocol: `edge_protocol(limits, on_refusal)` is the class for uvicorn's `http=`.
+
+A subclass of uvicorn's `HttpToolsProtocol` (through EdgeConnection, proxy.edge.connection):
+llhttp still parses and validates every byte, and uvicorn's request cycle (ASGI messages, flow
+control, pipelining, 100-continue, upgrades) is unchanged. What changes is how bytes reach the
+parser: the scanners of proxy.edge.scan split the stream at the end of every head and body, so
+the parser is fed a head only up to its limits and reading stops at the first byte over one.
+Each head is then checked for its target and Host (proxy.edge.host), and header names nginx
+drops never reach the app (proxy.edge.fields). Where the scanners and the parser disagree on
+where a message ends, the request is refused: no byte is parsed as a head the scanners did not
+measure.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import sys
+from typing import Any
+
+import httptools
+
+from proxy.edge.connection import (
+    BODY,
+    CHUNKED,
+    HEAD,
+    HEADER,
+    IGNORE,
+    KEEPALIVE,
+    LENGTH,
+    NEVER,
+    NONE,
+    REFUSED,
+    UPGRADED,
+    Edge,
+    EdgeConnection,
+)
+from proxy.edge.fields import EXPECT, HOST, header_key, known_names
+from proxy.edge.host import absolute_form, known_hosts, valid_host
+from proxy.edge.limits import EdgeLimits, Refusal, RefusalCallback
+from proxy.edge.scan import ChunkedScanner, HeadScanner, Overflow
+
+# the count of fields once the head is done: any trailer is over the limit and dropped there
+_TRAILERS = sys.maxsize
+
+
+class EdgeProtocol(EdgeConnection):
+    """The client-facing HTTP/1.1 protocol; `edge_protocol` binds it to limits and a callback."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limits = self._limits
+        self._scanner = HeadScanner(
+            limits.max_request_line, limits.max_header_line, limits.max_head
+        )
+        self._chunks: ChunkedScanner | None = None
+        self._remaining = 0  # body bytes still to come (Content-Length)
+        self._fields = 0
+        self._max_headers = limits.max_headers
+        self._hosts = 0
+        self._host = b""
+        self._head_done = False
+        self._message_done = False
+        self._close_after = False
+
+    # the byte stream
+
+    def data_received(self, data: bytes) -> None:
+        while data:
+            state = self._state
+            if state == HEAD:
+                data = self._take_head(data)
+            elif state == LENGTH:
+                data = self._take_length(data)
+            elif state == CHUNKED:
+                data = self._take_chunked(data)
+            else:
+                if state == REFUSED:
+                    self._drop(len(data))
+                return  # IGNORE (after a message the connection closes on), UPGRADED
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        if self.pipeline:
+            self.flow.resume_reading()
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        elif self._pending is not None:
+            self._answer(self._pending)
+        else:
+            self.flow.resume_reading()
+            if self._state == HEAD:
+                self._idle()
+
+    def _take_head(self, data: bytes) -> bytes:
+        scanner = self._scanner
+        if not scanner.size and self._timer == KEEPALIVE:
+            self._wait(HEADER, self._limits.header_timeout)
+        end, over = scanner.scan(data)
+        if over is not None:
+            self._feed_to(data, over)
+            return b""
+        if end < 0:
+            self._feed(data)
+            return b""
+        if not self._feed(data if end == len(data) else data[:end]):
+            return b""
+        if not self._head_done:
+            self._refuse(Refusal.BAD_REQUEST)  # the parser and the scanner disagree
+            return b""
+        if self._message_done:
+            self._next_message()
+        else:
+            self._begin_body()
+        return data[end:]
+
+    def _begin_body(self) -> None:
+        chunked, length = self._framing()
+        limits = self._limits
+        if chunked:
+            trailers = HeadScanner(0, limits.max_header_line, limits.max_head, trailers=True)
+            self._chunks = ChunkedScanner(limits.max_header_line, trailers)
+            self._state = CHUNKED
+        elif length:
+            self._remaining = length
+            self._state = LENGTH
+        else:
+            self._refuse(Refusal.BAD_REQUEST)  # the parser waits for a body nothing delimits
+            return
+        self._wait(BODY, limits.body_timeout)
+
+    def _take_length(self, data: bytes) -> bytes:
+        self._wait(BODY, self._limits.body_timeout)
+        remaining = self._remaining
+        if len(data) < remaining:
+            self._remaining = remaining - len(data)
+            self._feed(data)
+            return b""
+        self._remaining = 0
+        if not self._feed(data if len(data) == remaining else data[:remaining]):
+            return b""
+        return self._body_done(data[remaining:])
+
+    def _take_chunked(self, data: bytes) -> bytes:
+        self._wait(BODY, self._limits.body_timeout)
+        assert self._chunks is not None
+        end, over = self._chunks.scan(data)
+        if over is not None:
+            self._feed_to(data, over)
+            return b""
+        if not self._feed(data if end < 0 else data[:end]) or end < 0:
+            return b""
+        self._chunks = None
+        return self._body_done(data[end:])
+
+    def _feed_to(self, data: bytes, over: Overflow) -> None:
+        """Feed the bytes before the first one over a limit, then refuse: the parser's own
+        error in those bytes, if it finds one, is the refusal instead."""
+        if self._feed(data[: over.at]):
+            self._refuse(over.refusal)
+
+    def _body_done(self, rest: bytes) -> bytes:
+        if not self._message_done:
+            self._refuse(Refusal.BAD_REQUEST)  # the parser and the scanner disagree
+            return b""
+        self._next_message()
+        return rest
+
+    def _feed(self, piece: bytes) -> bool:
+        """Parse `piece`; False when the connection is done with parsing (refused, upgraded)."""
+        try:
+            self.parser.feed_data(piece)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self._state = UPGRADED
+                self._sweeper.discard(self)  # the WebSocket protocol takes the connection
+                self.handle_websocket_upgrade()
+                return False
+            self._unsupported_upgrade_warning()
+        except httptools.HttpParserError:
+            self._refuse(self._stopped or Refusal.BAD_REQUEST)
+            return False
+        return True
+
+    def _framing(self) -> tuple[bool, int]:
+        """(chunked, Content-Length) of the head the parser accepted (so a sane one)."""
+        chunked, length = False, 0
+        for name, value in self.headers:
+            if name == b"transfer-encoding":
+                chunked = True
+            elif name == b"content-length" and value.isdigit():
+                length = int(value)
+        return chunked, length
+
+    def _next_message(self) -> None:
+        if self._close_after:
+            self._state = IGNORE
+            self._wait(NONE)  # the response under way closes the connection
+            return
+        self._state = HEAD
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            self._timer, self.deadline = NONE, NEVER  # the app's turn
+        else:
+            self._idle()  # answered before the body ended
+
+    # parser callbacks
+
+    def on_message_begin(self) -> None:
+        if self._state != HEAD:
+            self._stop(Refusal.BAD_REQUEST)  # a message where the scanner counted body bytes
+        super().on_message_begin()
+        self._fields = self._hosts = 0
+        self._head_done = self._message_done = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._fields += 1
+        if self._fields > self._max_headers:
+            if self._head_done:
+                return  # a trailer: the app has had the head, and trailers are not passed on
+            self._stop(Refusal.TOO_MANY_HEADERS)
+        key = known_names.get(name)
+        if key is None:
+            key = header_key(name)
+        if not key:
+            return  # a name nginx drops (an underscore, a byte other than a letter, digit, -)
+        value = value.rstrip(b" \t")
+        if key is HOST:
+            self._hosts += 1
+            self._host = value
+        elif key is EXPECT and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((key, value))
+
+    def on_headers_complete(self) -> None:
+        # the usual head: an origin-form target and one Host already seen valid
+        if self._hosts != 1 or self.url[:1] != b"/" or self._host not in known_hosts:
+            refusal = self._check_head()
+            if refusal is not None:
+                self._stop(refusal)
+        super().on_headers_complete()
+        self._head_done = True
+        self._fields = _TRAILERS
+
+    def on_message_complete(self) -> None:
+        self._message_done = True
+        cycle = self.cycle
+        self._close_after = cycle is None or not cycle.keep_alive
+        super().on_message_complete()
+
+    def _check_head(self) -> Refusal | None:
+        """The request target and Host rules, as nginx applies them (see proxy.edge.host)."""
+        authority = None
+        if self.url[:1] != b"/" and self.url != b"*":
+            target = absolute_form(self.url)
+            if target is None:
+                return Refusal.BAD_REQUEST
+            authority, self.url = target
+            if not valid_host(authority):
+                return Refusal.BAD_HOST
+        if self._hosts > 1:
+            return Refusal.BAD_HOST
+        if self._hosts == 0:
+            if self.parser.get_http_version() not in ("1.0", "0.9"):
+                return Refusal.BAD_HOST
+        elif not valid_host(self._host):
+            return Refusal.BAD_HOST
+        if authority is not None:
+            self.headers[:] = [(n, v) for n, v in self.headers if n != b"host"]
+            self.headers.append((b"host", authority))
+        return None
+
+    # deadlines
+
+    def _idle(self) -> None:
+        """Nothing under way: wait for the rest of a head, or for the keep-alive to end."""
+        if self._scanner.size:
+            self._wait(HEADER, self._limits.header_timeout)
+        else:
+            self._timer = KEEPALIVE
+            self.deadline = self.loop.time() + self._limits.keepalive_timeout
+
+
+class _Bound(type):
+    """The class of bound protocols: pickled as `edge_protocol(limits, on_refusal)`, so that
+    uvicorn's worker processes (spawned, sent the config by pickle) rebuild the same class."""
+
+
+def edge_protocol(
+    limits: EdgeLimits | None = None, on_refusal: RefusalCallback | None = None
+) -> type[EdgeProtocol]:
+    """The protocol class for `uvicorn.Config(http=...)`, bound to `limits` and `on_refusal`.
+
+    `on_refusal(reason, peer)` runs once per refusal on the event loop: keep it quick. With
+    several workers it must be picklable (a module-level function), as the class is.
+    """
+    edge = Edge.of(limits or EdgeLimits(), on_refusal)
+    bound = _Bound("EdgeProtocol", (EdgeProtocol,), {"edge": edge, "__module__": __name__})
+    return bound  # type: ignore[return-value]
+
+
+def _pickle_bound(cls: _Bound) -> tuple[Any, tuple[EdgeLimits, RefusalCallback | None]]:
+    edge: Edge = cls.edge  # type: ignore[attr-defined]
+    return edge_protocol, (edge.limits, edge.on_refusal)
+
+
+copyreg.pickle(_Bound, _pickle_bound)
