@@ -60,11 +60,19 @@ class EdgeProtocol(EdgeConnection):
         self._host = b""
         self._head_done = False
         self._message_done = False
-        self._close_after = False
+        # a head this short has no line or head near a limit: no need to scan it line by line
+        self._small = min(limits.max_request_line, limits.max_header_line, limits.max_head)
 
     # the byte stream
 
     def data_received(self, data: bytes) -> None:
+        if self._state == HEAD and not self._scanner.size:
+            # the usual read: one whole head that no limit can be near, and nothing after it
+            end = data.find(b"\r\n\r\n")
+            if end > 0 and end + 4 == len(data) <= self._small and data[0] > 13:
+                if self._feed(data):
+                    self._head_read()
+                return
         while data:
             state = self._state
             if state == HEAD:
@@ -104,18 +112,21 @@ class EdgeProtocol(EdgeConnection):
         if end < 0:
             self._feed(data)
             return b""
-        if not self._feed(data if end == len(data) else data[:end]):
+        if not self._feed(data if end == len(data) else data[:end]) or not self._head_read():
             return b""
-        if not self._head_done:
-            self._refuse(Refusal.BAD_REQUEST)  # the parser and the scanner disagree
-            return b""
-        if self._message_done:
-            self._next_message()
-        else:
-            self._begin_body()
         return data[end:]
 
-    def _begin_body(self) -> None:
+    def _head_read(self) -> bool:
+        """After a whole head was fed: on to the body or the next head; False if refused."""
+        if not self._head_done:
+            self._refuse(Refusal.BAD_REQUEST)  # the parser and the scanner disagree
+            return False
+        if self._message_done:
+            self._next_message()
+            return True
+        return self._begin_body()
+
+    def _begin_body(self) -> bool:
         chunked, length = self._framing()
         limits = self._limits
         if chunked:
@@ -127,8 +138,9 @@ class EdgeProtocol(EdgeConnection):
             self._state = LENGTH
         else:
             self._refuse(Refusal.BAD_REQUEST)  # the parser waits for a body nothing delimits
-            return
+            return False
         self._wait(BODY, limits.body_timeout)
+        return True
 
     def _take_length(self, data: bytes) -> bytes:
         self._wait(BODY, self._limits.body_timeout)
@@ -194,13 +206,15 @@ class EdgeProtocol(EdgeConnection):
         return chunked, length
 
     def _next_message(self) -> None:
-        if self._close_after:
+        self._fields = self._hosts = 0
+        self._head_done = self._message_done = False
+        cycle = self.cycle
+        if cycle is None or not cycle.keep_alive:
             self._state = IGNORE
             self._wait(NONE)  # the response under way closes the connection
             return
         self._state = HEAD
-        cycle = self.cycle
-        if cycle is not None and not cycle.response_complete:
+        if not cycle.response_complete:
             self._timer, self.deadline = NONE, NEVER  # the app's turn
         else:
             self._idle()  # answered before the body ended
@@ -211,8 +225,6 @@ class EdgeProtocol(EdgeConnection):
         if self._state != HEAD:
             self._stop(Refusal.BAD_REQUEST)  # a message where the scanner counted body bytes
         super().on_message_begin()
-        self._fields = self._hosts = 0
-        self._head_done = self._message_done = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._fields += 1
@@ -245,8 +257,6 @@ class EdgeProtocol(EdgeConnection):
 
     def on_message_complete(self) -> None:
         self._message_done = True
-        cycle = self.cycle
-        self._close_after = cycle is None or not cycle.keep_alive
         super().on_message_complete()
 
     def _check_head(self) -> Refusal | None:

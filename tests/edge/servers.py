@@ -245,3 +245,14 @@ def header_line(size: int, name: bytes = b"X-Pad") -> bytes:
     """A header line of exactly `size` bytes, CRLF included."""
     start = name + b": "
     return start + b"v" * (size - len(start) - 2) + b"\r\n"
+
+
+def eventually(check: Any, within: float = 5.0) -> bool:
+    """Whether `check()` comes true within `within` seconds (the app runs on the server's
+    thread: what it records may land just after the client has its answer)."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

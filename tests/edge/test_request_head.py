@@ -6,12 +6,14 @@ side-by-side test (test_nginx_side_by_side.py) runs the same bytes through nginx
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from proxy.edge import EdgeLimits
-from tests.edge.servers import Recorder, Running, exchange, serving
+from tests.edge.servers import Recorder, Running, exchange, read_reply, serving
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +138,20 @@ def test_a_header_name_the_parser_refuses_is_a_bad_request(server: Running) -> N
     reply = exchange(server.port, get(b"Host: a.test\r\n", b"X@Y: 1\r\n"))
     assert (reply.status, reply.closed) == (400, True)
     assert server.refusals[-1][0] == "bad_request"
+
+
+SPLIT = b"POST /x?y=1 HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc"
+
+
+@pytest.mark.parametrize("cut", range(1, len(SPLIT)))
+def test_a_request_split_at_any_byte_is_served_alike(
+    server: Running, app: Recorder, cut: int
+) -> None:
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(SPLIT[:cut])
+        time.sleep(0.005)  # two reads on the server's side
+        sock.sendall(SPLIT[cut:])
+        reply = read_reply(sock, settle=0.2)
+    assert (reply.status, reply.closed) == (200, False)
+    assert (app.seen[-1].path, app.seen[-1].query, app.seen[-1].body) == ("/x", b"y=1", b"abc")

@@ -17,7 +17,15 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from proxy.edge import EdgeLimits
-from tests.edge.servers import Recorder, Running, read_raw, read_replies, read_reply, serving
+from tests.edge.servers import (
+    Recorder,
+    Running,
+    eventually,
+    read_raw,
+    read_replies,
+    read_reply,
+    serving,
+)
 
 HEAD = b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"
 SHORT = 0.3  # every timeout under test
@@ -118,7 +126,7 @@ def test_a_body_that_stops_coming_is_answered_408_and_the_app_sees_the_disconnec
     assert reply.status == 408
     assert reply.closed
     assert set(reply.json()) == {"error", "request_id"}
-    assert [(s.body, s.disconnected) for s in app.seen] == [(b"abc", True)]
+    assert eventually(lambda: [(s.body, s.disconnected) for s in app.seen] == [(b"abc", True)])
     assert [reason for reason, _ in server.refusals] == ["body_timeout"]
 
 
@@ -139,7 +147,7 @@ def test_a_slow_body_after_the_answer_started_closes_the_connection() -> None:
     assert closed
     assert raw.startswith(b"HTTP/1.1 200 ")
     assert raw.count(b"HTTP/1.1 ") == 1  # no 408 after an answer under way: only the close
-    assert [s.disconnected for s in app.seen] == [True]
+    assert eventually(lambda: [s.disconnected for s in app.seen] == [True])
     assert [reason for reason, _ in running.refusals] == ["body_timeout"]
 
 
