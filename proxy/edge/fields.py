@@ -1,37 +1,27 @@
-"""Which header names reach the app, lowercased: nginx's rule, remembered per name.
+"""Which header names reach the app: nginx's rule, with the verdict on valid names remembered.
 
 nginx passes a header whose name is letters, digits and `-` (`underscores_in_headers off`,
 `ignore_invalid_headers on`) and silently drops any other: `X_Forwarded_Proto`, which PHP's
-built-in server reads as `X-Forwarded-Proto`, or `X.Y`. The server does the same. A name's
-verdict is kept in a bounded table, so a head of familiar names costs one lookup a header.
+built-in server reads as `X-Forwarded-Proto`, or `X.Y`. The server does the same. Valid names
+are kept in a bounded set, so a head of familiar names costs one lookup a header.
 
 Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-# the keys the server itself reads; returned as these very objects, so `is` compares them
-HOST = b"host"
-EXPECT = b"expect"
-_SPECIAL = {HOST: HOST, EXPECT: EXPECT}
 _NAME_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789-"
-_REMEMBERED = 1024  # names (as sent) whose verdict is kept: a client cannot grow it past this
-# name as sent → its key, for the names judged so far (read directly on the hot path)
-known_names: dict[bytes, bytes] = {}
+_REMEMBERED = 1024  # valid names kept: a client cannot grow the set past this
+# lowercased names found valid so far (read directly on the hot path)
+valid_names: set[bytes] = set()
 
 
-def header_key(name: bytes) -> bytes:
-    """The lowercased name the app sees, or b"" for a name that is dropped."""
-    key = known_names.get(name)
-    if key is None:
-        key = _judge(name)
-        if len(known_names) < _REMEMBERED:
-            known_names[name] = key
-    return key
-
-
-def _judge(name: bytes) -> bytes:
-    lowered = name.lower()
+def valid_name(lowered: bytes) -> bool:
+    """Whether a lowercased header name is one nginx passes on."""
+    if lowered in valid_names:
+        return True
     if not lowered or lowered.translate(None, _NAME_BYTES):
-        return b""
-    return _SPECIAL.get(lowered, lowered)
+        return False
+    if len(valid_names) < _REMEMBERED:
+        valid_names.add(lowered)
+    return True

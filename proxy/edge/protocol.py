@@ -14,7 +14,6 @@ measure.
 from __future__ import annotations
 
 import copyreg
-import sys
 from typing import Any
 
 import httptools
@@ -34,13 +33,10 @@ from proxy.edge.connection import (
     Edge,
     EdgeConnection,
 )
-from proxy.edge.fields import EXPECT, HOST, header_key, known_names
+from proxy.edge.fields import valid_name, valid_names
 from proxy.edge.host import absolute_form, known_hosts, valid_host
 from proxy.edge.limits import EdgeLimits, Refusal, RefusalCallback
 from proxy.edge.scan import ChunkedScanner, HeadScanner, Overflow
-
-# the count of fields once the head is done: any trailer is over the limit and dropped there
-_TRAILERS = sys.maxsize
 
 
 class EdgeProtocol(EdgeConnection):
@@ -54,7 +50,7 @@ class EdgeProtocol(EdgeConnection):
         )
         self._chunks: ChunkedScanner | None = None
         self._remaining = 0  # body bytes still to come (Content-Length)
-        self._fields = 0
+        self._dropped_fields = 0  # header lines of this head whose names were dropped
         self._max_headers = limits.max_headers
         self._hosts = 0
         self._host = b""
@@ -70,8 +66,15 @@ class EdgeProtocol(EdgeConnection):
             # the usual read: one whole head that no limit can be near, and nothing after it
             end = data.find(b"\r\n\r\n")
             if end > 0 and end + 4 == len(data) <= self._small and data[0] > 13:
-                if self._feed(data):
-                    self._head_read()
+                try:
+                    self.parser.feed_data(data)
+                except httptools.HttpParserError:
+                    self._refuse(self._stopped or Refusal.BAD_REQUEST)
+                    return
+                except httptools.HttpParserUpgrade:
+                    if not self._upgrade():
+                        return
+                self._head_read()
                 return
         while data:
             state = self._state
@@ -98,8 +101,11 @@ class EdgeProtocol(EdgeConnection):
             self._answer(self._pending)
         else:
             self.flow.resume_reading()
-            if self._state == HEAD:
-                self._idle()
+            if self._state == HEAD and not self._scanner.size:
+                self._timer = KEEPALIVE
+                self.deadline = self.loop.time() + self._limits.keepalive_timeout
+            elif self._state == HEAD:
+                self._wait(HEADER, self._limits.header_timeout)
 
     def _take_head(self, data: bytes) -> bytes:
         scanner = self._scanner
@@ -130,6 +136,9 @@ class EdgeProtocol(EdgeConnection):
         chunked, length = self._framing()
         limits = self._limits
         if chunked:
+            # trailers come through on_header like fields: into a list of their own, never into
+            # the head the app has (trailers are not passed on)
+            self.headers = []
             trailers = HeadScanner(0, limits.max_header_line, limits.max_head, trailers=True)
             self._chunks = ChunkedScanner(limits.max_header_line, trailers)
             self._state = CHUNKED
@@ -184,16 +193,21 @@ class EdgeProtocol(EdgeConnection):
         try:
             self.parser.feed_data(piece)
         except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self._state = UPGRADED
-                self._sweeper.discard(self)  # the WebSocket protocol takes the connection
-                self.handle_websocket_upgrade()
-                return False
-            self._unsupported_upgrade_warning()
+            return self._upgrade()
         except httptools.HttpParserError:
             self._refuse(self._stopped or Refusal.BAD_REQUEST)
             return False
         return True
+
+    def _upgrade(self) -> bool:
+        """A head asked for an upgrade: True to go on parsing (not one uvicorn takes)."""
+        if not self._should_upgrade():
+            self._unsupported_upgrade_warning()
+            return True
+        self._state = UPGRADED
+        self._sweeper.discard(self)  # the WebSocket protocol takes the connection
+        self.handle_websocket_upgrade()
+        return False
 
     def _framing(self) -> tuple[bool, int]:
         """(chunked, Content-Length) of the head the parser accepted (so a sane one)."""
@@ -206,7 +220,7 @@ class EdgeProtocol(EdgeConnection):
         return chunked, length
 
     def _next_message(self) -> None:
-        self._fields = self._hosts = 0
+        self._dropped_fields = self._hosts = 0
         self._head_done = self._message_done = False
         cycle = self.cycle
         if cycle is None or not cycle.keep_alive:
@@ -227,40 +241,41 @@ class EdgeProtocol(EdgeConnection):
         super().on_message_begin()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._fields += 1
-        if self._fields > self._max_headers:
-            if self._head_done:
-                return  # a trailer: the app has had the head, and trailers are not passed on
-            self._stop(Refusal.TOO_MANY_HEADERS)
-        key = known_names.get(name)
-        if key is None:
-            key = header_key(name)
-        if not key:
+        name = name.lower()
+        if name not in valid_names and not valid_name(name):
+            self._dropped_fields += 1
             return  # a name nginx drops (an underscore, a byte other than a letter, digit, -)
         value = value.rstrip(b" \t")
-        if key is HOST:
+        if name == b"host":
             self._hosts += 1
             self._host = value
-        elif key is EXPECT and value.lower() == b"100-continue":
+        elif name == b"expect" and value.lower() == b"100-continue":
             self.expect_100_continue = True
-        self.headers.append((key, value))
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        # the usual head: an origin-form target and one Host already seen valid
-        if self._hosts != 1 or self.url[:1] != b"/" or self._host not in known_hosts:
+        # the usual head: few fields, an origin-form target, one Host already seen valid (the
+        # fields are counted here: the scanner has bounded the bytes they came in)
+        if (
+            self._hosts != 1
+            or self.url[:1] != b"/"
+            or self._host not in known_hosts
+            or len(self.headers) + self._dropped_fields > self._max_headers
+        ):
             refusal = self._check_head()
             if refusal is not None:
                 self._stop(refusal)
         super().on_headers_complete()
         self._head_done = True
-        self._fields = _TRAILERS
 
     def on_message_complete(self) -> None:
         self._message_done = True
         super().on_message_complete()
 
     def _check_head(self) -> Refusal | None:
-        """The request target and Host rules, as nginx applies them (see proxy.edge.host)."""
+        """The field count, then the target and Host rules as nginx has them (proxy.edge.host)."""
+        if len(self.headers) + self._dropped_fields > self._max_headers:
+            return Refusal.TOO_MANY_HEADERS
         authority = None
         if self.url[:1] != b"/" and self.url != b"*":
             target = absolute_form(self.url)
