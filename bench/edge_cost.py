@@ -6,8 +6,9 @@ Two uvicorn processes (one worker, uvloop) serve the same trivial ASGI app on co
 `http="httptools"`, one with `edge_protocol()`; wrk (one thread, core 0) loads each in turn,
 alternating for `--rounds`, so drift on a shared machine hits both alike. Reported per server:
 requests per second and server CPU per request (utime + stime from /proc over the run), and the
-edge's ratio to stock (the edge must stay within 5 % more CPU per request). `--write` stores the
-table in bench/results/edge-protocol.md.
+edge's ratio to stock (the edge must stay within 5 % more CPU per request). Then the same two
+protocols in process (bench/edge_micro.py), which shows what the edge adds with less noise.
+`--write` stores the tables in bench/results/edge-protocol.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import procs, wrk
+from bench import edge_micro, procs, wrk
 from bench.procs import CLK_TCK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true")
     opts = parser.parse_args(args)
     text = table(measure(opts.rounds, opts.duration, opts.conns), opts.conns, opts.duration)
+    text += "\n".join(edge_micro.lines(edge_micro.measure()))
     print(text)
     if opts.write:
         (ROOT / "bench" / "results" / "edge-protocol.md").write_text(text, encoding="utf-8")

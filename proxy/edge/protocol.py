@@ -254,13 +254,14 @@ class EdgeProtocol(EdgeConnection):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        # the usual head: few fields, an origin-form target, one Host already seen valid (the
-        # fields are counted here: the scanner has bounded the bytes they came in)
+        # the usual head: few fields, an origin-form target, one Host already seen valid, no
+        # upgrade (the fields are counted here: the scanner has bounded the bytes they came in)
         if (
             self._hosts != 1
             or self.url[:1] != b"/"
             or self._host not in known_hosts
             or len(self.headers) + self._dropped_fields > self._max_headers
+            or self.parser.should_upgrade()
         ):
             refusal = self._check_head()
             if refusal is not None:
@@ -273,7 +274,8 @@ class EdgeProtocol(EdgeConnection):
         super().on_message_complete()
 
     def _check_head(self) -> Refusal | None:
-        """The field count, then the target and Host rules as nginx has them (proxy.edge.host)."""
+        """The field count, the target and Host rules as nginx has them (proxy.edge.host), and
+        no body after an upgrade the server does not make."""
         if len(self.headers) + self._dropped_fields > self._max_headers:
             return Refusal.TOO_MANY_HEADERS
         authority = None
@@ -291,6 +293,10 @@ class EdgeProtocol(EdgeConnection):
                 return Refusal.BAD_HOST
         elif not valid_host(self._host):
             return Refusal.BAD_HOST
+        if self.parser.should_upgrade() and not self._should_upgrade() and any(self._framing()):
+            # the parser skips the body of a request that asks for an upgrade and would parse
+            # it as the next request, where nginx (or a proxy in front) reads it as a body
+            return Refusal.BAD_REQUEST
         if authority is not None:
             self.headers[:] = [(n, v) for n, v in self.headers if n != b"host"]
             self.headers.append((b"host", authority))

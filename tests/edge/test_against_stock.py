@@ -7,6 +7,7 @@ and is refused by the edge, on the same bytes, side by side.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -82,6 +83,22 @@ def test_stock_takes_the_host_header_over_an_absolute_form_target(pair: Pair) ->
     exchange(pair.edge.port, data)
     assert pair.behind_stock.seen[-1].header(b"host") == [b"evil.test"]
     assert pair.behind_edge.seen[-1].header(b"host") == [b"a.test"]
+
+
+def test_stock_parses_the_body_of_an_upgrade_request_as_a_request_the_edge_refuses(
+    pair: Pair,
+) -> None:
+    hidden = b"GET /hidden HTTP/1.1\r\nHost: a\r\n\r\n"
+    head = b"POST / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+    head += b"Content-Length: %d\r\n\r\n" % len(hidden)
+    for side in (pair.stock, pair.edge):
+        with side.connect() as sock:
+            sock.sendall(head)
+            time.sleep(0.1)  # the body in a read of its own
+            sock.sendall(hidden)
+            read_reply(sock, settle=SHORT * 3)
+    assert [s.path for s in pair.behind_stock.seen[-2:]] == ["/", "/hidden"]
+    assert "/hidden" not in [s.path for s in pair.behind_edge.seen]
 
 
 @pytest.mark.parametrize(

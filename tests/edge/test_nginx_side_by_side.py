@@ -14,6 +14,8 @@ connection after a refusal. Where the statuses differ, the case says why:
 - bare LF line ends and header names like `X@Y`: nginx is lenient (takes the line, drops the
   name); llhttp refuses the request, as the edge does.
 - a body that stops coming: nginx closes without an answer; the edge answers 408 first.
+- a body after an Upgrade the server does not make: nginx reads it as a body; llhttp would
+  skip it and parse it as the next request, so the edge refuses such a request.
 """
 
 from __future__ import annotations
@@ -178,6 +180,14 @@ CASES: dict[str, tuple[bytes, int | None, int | None]] = {
     "at-sign-header": (get(b"X@Y: 1\r\n"), 200, 400),
     "bare-lf-lines": (b"GET / HTTP/1.1\nHost: a.test\n\n", 200, 400),
     "blank-lines-first": (b"\r\n\r\n" + get(), 200, 200),
+    # nginx ignores an Upgrade it does not proxy and reads the body; llhttp would skip the body
+    # and parse it as a request, so the edge refuses the request
+    "body-after-upgrade": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+        b"Content-Length: 2\r\n\r\nab",
+        200,
+        400,
+    ),
     "length-and-chunked": (
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"0\r\n\r\n",

@@ -155,3 +155,36 @@ def test_a_request_split_at_any_byte_is_served_alike(
         reply = read_reply(sock, settle=0.2)
     assert (reply.status, reply.closed) == (200, False)
     assert (app.seen[-1].path, app.seen[-1].query, app.seen[-1].body) == ("/x", b"y=1", b"abc")
+
+
+HIDDEN = b"GET /hidden HTTP/1.1\r\nHost: a.test\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        pytest.param(b"Content-Length: %d\r\n\r\n" % len(HIDDEN) + HIDDEN, id="content-length"),
+        pytest.param(
+            b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(HIDDEN), HIDDEN),
+            id="chunked",
+        ),
+    ],
+)
+def test_a_body_after_an_upgrade_the_server_does_not_make_is_refused_not_parsed_as_a_request(
+    server: Running, app: Recorder, framing: bytes
+) -> None:
+    """The parser skips the body of a request asking for an upgrade; parsed as the next
+    request, it would be one a proxy in front never saw (nginx reads it as a body)."""
+    before = len(app.seen)
+    head = b"POST /outer HTTP/1.1\r\nHost: a.test\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+    reply = exchange(server.port, head + framing)
+    assert (reply.status, reply.closed) == (400, True)
+    assert app.seen[before:] == []
+
+
+def test_an_upgrade_the_server_does_not_make_without_a_body_is_served(
+    server: Running, app: Recorder
+) -> None:
+    head = b"GET /plain HTTP/1.1\r\nHost: a.test\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"
+    assert exchange(server.port, head).status == 200
+    assert app.seen[-1].path == "/plain"
