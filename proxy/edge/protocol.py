@@ -17,6 +17,7 @@ import copyreg
 from typing import Any
 
 import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from proxy.edge.connection import (
     BODY,
@@ -37,6 +38,10 @@ from proxy.edge.fields import valid_name, valid_names
 from proxy.edge.host import absolute_form, known_hosts, valid_host
 from proxy.edge.limits import EdgeLimits, Refusal, RefusalCallback
 from proxy.edge.scan import ChunkedScanner, HeadScanner, Overflow
+
+# the parser callbacks below run for every request: calling uvicorn's own directly spares the
+# super() object each call would build
+_stock = HttpToolsProtocol
 
 
 class EdgeProtocol(EdgeConnection):
@@ -238,7 +243,7 @@ class EdgeProtocol(EdgeConnection):
     def on_message_begin(self) -> None:
         if self._state != HEAD:
             self._stop(Refusal.BAD_REQUEST)  # a message where the scanner counted body bytes
-        super().on_message_begin()
+        _stock.on_message_begin(self)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
@@ -266,12 +271,12 @@ class EdgeProtocol(EdgeConnection):
             refusal = self._check_head()
             if refusal is not None:
                 self._stop(refusal)
-        super().on_headers_complete()
+        _stock.on_headers_complete(self)
         self._head_done = True
 
     def on_message_complete(self) -> None:
         self._message_done = True
-        super().on_message_complete()
+        _stock.on_message_complete(self)
 
     def _check_head(self) -> Refusal | None:
         """The field count, the target and Host rules as nginx has them (proxy.edge.host), and
