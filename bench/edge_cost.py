@@ -14,6 +14,7 @@ protocols in process (bench/edge_micro.py), which shows what the edge adds with 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -112,7 +113,8 @@ def table(results: dict[str, list[tuple[float, float]]], conns: int, duration: f
             f"wrk -t1 -c{conns}, {duration:g} s a run, {rounds} alternating rounds (medians);",
             "a trivial ASGI app, one uvicorn worker with uvloop pinned to core 1, wrk on core 0.",
             f"Machine: {platform.machine()}, {platform.python_implementation()} "
-            f"{platform.python_version()}, `python -m bench.edge_cost`.",
+            f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end "
+            "(a shared machine: read the paired ratio), `python -m bench.edge_cost`.",
             "",
             "| server | requests/s | ratio | CPU µs/request | ratio |",
             "|---|---:|---:|---:|---:|",
