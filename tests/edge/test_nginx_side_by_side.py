@@ -20,13 +20,10 @@ connection after a refusal. Where the statuses differ, the case says why:
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -41,7 +38,7 @@ from tests.edge.servers import (
     request_line,
     serving,
 )
-from tests.support.services import unavailable
+from tests.support.nginx import run_nginx
 
 pytestmark = pytest.mark.integration
 
@@ -54,16 +51,8 @@ LIMITS = EdgeLimits(
 )
 SETTLE = TIMEOUT * 4
 
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log info;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
+# the `http {}` body nginx runs (tests.support.nginx adds pid, logs and temp paths)
+NGINX_HTTP = """
     client_header_timeout {ms}ms;
     client_body_timeout {ms}ms;
     keepalive_timeout {ms}ms;
@@ -75,7 +64,6 @@ http {{
             proxy_set_header Host $host;
         }}
     }}
-}}
 """
 
 
@@ -88,45 +76,13 @@ class Sides:
 
 
 @pytest.fixture(scope="module")
-def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sides]:
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if nginx is None:
-        unavailable("nginx is not installed (apt-get install nginx-light)")
-        raise AssertionError("unreachable")
-    tmp = tmp_path_factory.mktemp("nginx")
+def sides() -> Iterator[Sides]:
     behind_nginx, behind_edge = Recorder(), Recorder()
     with serving(behind_nginx, stock=True) as upstream, serving(behind_edge, LIMITS) as edge:
         port = free_port()
-        conf = tmp / "nginx.conf"
-        conf.write_text(
-            NGINX_CONF.format(tmp=tmp, ms=int(TIMEOUT * 1000), port=port, upstream=upstream.port)
-        )
-        proc = subprocess.Popen(
-            [nginx, "-c", str(conf), "-p", str(tmp)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for(port, proc)
+        body = NGINX_HTTP.format(ms=int(TIMEOUT * 1000), port=port, upstream=upstream.port)
+        with run_nginx(body, [("127.0.0.1", port)]):
             yield Sides(port, edge.port, behind_nginx, behind_edge)
-        finally:
-            proc.terminate()
-            proc.wait(10)
-
-
-def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError("nginx did not listen")
 
 
 def get(*lines: bytes, target: bytes = b"/", host: bytes | None = b"a.test") -> bytes:
