@@ -198,13 +198,17 @@ def read_replies(sock: socket.socket, settle: float = 0.5) -> tuple[list[Reply],
     """Every Content-Length framed response until the server closes or is quiet for `settle` s,
     and whether it closed."""
     raw, closed = read_raw(sock, settle)
+    return replies_in(raw), closed
+
+
+def replies_in(raw: bytes) -> list[Reply]:
+    """The Content-Length framed responses one after the other in `raw`."""
     replies = []
     while b"\r\n\r\n" in raw:
         end = _framed_length(raw)
-        one, raw = raw[:end], raw[end:]
-        reply = read_reply_bytes(one)
-        replies.append(reply)
-    return replies, closed
+        replies.append(read_reply_bytes(raw[:end]))
+        raw = raw[end:]
+    return replies
 
 
 def read_reply_bytes(raw: bytes) -> Reply:

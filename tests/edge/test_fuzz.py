@@ -26,7 +26,7 @@ from tests.edge.servers import (
     Seen,
     eventually,
     read_raw,
-    read_reply_bytes,
+    replies_in,
     serving,
 )
 
@@ -162,7 +162,7 @@ def test_the_app_sees_each_client_request_once_with_the_body_it_was_framed_with(
         except OSError:
             pass  # refused and closed before all was sent
         raw, _ = read_raw(sock, settle=3)
-    answers = [read_reply_bytes(part) for part in _split_responses(raw)]
+    answers = replies_in(raw)
     had_head = sum(a.status in (200, 408) for a in answers)  # a 408 follows a head the app had
 
     def seen_here() -> list[Seen]:
@@ -197,15 +197,3 @@ def test_the_app_sees_each_client_request_once_with_the_body_it_was_framed_with(
         if request.closes:
             assert [a.status for a in answers] == [200] * (place + 1)
             break
-
-
-def _split_responses(raw: bytes) -> Iterator[bytes]:
-    while b"\r\n\r\n" in raw:
-        head, _, rest = raw.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        yield head + b"\r\n\r\n" + rest[:length]
-        raw = rest[length:]
