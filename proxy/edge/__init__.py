@@ -11,8 +11,9 @@ It may use leaves (proxy.errors, proxy.clock, proxy.logs), uvicorn and httptools
 table/, sides/, modes/, operator/ or cli/, which build on it rather than the other way round.
 """
 
+from proxy.edge.binding import edge_protocol
 from proxy.edge.limits import EdgeLimits, Refusal, RefusalCallback, derived_connection_bound
-from proxy.edge.protocol import EdgeProtocol, edge_protocol
+from proxy.edge.protocol import EdgeProtocol
 
 __all__ = [
     "EdgeLimits",

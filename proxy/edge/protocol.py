@@ -1,4 +1,4 @@
-"""The edge protocol: `edge_protocol(limits, on_refusal)` is the class for uvicorn's `http=`.
+"""The edge protocol: uvicorn's httptools protocol, fed only bytes within nginx's limits.
 
 A subclass of uvicorn's `HttpToolsProtocol` (through EdgeConnection, proxy.edge.connection):
 llhttp still parses and validates every byte, and uvicorn's request cycle (ASGI messages, flow
@@ -13,7 +13,6 @@ measure.
 
 from __future__ import annotations
 
-import copyreg
 from typing import Any
 
 import httptools
@@ -31,12 +30,11 @@ from proxy.edge.connection import (
     NONE,
     REFUSED,
     UPGRADED,
-    Edge,
     EdgeConnection,
 )
 from proxy.edge.fields import valid_name, valid_names
 from proxy.edge.host import absolute_form, known_hosts, valid_host
-from proxy.edge.limits import EdgeLimits, Refusal, RefusalCallback
+from proxy.edge.limits import Refusal
 from proxy.edge.scan import ChunkedScanner, HeadScanner, Overflow
 
 # the parser callbacks below run for every request: calling uvicorn's own directly spares the
@@ -316,29 +314,3 @@ class EdgeProtocol(EdgeConnection):
         else:
             self._timer = KEEPALIVE
             self.deadline = self.loop.time() + self._limits.keepalive_timeout
-
-
-class _Bound(type):
-    """The class of bound protocols: pickled as `edge_protocol(limits, on_refusal)`, so that
-    uvicorn's worker processes (spawned, sent the config by pickle) rebuild the same class."""
-
-
-def edge_protocol(
-    limits: EdgeLimits | None = None, on_refusal: RefusalCallback | None = None
-) -> type[EdgeProtocol]:
-    """The protocol class for `uvicorn.Config(http=...)`, bound to `limits` and `on_refusal`.
-
-    `on_refusal(reason, peer)` runs once per refusal on the event loop: keep it quick. With
-    several workers it must be picklable (a module-level function), as the class is.
-    """
-    edge = Edge.of(limits or EdgeLimits(), on_refusal)
-    bound = _Bound("EdgeProtocol", (EdgeProtocol,), {"edge": edge, "__module__": __name__})
-    return bound  # type: ignore[return-value]
-
-
-def _pickle_bound(cls: _Bound) -> tuple[Any, tuple[EdgeLimits, RefusalCallback | None]]:
-    edge: Edge = cls.edge  # type: ignore[attr-defined]
-    return edge_protocol, (edge.limits, edge.on_refusal)
-
-
-copyreg.pickle(_Bound, _pickle_bound)

@@ -4,6 +4,7 @@ limits and a refusal callback, that survives being sent to a spawned worker proc
 from __future__ import annotations
 
 import ast
+import multiprocessing
 import pickle
 from pathlib import Path
 
@@ -29,6 +30,18 @@ def test_a_bound_protocol_is_rebuilt_with_its_limits_after_pickling() -> None:
     assert copy.edge.limits == limits
     assert copy.edge.on_refusal is count_refusal
     assert copy.edge.bound == 7
+
+
+def limits_in_a_worker(bound: type[EdgeProtocol]) -> tuple[EdgeLimits, bool]:
+    return bound.edge.limits, bound.edge.on_refusal is count_refusal
+
+
+def test_a_spawned_worker_process_gets_the_same_bound_class() -> None:
+    """uvicorn's --workers spawn processes and send them the config (this class in it)."""
+    limits = EdgeLimits(max_head=4096, header_timeout=3)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        got = pool.apply(limits_in_a_worker, (edge_protocol(limits, count_refusal),))
+    assert got == (limits, True)
 
 
 def test_the_unbound_class_serves_with_nginx_s_defaults() -> None:
