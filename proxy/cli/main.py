@@ -140,7 +140,8 @@ def _check(args: argparse.Namespace) -> int:
     if any(not finding.warning for finding in findings):
         return 1
     counts = Counter(route.mode for route in table.routes)
-    by_mode = ", ".join(f"{counts[mode]} {mode.value}" for mode in Mode)
+    shown = [mode for mode in Mode if counts[mode] or mode is not Mode.CANARY]
+    by_mode = ", ".join(f"{counts[mode]} {mode.value}" for mode in shown)
     print(f"{table.source}: ok, {len(table.routes)} routes ({by_mode})")
     return 0
 

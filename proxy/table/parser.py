@@ -21,11 +21,14 @@ from typing import Any
 
 import yaml
 
-from proxy.table import units
+from proxy.table import controls, units
 from proxy.table.matcher import parse_match
 from proxy.table.model import (
     SAFE_METHODS,
+    CanaryConfig,
+    Edge,
     GateConfig,
+    GuardConfig,
     LegacyConfig,
     Limits,
     Mode,
@@ -152,11 +155,14 @@ GATE_KEYS: dict[str, Parser] = {
     "window": units.parse_duration,
     "quiet_for": units.parse_duration_or_zero,
 }
+CANARY_KEYS: dict[str, Parser] = controls.CANARY_KEYS
 LIMITS_KEYS: dict[str, Parser] = {
     "request_body": units.parse_size,
 }
-TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "routes")
-ROUTE_KEYS = ("id", "match", "mode", "shadow", "gate")
+TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "canary", "edge", "routes")
+ROUTE_KEYS = (
+    "id", "match", "mode", "shadow", "gate", "canary", "fallback", "guard", "legacy_removed",
+)  # fmt: skip
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -213,10 +219,14 @@ def _read_table(p: _Problems, doc: object, env: Mapping[str, str]) -> RouteTable
     store = _env_store(p, doc, env)
     shadow = _read_shadow(p, doc, store)
     gate = _read_gate(p, doc, GateConfig())
-    routes = _read_routes(p, doc, shadow, store, gate)
+    canary = dataclasses.replace(CanaryConfig(), **_read_block(p, doc, "canary", CANARY_KEYS))
+    routes = _read_routes(p, doc, shadow, store, gate, canary)
     _require_native_side(p, routes, doc)
     limits = Limits(**_read_block(p, doc, "limits", LIMITS_KEYS))
-    return RouteTable(SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate, limits)
+    edge = Edge(**_read_block(p, doc, "edge", controls.EDGE_KEYS))
+    return RouteTable(
+        SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate, limits, canary, edge
+    )
 
 
 def _check_keys(
@@ -327,7 +337,12 @@ def _read_gate(
 
 
 def _read_routes(
-    p: _Problems, doc: _Map, shadow: ShadowConfig, store: str | None, gate: GateConfig
+    p: _Problems,
+    doc: _Map,
+    shadow: ShadowConfig,
+    store: str | None,
+    gate: GateConfig,
+    canary: CanaryConfig,
 ) -> list[Route]:
     items = doc.get("routes")
     if items is None:
@@ -342,7 +357,7 @@ def _read_routes(
             p.add(line, "a route must be a mapping with id, match and mode")
             continue
         route_id = _read_route_id(p, item, first_line)
-        route = _read_route(p, item, route_id, shadow, store, gate)
+        route = _read_route(p, item, route_id, shadow, store, gate, canary)
         if route is not None:
             routes.append(route)
     return routes
@@ -373,13 +388,15 @@ def _read_route(
     shadow: ShadowConfig,
     store: str | None,
     gate: GateConfig,
+    canary: CanaryConfig,
 ) -> Route | None:
     _check_keys(p, item, ROUTE_KEYS, "route", route_id)
     route_gate = _read_gate(p, item, gate, route_id)
     matched = _read_match(p, item, route_id)
     mode = _read_mode(p, item, route_id)
+    controlled = _read_controls(p, item, route_id, mode, canary)
     route_shadow = None
-    if mode is Mode.SHADOW:
+    if mode is Mode.SHADOW or mode is Mode.CANARY:  # a canary route may compare (canary.compare)
         overrides = _read_block(p, item, "shadow", SHADOW_KEYS, route_id)
         route_shadow = _merge_shadow(shadow, overrides, store)
     elif mode is not None and "shadow" in item:
@@ -387,10 +404,42 @@ def _read_route(
         p.add(item.key_lines["shadow"], reason, route_id)
     if route_id is None or matched is None or mode is None:
         return None
-    route = Route(route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate)
-    if route_shadow is not None:
+    route = Route(
+        route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate, **controlled
+    )
+    compared = mode is Mode.SHADOW or (route.canary is not None and route.canary.compare)
+    if route_shadow is not None and compared:
         _check_writes(p, route, route_shadow, item.key_lines["match"])
     return route
+
+
+def _read_controls(
+    p: _Problems, item: _Map, route_id: str | None, mode: Mode | None, canary: CanaryConfig
+) -> dict[str, Any]:
+    """A route's canary, fallback, guard and legacy_removed keys (proxy.table.controls)."""
+    values: dict[str, Any] = {}
+    if "canary" in item or mode is Mode.CANARY:
+        overrides = _read_block(p, item, "canary", CANARY_KEYS, route_id)
+        if "salt" in overrides:
+            reason = "canary.salt is the table's (the top-level canary block), not a route's"
+            p.add(_key_line(item.get("canary"), "salt"), reason, route_id)
+        values["canary"] = dataclasses.replace(canary, **overrides)
+    if "guard" in item:
+        guard = GuardConfig(**_read_block(p, item, "guard", controls.GUARD_KEYS, route_id))
+        block = item["guard"]
+        limits = isinstance(block, _Map) and ("max_error_rate" in block or "max_p99" in block)
+        if isinstance(block, _Map) and not limits and (problem := controls.guard_problem(guard)):
+            p.add(item.key_lines["guard"], problem, route_id)
+        values["guard"] = guard
+    for key, parse_value in controls.ROUTE_SCALARS.items():
+        if key in item:
+            try:
+                values[key] = parse_value(item[key])
+            except ValueError as exc:
+                p.add(item.key_lines[key], f"{key}: {exc}", route_id)
+    for key, reason in controls.removed_problems(values):
+        p.add(item.key_lines[key], reason, route_id)
+    return values
 
 
 def _read_match(
@@ -439,7 +488,7 @@ def _require_native_side(p: _Problems, routes: list[Route], doc: _Map) -> None:
     if isinstance(block, _Map) and ("app" in block or "url" in block):
         return  # set, or already reported as malformed
     for route in routes:
-        if route.mode in (Mode.NATIVE, Mode.SHADOW):
+        if route.mode in (Mode.NATIVE, Mode.SHADOW, Mode.CANARY):
             reason = f"mode {route.mode.value} needs native.app or native.url, and neither is set"
             p.add(route.line, reason, route.id)
             return

@@ -91,7 +91,8 @@ def test_check_of_an_invalid_table(table: Path, capsys: pytest.CaptureFixture[st
     code, out, err = run(capsys, "check", str(table))
     assert (code, out) == (1, "")
     assert err == (
-        f"{table}:12: route 'users.show': unknown mode 'nativ' (expected legacy, native, shadow)\n"
+        f"{table}:12: route 'users.show': unknown mode 'nativ' "
+        "(expected legacy, native, shadow, canary)\n"
     )
 
 
