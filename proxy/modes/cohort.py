@@ -1,0 +1,144 @@
+"""Which side answers a canary request: sticky cohorts hashed against the share. Pure.
+
+As LaunchDarkly buckets a percentage rollout, a cohort's key (a header's value, a cookie's, or
+the client's address) is hashed with the table's salt into a bucket in [0, 1), and the native
+side answers the cohorts whose bucket is below the share. So:
+
+- the same cohort gets the same side for a given share, in every worker and gateway instance;
+- raising the share only moves cohorts from legacy to native (a bucket below 0.1 is below 0.2);
+- the route id is not hashed: a cohort below the share of two routes is native on both, so a
+  client at 10 % sees the new list and the new detail page together, not a mix;
+- a request without a key goes to legacy (a cohort of one request would flip-flop).
+
+The key is hashed and forgotten: it is never logged, counted or stored. A `force` header lets a
+trusted client (loopback, or a peer in `edge.trusted_proxies`) pick its side: `legacy` or
+`native`; from anyone else it is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from proxy.table.model import CanaryConfig, CohortKind, Side
+
+Headers = Sequence[tuple[bytes, bytes]]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_FORCED = {b"legacy": Side.LEGACY, b"native": Side.NATIVE}
+_SCALE = float(2**64)
+
+
+def bucket_of(salt: str, key: bytes) -> float:
+    """The cohort's bucket in [0, 1)."""
+    digest = hashlib.blake2b(salt.encode() + b"\x00" + key, digest_size=8).digest()
+    return int.from_bytes(digest, "big") / _SCALE
+
+
+def networks(texts: Sequence[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(text, strict=False) for text in texts)
+
+
+def within(address: str, nets: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in nets)
+
+
+def trusted(peer: str, proxies: Sequence[Network]) -> bool:
+    """The admin rule: a loopback peer, or one of `edge.trusted_proxies`."""
+    try:
+        ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return ip.is_loopback or any(ip in net for net in proxies)
+
+
+def header(headers: Headers, name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def cookie(headers: Headers, name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key != b"cookie":
+            continue
+        for pair in value.split(b";"):
+            found, sep, content = pair.strip().partition(b"=")
+            if sep and found == name:
+                return content.strip()
+    return None
+
+
+def client_address(peer: str, headers: Headers, proxies: Sequence[Network]) -> str:
+    """The client's address: the peer, or behind trusted proxies the nearest address in
+    X-Forwarded-For that is not one of them (the rightmost untrusted hop, as nginx's
+    real_ip_recursive reads it)."""
+    if not proxies or not within(peer, proxies):
+        return peer
+    hops = [hop for value in _all(headers, b"x-forwarded-for") for hop in value.split(b",")]
+    for hop in reversed(hops):
+        text = hop.strip().decode("latin-1")
+        if text and not within(text, proxies):
+            return text
+    return peer
+
+
+def _all(headers: Headers, name: bytes) -> list[bytes]:
+    return [value for key, value in headers if key == name]
+
+
+KeyReader = Callable[[Headers, str], bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Chooser:
+    """One canary route's decision, compiled once per table."""
+
+    share: float
+    salt: str
+    key: KeyReader
+    force: bytes | None
+    proxies: tuple[Network, ...]
+
+    def side(self, headers: Headers, peer: str) -> Side:
+        if self.force is not None:
+            forced = header(headers, self.force)
+            if forced is not None and trusted(peer, self.proxies):
+                side = _FORCED.get(forced.strip().lower())
+                if side is not None:
+                    return side
+        if self.share <= 0.0:
+            return Side.LEGACY
+        key = self.key(headers, peer)
+        if not key:
+            return Side.LEGACY
+        return Side.NATIVE if bucket_of(self.salt, key) < self.share else Side.LEGACY
+
+
+def chooser(config: CanaryConfig, proxies: Sequence[str] = ()) -> Chooser:
+    nets = networks(proxies)
+    name = config.cohort.name.encode("latin-1")
+    key: KeyReader
+    if config.cohort.kind is CohortKind.HEADER:
+
+        def key(headers: Headers, _peer: str) -> bytes | None:
+            return header(headers, name)
+
+    elif config.cohort.kind is CohortKind.COOKIE:
+
+        def key(headers: Headers, _peer: str) -> bytes | None:
+            return cookie(headers, name)
+
+    else:
+
+        def key(headers: Headers, peer: str) -> bytes | None:
+            return client_address(peer, headers, nets).encode("latin-1")
+
+    force = config.force.encode("latin-1") if config.force else None
+    return Chooser(config.share, config.salt, key, force, nets)
