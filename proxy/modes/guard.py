@@ -39,18 +39,32 @@ class SideEvidence:
 
     slots: list[int] = field(default_factory=lambda: [0] * SLOTS)
     errors: int = 0
-
-    @property
-    def n(self) -> int:
-        return sum(self.slots)
+    n: int = 0  # the sum of the slots, kept as they are counted
 
     def add(self, seconds: float, error: bool) -> None:
         self.slots[slot_of(seconds)] += 1
         self.errors += error
+        self.n += 1
 
-    def merge(self, other: SideEvidence) -> SideEvidence:
-        merged = SideEvidence([a + b for a, b in zip(self.slots, other.slots, strict=True)])
-        merged.errors = self.errors + other.errors
+    def count(self, slot: int, n: int) -> None:
+        """Add `n` answers of a slot (ERRORS: `n` errors), as the store keeps them."""
+        if slot == ERRORS:
+            self.errors += n
+        else:
+            self.slots[slot] += n
+            self.n += n
+
+    def rows(self) -> list[tuple[int, int]]:
+        """(slot, n) of the non-empty slots, errors under ERRORS: what the store keeps."""
+        found = [(slot, n) for slot, n in enumerate(self.slots) if n]
+        return [*found, (ERRORS, self.errors)] if self.errors else found
+
+    def merge(self, *others: SideEvidence) -> SideEvidence:
+        merged = SideEvidence(list(self.slots), self.errors, self.n)
+        for other in others:
+            merged.slots = [a + b for a, b in zip(merged.slots, other.slots, strict=True)]
+            merged.errors += other.errors
+            merged.n += other.n
         return merged
 
     @property

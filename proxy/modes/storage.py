@@ -23,7 +23,7 @@ import threading
 from sqlalchemy.engine import make_url
 
 from proxy.logs import get_logger
-from proxy.table.model import Mode, RouteTable
+from proxy.table.model import RouteTable, keeps_evidence
 from shadow.records import Result
 from shadow.store import Store, StoreWriter, open_store
 
@@ -42,7 +42,7 @@ class Nowhere:
 
 
 def wants_store(table: RouteTable) -> bool:
-    return any(route.mode is Mode.SHADOW for route in table.routes)
+    return keeps_evidence(table)
 
 
 class StoreHolder:

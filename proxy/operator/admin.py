@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Route
 
 from proxy.operator import signin
 from proxy.table.model import SAFE_METHODS
+from proxy.table.model import Route as TableRoute
 from proxy.table.reload import Reloader
 from proxy.table.snapshot import UNMATCHED, TableHolder
 
@@ -59,6 +60,8 @@ class AdminContext:
     started: float = field(default_factory=time.monotonic)
     # epoch seconds, for session cookies: every worker and restart must agree on the time
     wall: Callable[[], float] = time.time
+    # a route's effective mode and why (proxy.operator.controls), added to /_strangler/routes
+    describe: Callable[[TableRoute], dict[str, object]] | None = None
 
 
 def is_loopback(host: str | None) -> bool:
@@ -166,6 +169,7 @@ def create_admin(ctx: AdminContext, extra_routes: Sequence[BaseRoute] = ()) -> S
                         "mode": route.mode.value,
                         "line": route.line,
                         "requests": counts.get(route.id, 0),
+                        **(ctx.describe(route) if ctx.describe is not None else {}),
                     }
                     for route in snapshot.table.routes
                 ],

@@ -36,7 +36,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import DatabaseError, IntegrityError, SQLAlchemyError
 
 from proxy.logs import get_logger
-from proxy.table.model import Mode, RouteTable
+from proxy.table.model import RouteTable, keeps_evidence
 from shadow.store import create_store_engine
 
 log = get_logger("proxy.operator.history")
@@ -77,7 +77,7 @@ class Flip:
     at: float  # epoch seconds
     old: str | None
     new: str | None
-    trigger: str  # startup | file | sighup | admin
+    trigger: str  # startup | file | sighup | admin | guard | resume
     digest: str  # of the table that made the change
 
     @property
@@ -133,6 +133,7 @@ class FlipStore:
     def latest_modes(self) -> dict[str, str | None]:
         newest = (
             select(flips.c.route, func.max(flips.c.seq).label("seq"))
+            .where(flips.c.triggered_by.not_in(RUNTIME_TRIGGERS))
             .group_by(flips.c.route)
             .subquery()
         )
@@ -278,7 +279,21 @@ class FlipRecorder:
 
 
 def has_shadow(table: RouteTable) -> bool:
-    return any(route.mode is Mode.SHADOW for route in table.routes)
+    """Whether the table keeps evidence in the parity store (shadow routes, and native and
+    canary routes with their controls): its flips are kept beside it."""
+    return keeps_evidence(table)
+
+
+# flips a gateway makes at run time: they override the table, they are not a table's mode
+RUNTIME_TRIGGERS = ("guard", "resume")
+
+
+def record_flip(
+    engine: Engine, route: str, old: str | None, new: str | None, trigger: str, at: float,
+    digest: str,
+) -> None:  # fmt: skip
+    """One flip made at run time (a guard's rollback, a resume), in the engine's database."""
+    FlipStore.on(engine).record([Change(route, old, new)], at, trigger, digest)
 
 
 class EnginesByUrl:

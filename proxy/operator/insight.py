@@ -19,7 +19,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.routing import Route
 
@@ -84,6 +84,7 @@ class Insight:
         self.dropped: Callable[[], int] = lambda: 0  # the parity writer's running drop count
         self._holder: TableHolder | None = None
         self._primaries: tuple[RouteTable | None, dict[str, str]] = (None, {})
+        self.guards: Any = None  # the gateway's Guards (rollbacks in force), set by create_app
 
     def routes(self, ctx: AdminContext) -> list[Route]:
         self._holder = ctx.holder
