@@ -149,9 +149,13 @@ class Guards:
         await self.installed(self.holder.current.table, "startup")
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def stop(self) -> None:
-        if self._tasks:
+    async def drain(self) -> None:
+        """Wait for the work a reload started (tests, and shutdown)."""
+        while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def stop(self) -> None:
+        await self.drain()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
