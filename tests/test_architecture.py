@@ -41,6 +41,7 @@ PURE = [
     "proxy/operator/pages.py",
     "proxy/modes/cohort.py",
     "proxy/modes/guard.py",
+    "proxy/operator/stages.py",
     "proxy/table/controls.py",
     "shadow/compare.py",
     "shadow/fieldpath.py",

@@ -14,7 +14,16 @@ from collections.abc import Callable
 from typing import Any
 
 from proxy.table import units
-from proxy.table.model import Cohort, CohortKind, Fallback, GuardConfig
+from proxy.table.model import (
+    Cohort,
+    CohortKind,
+    Fallback,
+    GuardConfig,
+    Mode,
+    Problem,
+    Route,
+    RouteTable,
+)
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header name or a cookie name (RFC 6265)
 _SALT = re.compile(r"[\x21-\x7e]{1,200}")
@@ -108,4 +117,30 @@ def removed_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
     if values.get("guard") is not None:
         reason = "guard on a route whose legacy code is removed (it would roll back to nothing)"
         found.append(("guard", reason))
+    return found
+
+
+def findings(table: RouteTable) -> list[Problem]:
+    """What `strangler check` says of the controls a route's mode leaves inert. The gateway
+    accepts them all (a flip is one line); a guard on a legacy route and a legacy route whose
+    legacy code is gone are errors here, since neither can be meant."""
+    found: list[Problem] = []
+
+    def add(route: Route, reason: str, *, warning: bool) -> None:
+        found.append(Problem(table.source, route.line, reason, route.id, warning=warning))
+
+    for route in table.routes:
+        mode = route.mode.value
+        if route.guard is not None and route.mode is Mode.LEGACY:
+            reason = "guard on a legacy route: a guard watches native and canary routes only"
+            add(route, reason, warning=False)
+        elif route.guard is not None and route.mode is Mode.SHADOW:
+            add(route, "guard is inert until the route is canary or native", warning=True)
+        if route.fallback is not None and route.mode in (Mode.LEGACY, Mode.SHADOW):
+            add(route, f"fallback is inert on a {mode} route", warning=True)
+        if route.legacy_removed and route.mode is not Mode.NATIVE:
+            reason = f"legacy_removed on a {mode} route: its legacy side still answers"
+            add(route, reason, warning=False)
+        if route.mode is Mode.CANARY and route.canary is not None and route.canary.share == 0:
+            add(route, "canary.share is 0: every cohort goes to legacy", warning=True)
     return found
