@@ -42,6 +42,7 @@ PURE = [
     "proxy/modes/cohort.py",
     "proxy/modes/guard.py",
     "proxy/operator/stages.py",
+    "proxy/operator/stagehtml.py",
     "proxy/table/controls.py",
     "shadow/compare.py",
     "shadow/fieldpath.py",

@@ -27,7 +27,9 @@ from proxy.logs import get_logger
 from proxy.operator.dashboard import Sources, dashboard_routes, metrics_route
 from proxy.operator.history import FlipRecorder
 from proxy.operator.metrics import Metrics, default_metrics
-from proxy.table.model import RouteTable, Side
+from proxy.operator.stages import RouteStatus
+from proxy.operator.status import statuses
+from proxy.table.model import RouteTable, Side, keeps_evidence
 from shadow.records import Result
 from shadow.store import Store, open_store
 
@@ -89,9 +91,20 @@ class Insight:
     def routes(self, ctx: AdminContext) -> list[Route]:
         self._holder = ctx.holder
         sources = Sources(
-            self.parity_store, self.flips.store_for, self.clock, self.metrics.requests_by_route
-        )
+            self.parity_store, self.flips.store_for, self.clock, self.metrics.requests_by_route,
+            self.stages,
+        )  # fmt: skip
         return [*dashboard_routes(ctx, sources), metrics_route(ctx, self.metrics, self.sync)]
+
+    def stages(self, table: RouteTable, now: float) -> list[RouteStatus]:
+        """Every route's stage; blocking (the dashboard calls it in a worker thread)."""
+        store = self.parity_store(table) if keeps_evidence(table) else None
+        rolled_back = self.guards.active if self.guards is not None else None
+        return statuses(
+            table, store.engine if store is not None else None,
+            store.read_rows if store is not None else None, now, rolled_back,
+            store.bucket_seconds if store is not None else 60,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ lifespan and reloads
 

@@ -16,6 +16,8 @@ from urllib.parse import quote
 from proxy.operator.evidence import Evidence, RouteEvidence
 from proxy.operator.history import Flip
 from proxy.operator.htmlparts import Marker, esc, field_tree, render_pair, sparkline
+from proxy.operator.stagehtml import STYLE as STAGE_STYLE
+from proxy.operator.stagehtml import stage_cell, stage_section
 from proxy.table.matcher import METHODS
 from proxy.table.model import Route
 from shadow.gate import Verdict, format_duration
@@ -76,7 +78,7 @@ def page(title: str, body: str, *, signed_in: bool = False) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} · Strangler</title><style>{STYLE}</style></head>"
+        f"<title>{esc(title)} · Strangler</title><style>{STYLE}{STAGE_STYLE}</style></head>"
         f"<body>{account}{body}</body></html>"
     )
 
@@ -195,14 +197,16 @@ def overview(e: Evidence, *, signed_in: bool = False) -> str:
         trend = sparkline(rep.trend if rep else (), e.since, e.as_of, markers=_markers(r.flips))
         rows.append([
             f'<td><a href="{route_url(r.id)}">{esc(r.id)}</a></td>', f"<td>{_match(r.route)}</td>",
-            f"<td>{_mode(r)}</td>", f'<td class="num">{r.requests}</td>',
+            f"<td>{_mode(r)}</td>",
+            f'<td class="stagecell">{stage_cell(e.statuses.get(r.id))}</td>',
+            f'<td class="num">{r.requests}</td>',
             f'<td class="num">{rep.compared if rep else 0}</td>',
             f'<td class="num">{fmt_percent(rep.parity if rep else None)}</td>',
             f"<td>{trend}</td>", f'<td class="gate">{verdict_html(r)}</td>',
             f"<td>{_last_flip(r, e.as_of)}</td>",
         ])  # fmt: skip
-    headings = ["route", "match", "mode", "requests", "compared", "parity", "trend", "gate",
-                "last flip"]  # fmt: skip
+    headings = ["route", "match", "mode", "stage", "requests", "compared", "parity", "trend",
+                "gate", "last flip"]  # fmt: skip
     links = " · ".join(
         f'<a href="{BASE}/{p}">{p}</a>' for p in ("metrics", "routes", "parity", "health")
     )
@@ -312,6 +316,7 @@ def route_page(e: Evidence, r: RouteEvidence, *, signed_in: bool = False) -> str
     body = (
         f'<p><a href="{BASE}/">all routes</a></p><h1>{esc(r.id)} {_mode(r)}</h1>'
         f"<p>{_match(r.route)}</p>" + _header(e)
+        + stage_section(e.statuses.get(r.id))
         + f'<h2>Gate</h2><div class="gate">{verdict_html(r)}</div>'
         + (_rule(r.verdict) if r.verdict else "")
         + "<h2>Evidence</h2>" + _stats(rep)
