@@ -32,7 +32,11 @@ _SCALE = float(2**64)
 
 def bucket_of(salt: str, key: bytes) -> float:
     """The cohort's bucket in [0, 1)."""
-    digest = hashlib.blake2b(salt.encode() + b"\x00" + key, digest_size=8).digest()
+    return _bucket(salt.encode() + b"\x00", key)
+
+
+def _bucket(prefix: bytes, key: bytes) -> float:
+    digest = hashlib.blake2b(prefix + key, digest_size=8).digest()
     return int.from_bytes(digest, "big") / _SCALE
 
 
@@ -101,7 +105,7 @@ class Chooser:
     """One canary route's decision, compiled once per table."""
 
     share: float
-    salt: str
+    salt: bytes  # the table's salt, as hashed before each key
     key: KeyReader
     force: bytes | None
     proxies: tuple[Network, ...]
@@ -118,7 +122,7 @@ class Chooser:
         key = self.key(headers, peer)
         if not key:
             return Side.LEGACY
-        return Side.NATIVE if bucket_of(self.salt, key) < self.share else Side.LEGACY
+        return Side.NATIVE if _bucket(self.salt, key) < self.share else Side.LEGACY
 
 
 def chooser(config: CanaryConfig, proxies: Sequence[str] = ()) -> Chooser:
@@ -141,4 +145,4 @@ def chooser(config: CanaryConfig, proxies: Sequence[str] = ()) -> Chooser:
             return client_address(peer, headers, nets).encode("latin-1")
 
     force = config.force.encode("latin-1") if config.force else None
-    return Chooser(config.share, config.salt, key, force, nets)
+    return Chooser(config.share, config.salt.encode() + b"\x00", key, force, nets)

@@ -40,6 +40,9 @@ from shadow.redact import redact_query, redact_text
 
 log = get_logger("proxy.modes.controls")
 CLIENT_GONE = 499
+# the sides' names as labels and keys: an enum's .value is a property lookup, and these run on
+# every request
+NATIVE, LEGACY = Side.NATIVE.value, Side.LEGACY.value
 
 
 class Observer(Protocol):
@@ -86,7 +89,7 @@ class Controls:
         if route.fallback is None and route.guard is None:
             await gateway.native(call)
         elif self.guards.rolled_back(route.id) is not None:
-            call.exchange.side = Side.LEGACY.value
+            call.exchange.side = LEGACY
             await gateway.legacy(call)
         else:
             await self._native(call, None)
@@ -95,18 +98,17 @@ class Controls:
         route, gateway = call.route, self.gateway
         assert route is not None and gateway is not None
         if self.guards.rolled_back(route.id) is not None:
-            call.exchange.side = Side.LEGACY.value
+            call.exchange.side = LEGACY
             await gateway.legacy(call)
             return
         plan = self._plan(call.snapshot, route)
-        side = plan.choose.side(call.scope["headers"], call.view.client_ip)
-        call.exchange.side = side.value
-        answer = self._native if side is Side.NATIVE else self._legacy
+        native = plan.choose.side(call.scope["headers"], call.view.client_ip) is Side.NATIVE
+        call.exchange.side = NATIVE if native else LEGACY
+        answer = self._native if native else self._legacy
         if plan.compare is None:
             await answer(call, None)
             return
-        compared = plan.compare[1] if side is Side.NATIVE else plan.compare[0]
-        await self.shadow.run(call, compared, answer)
+        await self.shadow.run(call, plan.compare[native], answer)
 
     # ------------------------------------------------------------ the sides, counted
 
@@ -114,12 +116,12 @@ class Controls:
         """The native side answers (or, with a fallback, legacy in its place: then False)."""
         gateway, route = self.gateway, call.route
         assert gateway is not None and route is not None
-        if route.fallback is not None and call.scope["method"] in FALLBACK_METHODS:
-            attempt = await with_fallback(gateway.native, gateway.legacy, call, tap)
-        else:
-            attempt = await _timed(gateway.native, call, tap, self._counter(route, Side.NATIVE))
+        if route.fallback is None or call.scope["method"] not in FALLBACK_METHODS:
+            await self._timed(gateway.native, call, tap, route, NATIVE)
+            return True
+        attempt = await with_fallback(gateway.native, gateway.legacy, call, tap)
         if attempt.status != CLIENT_GONE:
-            self._count(route, Side.NATIVE, attempt.seconds, attempt.failed)
+            self._count(route, NATIVE, attempt.seconds, attempt.failed)
         if attempt.reason is None:
             return True
         self._fell_back(call, route, attempt)
@@ -128,17 +130,26 @@ class Controls:
     async def _legacy(self, call: Call, tap: ResponseTap | None) -> bool:
         gateway, route = self.gateway, call.route
         assert gateway is not None and route is not None
-        attempt = await _timed(gateway.legacy, call, tap, self._counter(route, Side.LEGACY))
-        if attempt.status != CLIENT_GONE:
-            self._count(route, Side.LEGACY, attempt.seconds, attempt.failed)
+        await self._timed(gateway.legacy, call, tap, route, LEGACY)
         return True
 
-    def _counter(self, route: Route, side: Side) -> Callable[[float], None]:
-        return lambda seconds: self._count(route, side, seconds, True)
+    async def _timed(
+        self, side: Answer, call: Call, tap: ResponseTap | None, route: Route, name: str
+    ) -> None:
+        """A side's answer, counted; one that breaks off mid-body is counted, then raised."""
+        started = time.perf_counter()
+        try:
+            await side(call, tap)
+        except errors.UpstreamBroken:
+            self._count(route, name, time.perf_counter() - started, True)
+            raise
+        status = call.exchange.status
+        if status != CLIENT_GONE:
+            self._count(route, name, time.perf_counter() - started, status >= 500)
 
-    def _count(self, route: Route, side: Side, seconds: float, error: bool) -> None:
+    def _count(self, route: Route, side: str, seconds: float, error: bool) -> None:
         self.guards.record(route, side, seconds, error)
-        self.observer.answered(route.id, side.value, error)
+        self.observer.answered(route.id, side, error)
 
     def _fell_back(self, call: Call, route: Route, attempt: Attempt) -> None:
         reason = attempt.reason
@@ -189,17 +200,3 @@ class Controls:
 
 
 Answer = Callable[[Call, ResponseTap | None], Awaitable[None]]
-
-
-async def _timed(
-    side: Answer, call: Call, tap: ResponseTap | None, broke: Callable[[float], None]
-) -> Attempt:
-    """A side's answer as an Attempt; one that breaks off mid-body is counted, then raised."""
-    started = time.perf_counter()
-    try:
-        await side(call, tap)
-    except errors.UpstreamBroken:
-        broke(time.perf_counter() - started)
-        raise
-    ex = call.exchange
-    return Attempt(ex.status, time.perf_counter() - started, None, ex.error)

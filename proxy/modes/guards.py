@@ -53,6 +53,7 @@ GUARDED_MODES = (Mode.NATIVE, Mode.CANARY)
 PRUNE_EVERY = 60  # cycles between deletions of old evidence
 KEEP = 3600.0  # seconds of evidence kept at least (the dashboard shows canary routes' hour)
 Key = tuple[str, str]  # route, side
+NATIVE, LEGACY = Side.NATIVE.value, Side.LEGACY.value
 
 
 def window_text(seconds: float) -> str:
@@ -107,22 +108,23 @@ class Guards:
     def rolled_back(self, route_id: str) -> Rollback | None:
         return self.active.get(route_id)
 
-    def record(self, route: Route, side: Side, seconds: float, error: bool) -> None:
-        key = (route.id, side.value)
+    def record(self, route: Route, side: str, seconds: float, error: bool) -> None:
+        """`side`: "legacy" or "native" (strings, not the enum: this runs on every request)."""
+        key = (route.id, side)
         evidence = self._pending.get(key)
         if evidence is None:
             evidence = self._pending[key] = SideEvidence()
         evidence.add(seconds, error)
-        if route.guard is not None and side is Side.NATIVE and route.id not in self.active:
+        if route.guard is not None and side == NATIVE and route.id not in self.active:
             self._consider(route)
 
     def _consider(self, route: Route) -> None:
         guard = route.guard
         assert guard is not None
-        native = self._sum((route.id, Side.NATIVE.value))
+        native = self._sum((route.id, NATIVE))
         if native.n < guard.min_requests:
             return
-        legacy = self._sum((route.id, Side.LEGACY.value))
+        legacy = self._sum((route.id, LEGACY))
         verdict = judge(guard, native, legacy, window_text(guard.window))
         if verdict.tripped:
             self._trip(route, verdict.reason)

@@ -2,8 +2,8 @@
 
 One `Store` and one `StoreWriter` per process, on the table's `shadow.store` URL (the table
 loader has already let STRANGLER_STORE override it). The store is opened only once a table keeps
-evidence (a shadow route; a canary, fallback or guard), so an all-legacy gateway creates none. Opening is I/O (the tables are
-created when missing), so it runs in a worker thread.
+evidence (a shadow route; a canary, fallback or guard), so an all-legacy gateway creates none.
+Opening is I/O (the tables are created when missing), so it runs in a worker thread.
 
 On reload with a different store URL (noticed by the first shadow request on the new table)
 the new store is opened in the background and, once open, takes the results from then on; the

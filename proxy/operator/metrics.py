@@ -98,6 +98,7 @@ class Metrics:
             ["route"], registry=registry,
         )  # fmt: skip
         self._children: dict[tuple[str, str, str | None, int], tuple[Any, Any]] = {}
+        self._answers: dict[tuple[str, str, bool], Any] = {}
         self._dropped_seen = 0
         # bound once: the request path calls these without an attribute walk
         self.started = self.in_flight.inc
@@ -140,7 +141,13 @@ class Metrics:
     # ------------------------------------------------------------ migration controls
 
     def answered(self, route: str, side: str, error: bool) -> None:
-        self.side_answers.labels(route, side, "error" if error else "ok").inc()
+        key = (route, side, error)
+        child = self._answers.get(key)
+        if child is None:
+            child = self._answers[key] = self.side_answers.labels(
+                route, side, "error" if error else "ok"
+            )
+        child.inc()
 
     def fell_back(self, route: str, reason: str) -> None:
         self.fallbacks.labels(route, reason).inc()

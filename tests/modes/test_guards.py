@@ -10,7 +10,6 @@ from proxy.modes.guards import Guards
 from proxy.modes.rollbacks import RollbackStore
 from proxy.operator.history import FlipStore, record_flip
 from proxy.operator.metrics import Metrics
-from proxy.table.model import Side
 from proxy.table.parser import parse
 from proxy.table.snapshot import TableHolder, build_snapshot
 from shadow.store import Store
@@ -147,13 +146,13 @@ async def test_two_processes_judge_everyones_answers_and_both_roll_back(
     one.on_rollback = two.on_rollback = rolled.append
     route = one.holder.current.table.routes[0]
     for i in range(12):  # 12 answers here, 6 of them errors: under min_requests alone
-        one.record(route, Side.NATIVE, 0.01, i % 2 == 0)
+        one.record(route, "native", 0.01, i % 2 == 0)
     await one.cycle()
     assert one.rolled_back("users.list") is None
     await two.cycle()  # the other process's tick: it reads one's 12 from the store
     for i in range(8):  # 8 more there: 20 in all, half errors
         assert two.rolled_back("users.list") is None
-        two.record(route, Side.NATIVE, 0.01, i % 2 == 0)
+        two.record(route, "native", 0.01, i % 2 == 0)
     assert two.rolled_back("users.list") is not None  # at its 8th, at once
     await two.cycle()  # written
     assert one.rolled_back("users.list") is None
@@ -172,6 +171,6 @@ async def test_a_store_that_cannot_be_reached_keeps_the_rollback_in_the_process(
     guards.engine = lambda: None  # no store open
     route = guards.holder.current.table.routes[0]
     for _ in range(20):
-        guards.record(route, Side.NATIVE, 0.01, True)
+        guards.record(route, "native", 0.01, True)
     await guards.cycle()
     assert guards.rolled_back("users.list") is not None
