@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from proxy.logs import get_logger
 from proxy.modes.guard import SideEvidence, judge
@@ -70,6 +70,7 @@ class Seen:
     rollbacks: dict[str, Rollback] = field(default_factory=dict)
     evidence: dict[Key, SideEvidence] = field(default_factory=dict)
     written: set[str] = field(default_factory=set)  # trips this cycle wrote
+    added: bool = True  # this process's counts reached the store (else they wait for the next)
 
 
 class Guards:
@@ -101,6 +102,7 @@ class Guards:
         self._wake = asyncio.Event()
         self._cycles = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._cycling = asyncio.Lock()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------ the request path
@@ -190,6 +192,10 @@ class Guards:
 
     async def cycle(self) -> None:
         """Write this process's counts and trips, read everyone's state and evidence."""
+        async with self._cycling:  # the tick, a reload and the shutdown take turns
+            await self._cycle()
+
+    async def _cycle(self) -> None:
         table = self.holder.current.table
         self._flushing, self._pending = self._pending, {}
         trips = dict(self._unconfirmed)
@@ -201,8 +207,12 @@ class Guards:
         keep = max([KEEP, *(r.guard.window for r in guarded if r.guard)])
 
         def work(store: RollbackStore) -> Seen:
-            store.add(counts)
             seen = Seen()
+            try:
+                store.add(counts)
+            except OperationalError as exc:  # a deadlock or lock wait between writers
+                seen.added = False
+                log.info("guard_counts_deferred", error=repr(exc))
             for rollback in trips.values():
                 if store.trip(rollback):
                     seen.written.add(rollback.route)
@@ -229,13 +239,13 @@ class Guards:
             self.failures += 1
             log.warning("guard_store_failed", error=repr(exc))
             seen = None
-        if not isinstance(seen, Seen):  # failed, or no store: the counts wait for the next
+        if not isinstance(seen, Seen) or not seen.added:  # the counts wait for the next cycle
             for key, evidence in self._flushing.items():
                 later = self._pending.get(key)
                 self._pending[key] = evidence.merge(later) if later is not None else evidence
             self._flushing = {}
-            return
-        self._apply(seen, trips)
+        if isinstance(seen, Seen):
+            self._apply(seen, trips)
 
     def _keyed(self, counts: dict[Key, SideEvidence]) -> dict[AnswerKey, SideEvidence]:
         bucket = bucket_of(self.clock())

@@ -84,7 +84,7 @@ def sides(url: str, n: int) -> list[str]:
     return [httpx.get(f"{url}/users", timeout=5).json()["side"] for _ in range(n)]
 
 
-def settled(urls: list[str], side: str, timeout: float = 15) -> None:
+def settled(urls: list[str], side: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(set(sides(url, 12)) == {side} for url in urls):
