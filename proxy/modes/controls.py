@@ -104,11 +104,14 @@ class Controls:
         plan = self._plan(call.snapshot, route)
         native = plan.choose.side(call.scope["headers"], call.view.client_ip) is Side.NATIVE
         call.exchange.side = NATIVE if native else LEGACY
-        answer = self._native if native else self._legacy
-        if plan.compare is None:
-            await answer(call, None)
-            return
-        await self.shadow.run(call, plan.compare[native], answer)
+        if plan.compare is not None:
+            answer = self._native if native else self._legacy
+            await self.shadow.run(call, plan.compare[native], answer)  # [False]: legacy's plan
+        elif native and route.fallback is not None:
+            await self._native(call, None)
+        else:  # the common case, without a coroutine of its own between dispatch and the side
+            side = gateway.native if native else gateway.legacy
+            await self._timed(side, call, None, route, NATIVE if native else LEGACY)
 
     # ------------------------------------------------------------ the sides, counted
 
