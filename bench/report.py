@@ -18,6 +18,8 @@ Num = float | int
 Spread = tuple[float, float, float]
 Write = Callable[[str], None]
 X = "\N{MULTIPLICATION SIGN}"
+# an analysis written after a run of part 6, included in bench/results/canary.md
+ROOT_FINDINGS_CANARY = Path(__file__).resolve().parent / "results" / "canary-findings.md"
 SHADOWS = ("shadow-1.0", "shadow-0.1", "shadow-url-1.0")
 UNEQUAL_LOAD = 0.05  # same-load rows: achieved rates further apart than this are flagged
 
@@ -171,10 +173,14 @@ def render(results: dict[str, Any]) -> str:
             "> **Smoke run (BENCH_QUICK=1)**: durations and seed scale are too small for the "
             "figures to mean anything.\n"
         )
-    for section in (headline, goals, findings):
+    only_canary = {m.get("part") for m in d.m} == {"6"}  # a run of part 6 alone (canary.md)
+    for section in () if only_canary else (headline, goals, findings):
         section(d, w)
+    if only_canary and (ROOT_FINDINGS_CANARY.exists()):
+        w(ROOT_FINDINGS_CANARY.read_text())
     machine(results, w)
-    for section in (part1, part2, part3, part4, part5, part6):
+    parts = (part6,) if only_canary else (part1, part2, part3, part4, part5, part6)
+    for section in parts:
         section(d, w)
     profiles(results, w)
     notes(results, w)
