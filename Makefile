@@ -22,7 +22,7 @@ pytest: setup
 	$(PY) -m pytest
 
 compose-check:
-	@if command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"; \
+	@if command -v docker-compose >/dev/null; then STRANGLER_ADMIN_TOKEN=compose-check docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"; \
 	elif [ "$$CI" = true ]; then echo "docker-compose is missing under CI=true" >&2; exit 1; \
 	else echo "docker-compose not installed; skipping compose check" >&2; fi
 

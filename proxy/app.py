@@ -57,9 +57,13 @@ def create_app(
     holder = TableHolder(build_snapshot(table))
     if native_app is None and table.native.app is not None and table.native.url is None:
         native_app = native.load_app(table.native.app)
-    reloader = Reloader(holder, settings.config_path, settings.env)
+    running = table.native.app if native_app is not None else None
+    reloader = Reloader(holder, settings.config_path, settings.env, native_app=running)
     context = AdminContext(holder, reloader, settings.admin_token)
-    shadow = ShadowMode(store)  # None: the table's shadow.store, opened in the lifespan
+    # None: the table's shadow.store, opened in the background from the lifespan; at shutdown
+    # a store that hangs gets the graceful timeout, then the process goes on
+    shadow = ShadowMode(store, close_deadline=settings.graceful_timeout)
+    context.store_state = shadow.stores.state
     parity = parity_route(context, lambda: shadow.stores.reader(holder.current.table))
     extra = admin_routes(context) if admin_routes is not None else ()
     # metrics, flip history and the dashboard, reading the store shadow mode writes to
@@ -93,7 +97,10 @@ def create_app(
 
     async def start() -> None:
         if forwarder.client is None:
-            forwarder.client = UpstreamClient(holder.current.table.legacy.pool_size)
+            table = holder.current.table
+            forwarder.client = UpstreamClient(
+                table.legacy.pool_size, read_ahead=table.limits.buffer_response
+            )
         if settings.watch and settings.config_path is not None:
             reloader.start(settings.reload_interval)
         if lifespan is not None:

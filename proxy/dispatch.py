@@ -84,12 +84,14 @@ class Gateway:
         metrics.started()
         client = scope.get("client")
         server = scope.get("server")
+        snapshot = self.holder.current  # once: the request keeps this table to its end
         view = read_request(
             scope["headers"],
             scope["scheme"],
             f"{server[0]}:{server[1]}" if server else "",
             client[0] if client else "",
             os.urandom(16).hex(),
+            snapshot.trust,
         )
         logs.REQUEST_ID.set(view.request_id)  # every log line of this request (its task) has it
         if view.marked:  # an internal mark of shadow mode: never a client's to set
@@ -111,9 +113,10 @@ class Gateway:
                 return
             if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
                 route_id = mode = "admin"
-                await self._admin(scope, receive, send, path, exchange)
+                # the admin rules read the socket's peer (scope["client"]); the scheme is the
+                # client's, through a trusted TLS terminator too (the sign-in cookie's Secure)
+                await self._admin({**scope, "scheme": view.scheme}, receive, send, path, exchange)
                 return
-            snapshot = self.holder.current  # once: the request keeps this table to its end
             found = snapshot.matcher.match(method, path)
             route = found.route if isinstance(found, RouteMatch) else None
             route_id = route.id if route is not None else UNMATCHED

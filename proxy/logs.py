@@ -1,6 +1,9 @@
 """Logging: structlog configured in one place, one access line per request, no credentials.
 
-JSON lines when stderr is not a terminal (production), the console renderer otherwise. Every
+JSON lines when stderr is not a terminal (production), the console renderer otherwise. On the
+console the access lines are at debug level, so a terminal shows reloads, warnings and errors,
+not a line per request (STRANGLER_LOG_LEVEL=debug shows them too); JSON keeps them at info, for
+the log pipeline that collects them. Every
 line of a request carries its request id: dispatch sets `REQUEST_ID` (one context variable, set
 once per request) and `add_request_id` copies it into each line. `mask_credentials` runs before
 rendering, so Authorization, Cookie and Set-Cookie values never reach a log, however they were
@@ -248,8 +251,8 @@ def access(
     }
     if error:
         fields["error"] = error
-    if _fast_write is None:
-        _access.info("access", **fields)
+    if _fast_write is None:  # the console: a person watching, not a log pipeline
+        _access.debug("access", **fields)
         return
     fields["event"] = "access"
     fields["level"] = "info"

@@ -52,10 +52,12 @@ G="http://127.0.0.1:$GATEWAY_PORT"
 cat <<TXT
 
 Strangler is listening on $G, in front of PHP on $LEGACY_URL (PHP log: var/php.log).
-Try, in another terminal:
+This terminal shows the gateway's reloads, warnings and errors; STRANGLER_LOG_LEVEL=debug
+adds a line per request. Try, in another terminal:
 
   # legacy: the PHP login page and health check, passed through untouched
   curl -i $G/login
+  curl -s $G/health
   # native: one user, served by the Python handlers (handlers/)
   curl -s -H 'Authorization: Bearer $TOKEN' -H 'Accept: application/json' $G/api/v1/admin/users/1
   # shadow: the users list, answered by PHP and compared with the Python side

@@ -15,20 +15,25 @@ Modules, in the order data flows through them:
     redact       credentials masked before storage
     settings     ShadowSettings, deterministic sampling, the tree-diff budget
     experiment   Experiment.submit: the runner the gateway calls, never raising, never waiting
-    records      Result and the rows of the store; fold (results → increments)
-    writer       StoreWriter: batched, off the event loop, drops counted
-    store        Store (SQLAlchemy Core: SQLite, MariaDB/MySQL, PostgreSQL)
+    records      Result and the rows of the store; fold (results → increments); evidence epochs
+    threads      DaemonWorker: calls that may hang, on a thread that never holds the exit
+    writer       StoreWriter: batched, off the event loop, opens its store in the background,
+                 drops counted; Totals across writers
+    store        Store (SQLAlchemy Core: SQLite, MariaDB/MySQL, PostgreSQL), under Timeouts;
+                 resets of a route's evidence
     report       rows → Report; render_table, render_markdown, to_json
+    samples      the newest sample pair of each differing field, values side by side
+    gate         rows → Verdict: ready to flip, or blocked and why
 
 Wiring, in the gateway's lifespan:
 
-    store = open_store(table.shadow.store)            # creates the tables
-    writer = StoreWriter(store)                       # starts on the first put
+    writer = StoreWriter(opener=lambda: open_store(url, timeouts=Timeouts()))
+    writer.start()                                    # serves at once; opens in the background
     experiment = Experiment(writer, ShadowSettings.from_config(table.shadow))
     ...per shadow request, after the primary answered the client:
     experiment.submit(route.id, RequestInfo(method, path, query, request_id), primary_observation,
                       call_candidate, call_primary_again,
                       settings=ShadowSettings.from_config(route.shadow))
     ...on shutdown:
-    await experiment.close(); await writer.close(); store.close()
+    await experiment.close(); stats = await writer.close(deadline); writer.store.close()
 """

@@ -3,10 +3,16 @@
     failure? → same bytes? → lift → collapse body kinds → strict `==` → drop ignored paths
     → strict `==` → deepdiff (only now) → classify into Differences → split off learned noise
 
-With `Rules(tree_diff=False)` the last steps are replaced by dropping the learned noise fields
-too and comparing with `==` once more: the outcome is the same, but a mismatch comes without its
-fields (`diffed=False`). The experiment asks for that when tree diffs are over their budget, as
-deepdiff costs ~1.8 µs a byte and holds the interpreter lock the event loop needs.
+With `Rules(tree_diff=False)` the last steps are replaced by setting the learned noise fields
+aside too and comparing with `==` once more: the outcome is the same, but a mismatch comes
+without its fields (`diffed=False`). The experiment asks for that when tree diffs are over their
+budget, as deepdiff costs ~1.8 µs a byte and holds the interpreter lock the event loop needs.
+
+Learned noise excuses only the kinds of difference A/A showed at a field (`Rules.noise_kinds`):
+a session cookie whose value varies does not excuse a candidate that sends none. Without a tree
+diff, a noise field is therefore not dropped but masked where it is present: by a value of the
+same JSON type when A/A showed only value differences there, by one placeholder when it showed
+other kinds; only a field A/A saw missing or extra is dropped whole.
 
 Every comparison has exactly one outcome: matched, mismatched, ignored (every difference was
 under an ignore rule or learned noise) or errored (a side failed, timed out, or sent garbage).
@@ -29,7 +35,7 @@ Decisions, so that reports mean one thing:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -56,6 +62,16 @@ class Rules:
     ignore: tuple[Pattern, ...] = ()
     noise: frozenset[str] = frozenset()  # generalised fields learned as noise
     tree_diff: bool = True  # False: outcome only, no deepdiff
+    # (field, kind) pairs that A/A showed at the noise fields: a difference of another kind at a
+    # noise field is real. None: every kind is excused
+    noise_kinds: frozenset[tuple[str, str]] | None = None
+
+
+def excused(d: Difference, rules: Rules) -> bool:
+    """A difference at learned noise, of a kind A/A showed there."""
+    if d.field not in rules.noise:
+        return False
+    return rules.noise_kinds is None or (d.field, d.kind.value) in rules.noise_kinds
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +112,11 @@ def compare_lifted(a: Lifted, b: Lifted, rules: Rules) -> Comparison:
     if not found and same(na, nb):  # they differed, and only where the ignore rules say
         return Comparison(Outcome.IGNORED, primary=a, candidate=b)
     if not rules.tree_diff:
-        return _outcome_only(a, b, (na, nb), found, rules.noise)
+        return _outcome_only(a, b, (na, nb), found, rules)
     found.extend(differences(na, nb))
     found.sort(key=lambda d: (d.path, d.kind.value))
-    real = tuple(d for d in found if d.field not in rules.noise)
-    noise = tuple(d for d in found if d.field in rules.noise)
+    real = tuple(d for d in found if not excused(d, rules))
+    noise = tuple(d for d in found if excused(d, rules))
     if not found:
         # the trees differ, yet nothing was classified: say so at the root rather than claim
         # parity that was not shown
@@ -110,19 +126,60 @@ def compare_lifted(a: Lifted, b: Lifted, rules: Rules) -> Comparison:
 
 
 def _outcome_only(
-    a: Lifted, b: Lifted, trees: tuple[Any, Any], found: list[Difference], noise: frozenset[str]
+    a: Lifted, b: Lifted, trees: tuple[Any, Any], found: list[Difference], rules: Rules
 ) -> Comparison:
-    real = tuple(d for d in found if d.field not in noise)
-    patterns = noise_patterns(noise)
-    if not real and same(drop_ignored(trees[0], patterns), drop_ignored(trees[1], patterns)):
+    real = tuple(d for d in found if not excused(d, rules))
+    if not real and same(*(set_noise_aside(t, rules) for t in trees)):
         return Comparison(Outcome.IGNORED, diffed=False, primary=a, candidate=b)
     return Comparison(Outcome.MISMATCHED, real, diffed=False, primary=a, candidate=b)
 
 
+def set_noise_aside(tree: Any, rules: Rules) -> Any:
+    """A copy of `tree` in which learned noise can no longer differ, except in the kinds A/A
+    did not show there (see the module docstring)."""
+    dropped, typed, placeholder = noise_plan(rules.noise, rules.noise_kinds)
+    tree = drop_ignored(tree, dropped)
+    tree = _walk(tree, [(p, 0) for p in typed], _same_type) if typed else tree
+    return _walk(tree, [(p, 0) for p in placeholder], _placeholder) if placeholder else tree
+
+
 @lru_cache(maxsize=64)
-def noise_patterns(noise: frozenset[str]) -> tuple[Pattern, ...]:
-    # learned fields are generalised paths, which always parse back (tests/shadow prove it)
-    return tuple(parse(name) for name in sorted(noise))
+def noise_plan(
+    noise: frozenset[str], kinds: frozenset[tuple[str, str]] | None
+) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...], tuple[Pattern, ...]]:
+    """The noise fields to drop, to mask by type, and to mask by a placeholder."""
+    dropped, typed, placeholder = [], [], []
+    for name in sorted(noise):
+        # learned fields are generalised paths, which always parse back (tests/shadow prove it)
+        pattern = parse(name)
+        seen = {k for f, k in kinds if f == name} if kinds is not None else None
+        if seen is None or seen & {Kind.MISSING.value, Kind.EXTRA.value}:
+            dropped.append(pattern)
+        elif seen <= {Kind.VALUE.value}:
+            typed.append(pattern)
+        else:
+            placeholder.append(pattern)
+    return tuple(dropped), tuple(typed), tuple(placeholder)
+
+
+_PLACEHOLDER = "(noise)"
+
+
+def _placeholder(_value: Any) -> Any:
+    return _PLACEHOLDER
+
+
+def _same_type(value: Any) -> Any:
+    """One value per JSON type: what varies is hidden, a change of type is not."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return 0
+    if isinstance(value, str):
+        return ""
+    return [] if isinstance(value, list) else {}
 
 
 def failure_of(primary: Observation, candidate: Observation) -> str | None:
@@ -161,10 +218,12 @@ def drop_ignored(tree: Any, patterns: Sequence[Pattern]) -> Any:
     """A copy of `tree` without the places the patterns name; untouched branches are shared."""
     if not patterns:
         return tree
-    return _drop(tree, [(p, 0) for p in patterns])
+    return _walk(tree, [(p, 0) for p in patterns], None)
 
 
-def _drop(node: Any, live: list[tuple[Pattern, int]]) -> Any:
+def _walk(node: Any, live: list[tuple[Pattern, int]], replace: Callable[[Any], Any] | None) -> Any:
+    """A copy of `node` in which the places the patterns name are dropped (`replace` None) or
+    replaced by `replace(value)`; untouched branches are shared."""
     if isinstance(node, dict):
         items: Iterable[tuple[Any, Any]] = node.items()
     elif isinstance(node, list):
@@ -176,9 +235,11 @@ def _drop(node: Any, live: list[tuple[Pattern, int]]) -> Any:
     for part, child in items:
         reach = [(p, i + 1) for p, i in live if p.steps[i].matches(part)]
         if any(i == len(p.steps) for p, i in reach):
-            changed = True  # this place is ignored whole
+            changed = True  # this place is set aside whole
+            if replace is not None:
+                out.append((part, replace(child)))
             continue
-        kept = _drop(child, reach) if reach else child
+        kept = _walk(child, reach, replace) if reach else child
         changed = changed or kept is not child
         out.append((part, kept))
     if not changed:

@@ -20,6 +20,11 @@ rule bounds their share of the time, `in_process_share`: while the in-process ca
 within the last second took more than that share of it, none starts, and what arrives is shed
 the same way. With the default (0.25) they occupy about a quarter of the time at most, and a
 gateway with little traffic sheds nothing.
+
+Requests that are not compared (unsampled, skipped, shed) are tallied per route and handed to
+the writer in bulk: after `_TALLY_MAX` of them, when a comparison starts on the route, and at the
+latest `tally_seconds` after the first of a tally, on a timer. Without the timer the last request
+of a burst would wait for the next one on its route, and the outcomes would lag the requests.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import logging
 import time
@@ -70,6 +76,7 @@ class Experiment:
         ledger: NoiseLedger | None = None,
         compare_threads: int = 2,
         tree_diffs_per_second: float | None = 50.0,
+        tally_seconds: float = _TALLY_SECONDS,
     ) -> None:
         self.writer = writer
         # told of every result as it goes to the writer (the gateway's metrics); never raising
@@ -87,6 +94,8 @@ class Experiment:
         self.faults = 0  # bugs of our own, caught so the caller never sees them
         self._tasks: set[asyncio.Task[None]] = set()
         self._tallies: dict[tuple[str, Outcome | str], tuple[int, float]] = {}
+        self.tally_seconds = tally_seconds
+        self._tally_timer: asyncio.TimerHandle | None = None
         self._closed = False
         # comparing is CPU work: off the event loop, on threads of its own so that a burst of
         # deepdiffs cannot starve the loop's default executor
@@ -148,8 +157,9 @@ class Experiment:
         if local_full and in_process[1]:
             aa_call = None
         self._flush_tallies(at, route)
-        noise = self.ledger.noise_fields(route, s.thresholds)
-        rules = Rules(tuple(h.lower() for h in s.headers), compiled(s.ignore), noise)
+        noise, kinds = self.ledger.noise_rules(route, s.thresholds)
+        headers = tuple(h.lower() for h in s.headers)
+        rules = Rules(headers, compiled(s.ignore), noise, noise_kinds=kinds)
         job = _Job(route, request, at, primary, rules, compiled(s.redact), self.budget)
         if in_process[0]:
             candidate = self.counted(candidate)
@@ -197,8 +207,20 @@ class Experiment:
         result per shed request would fill the writer's queue just when it matters most."""
         n, first = self._tallies.get((route, kind), (0, at))
         self._tallies[route, kind] = (n + 1, first)
-        if n + 1 >= _TALLY_MAX or at - first >= _TALLY_SECONDS:
+        if n + 1 >= _TALLY_MAX or at - first >= self.tally_seconds:
             self._flush_tallies(at, route)
+        elif self._tally_timer is None and not self._closed:
+            with contextlib.suppress(RuntimeError):  # no running loop: close() flushes
+                loop = asyncio.get_running_loop()
+                self._tally_timer = loop.call_later(self.tally_seconds, self._tallies_due)
+
+    def _tallies_due(self) -> None:
+        self._tally_timer = None
+        try:
+            self._flush_tallies(self.clock())
+        except Exception:
+            self.faults += 1
+            log.exception("shadow tally flush failed")
 
     def _flush_tallies(self, at: float, route: str | None = None) -> None:
         for key in [k for k in self._tallies if route is None or k[0] == route]:
@@ -270,6 +292,9 @@ class Experiment:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._tally_timer is not None:
+            self._tally_timer.cancel()
+            self._tally_timer = None
         self._flush_tallies(self.clock())
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -320,7 +345,7 @@ def evaluate(
 
 
 def replace_noise(rules: Rules) -> Rules:
-    return dataclasses.replace(rules, noise=frozenset())
+    return dataclasses.replace(rules, noise=frozenset(), noise_kinds=None)
 
 
 def _judge(

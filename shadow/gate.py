@@ -14,6 +14,10 @@ A route is *ready* when, over the last `window` (ending at `now`, which the call
 
 Otherwise it is *blocked*, and every rule that fails gives one reason. Rows are counted by whole
 time buckets: a bucket that overlaps the window's start counts whole, as in reports.
+
+When the route's evidence was reset (`Store.reset`) inside the window, the window starts at the
+reset instead (see `records.in_epoch`), and the reasons say "since the reset" rather than name
+the window.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shadow.noise import DEFAULT_THRESHOLDS, Thresholds, is_noise, rates_from_rows
-from shadow.records import CountRow, FieldRow, Rows, Source
+from shadow.records import CountRow, FieldRow, Rows, Source, epoch_starts, in_epoch
 
 _SHOWN_FIELDS = 3  # new fields named in a reason; the rest are counted
 
@@ -71,6 +75,7 @@ class Verdict:
     mismatch_rate: float | None  # None: nothing compared
     new_fields: tuple[NewField, ...]  # newest first
     rule: GateRule
+    epoch: float | None = None  # the route's latest reset, when it falls inside the window
 
     @property
     def ready(self) -> bool:
@@ -89,9 +94,16 @@ def judge(
     *,
     bucket_seconds: int = 60,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    epoch: float | None = None,  # None: the route's latest reset among the rows, if any
 ) -> Verdict:
     """The verdict of one route's gate on the rows given (other routes' rows are left out)."""
     start = now - rule.window
+    if epoch is None:
+        epoch = epoch_starts(e for e in rows.epochs if e.route == route).get(route)
+    if epoch is not None and epoch <= start:
+        epoch = None  # reset before the window: the window alone decides
+    if epoch is not None:
+        rows = in_epoch(rows, {route: epoch})
 
     def inside(row: CountRow | FieldRow) -> bool:
         return row.route == route and start < row.bucket + bucket_seconds and row.bucket <= now
@@ -109,18 +121,20 @@ def judge(
         quiet_since = now - rule.quiet_for
         new = _new_fields(counts, fields, route, quiet_since, bucket_seconds, thresholds)
     reasons = []
-    window = format_duration(rule.window)
+    window = f"in the last {format_duration(rule.window)}"
+    if epoch is not None:
+        window = f"since the reset {format_duration(max(0.0, round(now - epoch)))} ago"
     if compared < rule.min_samples:
-        reasons.append(f"{compared} of {rule.min_samples} compared samples in the last {window}")
+        reasons.append(f"{compared} of {rule.min_samples} compared samples {window}")
     if rate is not None and rate > rule.max_mismatch_rate:
         reasons.append(
-            f"mismatch rate {rate:.2%} ({failed} of {compared}) in the last {window} "
+            f"mismatch rate {rate:.2%} ({failed} of {compared}) {window} "
             f"is above {rule.max_mismatch_rate:.2%}"
         )
     if new:
         reasons.append(_new_fields_reason(new, now, rule.quiet_for))
     status = Status.BLOCKED if reasons else Status.READY
-    return Verdict(route, status, tuple(reasons), compared, failed, rate, new, rule)
+    return Verdict(route, status, tuple(reasons), compared, failed, rate, new, rule, epoch)
 
 
 def _new_fields(

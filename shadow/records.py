@@ -12,7 +12,7 @@ import bisect
 import enum
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from shadow.compare import Difference, Outcome
@@ -224,8 +224,48 @@ class FieldRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Epoch:
+    """Evidence of `route` counts from `started` (epoch seconds): an operator's reset."""
+
+    route: str
+    started: float
+
+
+@dataclass(frozen=True, slots=True)
 class Rows:
     counts: tuple[CountRow, ...] = ()
     latency: tuple[LatencyRow, ...] = ()
     fields: tuple[FieldRow, ...] = ()
     samples: tuple[SampleRow, ...] = ()
+    epochs: tuple[Epoch, ...] = ()
+
+
+def epoch_starts(epochs: Iterable[Epoch]) -> dict[str, float]:
+    """Per route, the start of its current evidence epoch: the latest reset."""
+    starts: dict[str, float] = {}
+    for e in epochs:
+        starts[e.route] = max(e.started, starts.get(e.route, e.started))
+    return starts
+
+
+def in_epoch(rows: Rows, starts: Mapping[str, float] | None = None) -> Rows:
+    """The rows of each route's current evidence epoch (`starts`, else the rows' own epochs).
+
+    Counts cannot be split inside a time bucket, so a route's counts, fields and latency count
+    from the first whole bucket that starts at or after its reset: what arrived in the rest of
+    the reset's bucket is left out with what came before. Samples carry their own time.
+    """
+    starts = epoch_starts(rows.epochs) if starts is None else starts
+    if not starts:
+        return rows
+
+    def after(route: str, at: float) -> bool:
+        return at >= starts.get(route, at)
+
+    return Rows(
+        tuple(c for c in rows.counts if after(c.route, c.bucket)),
+        tuple(x for x in rows.latency if after(x.route, x.bucket)),
+        tuple(f for f in rows.fields if after(f.route, f.bucket)),
+        tuple(s for s in rows.samples if after(s.route, s.at)),
+        rows.epochs,
+    )

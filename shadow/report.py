@@ -1,17 +1,30 @@
 """Fold stored rows into a parity report, and render it: a rich table, markdown, or JSON.
 
 Pure: rows in (see `Store.read_rows`), values out; no SQL and no clock (`since` is passed in).
-Parity is (matched + ignored) / compared: an ignored comparison differed only where the operator
-or the learned noise says differences do not matter. Latency percentiles come from fixed
-histogram slots, so each is the upper bound of the slot holding it ("≤ 25 ms"), not an exact
-value; the overflow slot reads as above the last bound.
+A route is counted from the start of its evidence epoch (its latest reset) when that is later.
+
+Every request on a shadow route has exactly one outcome, so the outcome columns add up:
+
+    requests = matched + ignored + mismatched + errored + skipped + shed + unsampled
+    compared = matched + ignored + mismatched + errored
+    parity   = (matched + ignored) / compared
+
+An ignored comparison differed only where the operator or the learned noise says differences do
+not matter. Some mismatches are counted without their fields (`undiffed`: over the tree-diff
+budget); a field's count is then of the diffed comparisons only, its rate an estimate for all,
+and the report says how many mismatches were diffed rather than let the two disagree unexplained.
+
+Latency percentiles come from fixed histogram slots, so each is the upper bound of the slot
+holding it ("≤ 25 ms"), not an exact value; the overflow slot reads as above the last bound.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -19,7 +32,16 @@ from rich.table import Table
 from rich.text import Text
 
 from shadow.noise import FieldRates, Thresholds, is_noise, is_real, rates_from_rows
-from shadow.records import LATENCY_BOUNDS, CountRow, Rows, SampleRow, Source, percentile
+from shadow.records import (
+    LATENCY_BOUNDS,
+    CountRow,
+    Rows,
+    SampleRow,
+    Source,
+    epoch_starts,
+    in_epoch,
+    percentile,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +57,13 @@ class Example:
 class FieldLine:
     field: str
     kinds: tuple[str, ...]
-    count: int  # primary/candidate comparisons that differed there
-    rate: float  # of compared
+    count: int  # primary/candidate comparisons that differed there (of those diffed)
+    rate: float  # of compared; estimated when `estimated`
     noise_rate: float
     example: Example | None
     real: bool  # passes the noise thresholds; False: differs, but too rarely to count yet
+    # some mismatches of the route were not diffed: `rate` scales `count` up to estimate them
+    estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +91,7 @@ class RouteReport:
     matched: int
     ignored: int
     mismatched: int
+    undiffed: int  # mismatched, but not diffed (over the tree-diff budget): no field counts
     errored: int
     skipped: int
     shed: int
@@ -79,6 +104,12 @@ class RouteReport:
     primary: Latency
     candidate: Latency
     trend: tuple[TrendPoint, ...]
+    epoch: float | None = None  # evidence counted from here: the route's latest reset
+
+    @property
+    def diffed(self) -> int:
+        """Mismatches whose fields were looked for: what field counts are counted over."""
+        return self.mismatched - self.undiffed
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +127,11 @@ def build_report(
     bucket_seconds: int = 60,
     thresholds: Thresholds | None = None,  # None: the defaults of shadow.noise
     top: int = 10,
+    epochs: Mapping[str, float] | None = None,  # None: the resets the rows carry
 ) -> Report:
+    starts = epoch_starts(rows.epochs) if epochs is None else dict(epochs)
+    rows = in_epoch(rows, starts)
+
     def keep(r: str, bucket: int, any_route: bool = False) -> bool:
         wanted = any_route or route is None or r == route
         return wanted and (since is None or bucket + bucket_seconds > since)
@@ -127,7 +162,8 @@ def build_report(
         noise = [ln for ln in lines if is_noise(route_fields[ln.field], thresholds)]
         shown = [ln for ln in lines if ln not in noise][:top]
         error = next((s.error for s in samples if s.route == name and s.error), None)
-        reports.append(_route(name, by_route[name], shown, noise, error, slots))
+        report = _route(name, by_route[name], shown, noise, error, slots)
+        reports.append(dataclasses.replace(report, epoch=starts.get(name)))
     # drops belong to the store, not to a route: a route filter keeps them
     dropped = sum(c.counts["dropped"] for c in rows.counts if keep(c.route or "", c.bucket, True))
     return Report(since, tuple(reports), dropped)
@@ -154,6 +190,7 @@ def _field_lines(
             r.noise_rate,
             examples.get(n),
             is_real(r, thresholds),
+            r.scale != 1.0,
         )
         for n, r in rates.items()
     ]
@@ -182,10 +219,13 @@ def _route(
         for r in sorted(rows, key=lambda r: r.bucket)
     )
     return RouteReport(
-        name, requests, compared, total["matched"], total["ignored"], total["mismatched"],
-        total["errored"], total["skipped"], total["shed"], total["unsampled"],
-        total["aa_compared"], parity, tuple(fields), tuple(noise), error,
-        _latency(name, "primary", slots), _latency(name, "candidate", slots), trend,
+        route=name, requests=requests, compared=compared, matched=total["matched"],
+        ignored=total["ignored"], mismatched=total["mismatched"], undiffed=total["undiffed"],
+        errored=total["errored"], skipped=total["skipped"], shed=total["shed"],
+        unsampled=total["unsampled"], aa_compared=total["aa_compared"], parity=parity,
+        fields=tuple(fields), noise=tuple(noise), error=error,
+        primary=_latency(name, "primary", slots), candidate=_latency(name, "candidate", slots),
+        trend=trend,
     )  # fmt: skip
 
 
@@ -222,18 +262,54 @@ def fmt_seconds(value: float | None) -> str:
     return f"≤{value * 1000:g}ms" if value < 1 else f"≤{value:g}s"
 
 
+def fmt_time(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fmt_mismatched(r: RouteReport) -> str:
+    """`40`, or `40 (38 diffed)` when the tree-diff budget left some without their fields."""
+    return f"{r.mismatched} ({r.diffed} diffed)" if r.undiffed else str(r.mismatched)
+
+
+def fmt_rate(line: FieldLine) -> str:
+    """A field's share of compared; `≈` marks an estimate (some mismatches were not diffed)."""
+    return ("≈" if line.estimated else "") + fmt_percent(line.rate)
+
+
+def diffed_note(r: RouteReport) -> str | None:
+    """Why a field's count may be below the mismatched count, in words; None when it is not."""
+    if not r.undiffed:
+        return None
+    return (
+        f"{r.diffed} of {r.mismatched} mismatches diffed: the tree-diff budget left "
+        f"{r.undiffed} without their fields, so field counts are of the diffed comparisons "
+        "and rates marked ≈ estimate all of them."
+    )
+
+
+def epoch_note(r: RouteReport) -> str | None:
+    return None if r.epoch is None else f"Evidence counted since its reset at {fmt_time(r.epoch)}."
+
+
+LEGEND = (
+    "requests = matched + ignored + mismatched + errored + skipped + shed + unsampled; "
+    "compared = matched + ignored + mismatched + errored; parity = (matched + ignored) / compared"
+)
+
+
 def _summary_cells(r: RouteReport) -> list[str]:
     return [
-        r.route, str(r.requests), str(r.compared), fmt_percent(r.parity), str(r.mismatched),
-        str(r.errored), f"{r.skipped}/{r.shed}",
+        r.route, str(r.requests), str(r.matched), str(r.ignored), fmt_mismatched(r),
+        str(r.errored), str(r.skipped), str(r.shed), str(r.unsampled), str(r.compared),
+        fmt_percent(r.parity),
         f"{fmt_seconds(r.primary.p50)} / {fmt_seconds(r.primary.p99)}",
         f"{fmt_seconds(r.candidate.p50)} / {fmt_seconds(r.candidate.p99)}",
     ]  # fmt: skip
 
 
 _HEADINGS = [
-    "route", "requests", "compared", "parity", "mismatched", "errored", "skipped/shed",
-    "primary p50/p99", "candidate p50/p99",
+    "route", "requests", "matched", "ignored", "mismatched", "errored", "skipped", "shed",
+    "unsampled", "compared", "parity", "primary p50/p99", "candidate p50/p99",
 ]  # fmt: skip
 
 
@@ -245,8 +321,7 @@ def _detail_rows(r: RouteReport) -> list[list[str]]:
         example = line.example.path if line.example else ""
         if line.example and line.example.request_id:
             example += f" (request {line.example.request_id})"
-        rate = fmt_percent(line.rate)
-        return [line.field, ",".join(line.kinds), str(line.count), rate, note or example]
+        return [line.field, ",".join(line.kinds), str(line.count), fmt_rate(line), note or example]
 
     rows = [cells(ln, "" if ln.real else "below thresholds") for ln in r.fields]
     rows += [cells(ln, f"noise (A/A {fmt_percent(ln.noise_rate)})") for ln in r.noise]
@@ -255,13 +330,24 @@ def _detail_rows(r: RouteReport) -> list[list[str]]:
     return rows
 
 
+def _notes(r: RouteReport) -> list[str]:
+    return [n for n in (epoch_note(r), diffed_note(r)) if n]
+
+
 def render_table(report: Report) -> RenderableType:
     """For the terminal; cells are plain text, so `[*]` in a path is never read as markup."""
     parts: list[RenderableType] = [
         _table("Shadow parity", _HEADINGS, map(_summary_cells, report.routes))
     ]
+    if report.routes:
+        parts.append(Text(LEGEND, "dim"))
     for r in report.routes:
-        if rows := _detail_rows(r):
+        rows = _detail_rows(r)
+        notes = _notes(r)
+        if rows or notes:
+            parts.append(Text(""))
+        parts.extend(Text(note) for note in notes)
+        if rows:
             parts.append(_table(f"{r.route}: differing fields", _DETAIL, rows))
     if report.dropped:
         parts.append(Text(f"{report.dropped} results dropped before reaching the store", "yellow"))
@@ -279,9 +365,17 @@ def _table(title: str, headings: list[str], rows: Iterable[list[str]]) -> Table:
 
 def render_markdown(report: Report) -> str:
     out = ["# Shadow parity", "", *_md_table(_HEADINGS, map(_summary_cells, report.routes))]
+    if report.routes:
+        out += ["", LEGEND + "."]
     for r in report.routes:
-        if rows := _detail_rows(r):
-            out += ["", f"## {r.route}", "", *_md_table(_DETAIL, rows)]
+        rows = _detail_rows(r)
+        notes = _notes(r)
+        if rows or notes:
+            out += ["", f"## {r.route}"]
+        for note in notes:
+            out += ["", note]
+        if rows:
+            out += ["", *_md_table(_DETAIL, rows)]
     if report.dropped:
         out += ["", f"{report.dropped} results dropped before reaching the store."]
     return "\n".join(out) + "\n"

@@ -8,17 +8,31 @@ Tables, all keyed so that several gateway processes can write one store at once:
 - `shadow_samples` (route, field, slot): the latest redacted example per slot, at most
   `records.SAMPLES_PER_FIELD` per (route, field): the slot is a hash of the request id, so
   the bound holds without reading before writing
+- `shadow_epochs`  (route, started): each reset of a route's evidence (`Store.reset`); reports
+  and gates count a route from its latest one (`records.in_epoch`), older rows stay for history
+
+Opening a store creates the tables it lacks, so a store written by an older version gains the
+newer tables (`shadow_epochs`) the first time a gateway or `strangler reset` opens it; readers
+that create nothing read a store without them as one that was never reset.
 
 Counters are only ever incremented in the database (`n = n + excluded.n` through each dialect's
 upsert), never read, modified and written back, so concurrent writers add up. Rows are written in
 key order so two writers take row locks in the same order and cannot deadlock each other.
 `StoreWriter` (batched, off the event loop) lives in `shadow.writer` and is re-exported here.
+
+A store must never hold the gateway: every connection is made under `Timeouts` (reaching the
+server and its handshake, each statement, SQLite's wait for a lock), so an open or a write that
+cannot finish fails within a known time instead of hanging. A write that finds its tables gone
+(the database was emptied, or dropped and created again) creates them and writes again, so the
+store recovers without a restart or a reload.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,45 +42,107 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from shadow.records import (
     COUNTERS,
     Batch,
     CountRow,
+    Epoch,
     FieldRow,
     LatencyRow,
     Rows,
     SampleRow,
     Source,
 )
-from shadow.tables import FIELD_LEN, counts, fields, latency, metadata, samples
+from shadow.tables import (
+    DOUBLES,
+    FIELD_LEN,
+    counts,
+    epochs,
+    fields,
+    latency,
+    metadata,
+    samples,
+)
 from shadow.writer import StoreWriter
 
 _SAMPLE_CHARS = 256 * 1024  # one stored side at most; a sample shows a place, not a dump
 
 __all__ = [
-    "CountRow", "FieldRow", "LatencyRow", "Rows", "Store", "StoreWriter", "metadata", "open_store",
+    "CountRow", "Epoch", "FieldRow", "LatencyRow", "Rows", "Store", "StoreMissing", "StoreWriter",
+    "Timeouts", "metadata", "open_store",
 ]  # fmt: skip
 
 
-def create_store_engine(url: str) -> Engine:
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """How long a store may keep its caller waiting, in seconds."""
+
+    connect: float = 5.0  # reach the server and finish its handshake
+    statement: float = 30.0  # one statement's answer (a report's read may take a while)
+    busy: float = 5.0  # SQLite: wait for another connection's lock
+
+
+class StoreMissing(FileNotFoundError):
+    """A store opened for reading only does not exist (read commands never create one)."""
+
+
+def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
     parsed = make_url(url)
+    t = timeouts or Timeouts()
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_recycle=3600, connect_args=_connect_args(parsed, t)
+        )
+        if parsed.get_driver_name() == "pymysql":
+            event.listen(engine, "connect", _pymysql_statement_timeout(t.statement))
+        return engine
     if not parsed.database or parsed.database == ":memory:":
         # one connection shared by every thread, or each thread would see its own empty database
         args = {"check_same_thread": False}
         return create_engine(url, connect_args=args, poolclass=StaticPool)
     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": t.busy})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _connect_args(url: URL, t: Timeouts) -> dict[str, Any]:
+    """Each driver's spelling of the timeouts; one the URL already sets is the operator's."""
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    seconds = max(1, math.ceil(t.connect))
+    args: dict[str, Any] = {}
+    if backend in ("mysql", "mariadb") and driver == "pymysql":
+        # pymysql reads the server's greeting under read_timeout, not connect_timeout: without
+        # it, a server that accepts and never speaks holds the caller forever. The handshake
+        # gets the connect budget; each connection then gets the statement budget (see below)
+        args = {"connect_timeout": t.connect, "read_timeout": t.connect,
+                "write_timeout": t.statement}  # fmt: skip
+    elif backend in ("mysql", "mariadb") and driver == "mysqldb":
+        statement = max(1, math.ceil(t.statement))
+        args = {"connect_timeout": seconds, "read_timeout": statement, "write_timeout": statement}
+    elif backend == "postgresql" and driver in ("psycopg", "psycopg2"):
+        # libpq waits at least 2 s, whatever it is asked
+        ms = max(1, int(t.statement * 1000))
+        args = {"connect_timeout": max(2, seconds), "options": f"-c statement_timeout={ms}"}
+    elif backend == "postgresql" and driver == "pg8000":
+        args = {"timeout": max(t.connect, t.statement)}
+    return {k: v for k, v in args.items() if k not in url.query}
+
+
+def _pymysql_statement_timeout(seconds: float) -> Any:
+    def raise_after_handshake(dbapi_connection: Any, _record: Any) -> None:
+        if hasattr(dbapi_connection, "_read_timeout"):
+            dbapi_connection._read_timeout = seconds
+
+    return raise_after_handshake
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -77,10 +153,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def open_store(url: str) -> Store:
-    """The store at a SQLAlchemy URL, its tables created when missing."""
-    store = Store(create_store_engine(url))
-    store.create()
+def open_store(url: str, *, timeouts: Timeouts | None = None, create: bool = True) -> Store:
+    """The store at a SQLAlchemy URL, its missing tables created (the schema's later tables
+    too, so an older store is brought up to date by opening it).
+
+    `create=False` is for readers: nothing is created, and a SQLite file that does not exist
+    raises `StoreMissing` naming its path instead of becoming a new, empty store.
+    """
+    parsed = make_url(url)
+    if not create and parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if path and path != ":memory:" and not Path(path).is_file():
+            raise StoreMissing(f"no parity store at {Path(path).resolve()}")
+    store = Store(create_store_engine(url, timeouts))
+    if create:
+        store.create()
     return store
 
 
@@ -93,27 +180,51 @@ class Store:
         self.retries = retries
 
     def create(self) -> None:
+        """Create the tables that are missing, and bring older ones up to date."""
         try:
             metadata.create_all(self.engine)
         except DatabaseError:
             # another gateway created a table between our check and our CREATE: look again
             metadata.create_all(self.engine)
+        if self.engine.dialect.name in ("mysql", "mariadb"):
+            self._widen_floats()
+
+    def _widen_floats(self) -> None:
+        """Stores made before times were DOUBLE hold them as 4-byte FLOATs: widen them (the
+        values already stored keep the precision they had)."""
+        with self.engine.begin() as conn:
+            found = inspect(conn)
+            for table, column in DOUBLES:
+                kind = next(c["type"] for c in found.get_columns(table) if c["name"] == column)
+                if isinstance(kind, mysql.FLOAT):  # DOUBLE is not one
+                    conn.exec_driver_sql(f"ALTER TABLE {table} MODIFY `{column}` DOUBLE NOT NULL")
 
     def close(self) -> None:
         self.engine.dispose()
 
     def write(self, batch: Batch) -> None:
-        for attempt in range(self.retries):
+        recreated = False
+        attempt = 0
+        while True:
             try:
                 with self.engine.begin() as conn:
                     _write(conn, batch)
                 return
-            except OperationalError:
-                # deadlock or lock timeout between gateways: the whole batch is retried, as
-                # the transaction rolled back and nothing of it was counted
-                if attempt == self.retries - 1:
+            except DBAPIError as exc:
+                # the transaction rolled back and nothing of the batch was counted, so the
+                # whole batch can be written again
+                if schema_gone(exc) and not recreated:
+                    # the database was emptied (or dropped and made again) under us: pooled
+                    # connections may still point at the old one, so they go first
+                    recreated = True
+                    self.engine.dispose()
+                    self.create()
+                    continue
+                attempt += 1
+                if not isinstance(exc, OperationalError) or attempt >= self.retries:
                     raise
-                time.sleep(0.05 * (attempt + 1))
+                # deadlock or lock timeout between gateways
+                time.sleep(0.05 * attempt)
 
     def prune(self, before: float) -> int:
         """Delete buckets and samples older than `before` (epoch seconds); rows deleted."""
@@ -123,6 +234,26 @@ class Store:
                 deleted += conn.execute(table.delete().where(table.c.bucket < before)).rowcount
             deleted += conn.execute(samples.delete().where(samples.c.at < before)).rowcount
         return deleted
+
+    def reset(self, route: str, at: float) -> Epoch:
+        """Start a new evidence epoch of `route` at `at` (epoch seconds): from then on reports
+        and gates count the route from there; nothing is deleted."""
+        with self.engine.begin() as conn:
+            _insert_new(conn, epochs, [{"route": route[:200], "started": at}])
+        return Epoch(route, at)
+
+    def epochs(self, route: str | None = None) -> tuple[Epoch, ...]:
+        """Every reset recorded (of one route, or all), oldest first."""
+        with self.engine.connect() as conn:
+            return self._epochs(conn, route)
+
+    def _epochs(self, conn: Connection, route: str | None) -> tuple[Epoch, ...]:
+        if not inspect(conn).has_table(epochs.name):  # an older store, opened for reading
+            return ()
+        query = select(epochs).order_by(epochs.c.started, epochs.c.route)
+        if route is not None:
+            query = query.where(epochs.c.route == route)
+        return tuple(Epoch(r.route, float(r.started)) for r in conn.execute(query))
 
     def read_rows(self, since: float | None = None, route: str | None = None) -> Rows:
         with self.engine.connect() as conn:
@@ -134,6 +265,7 @@ class Store:
                     for r in conn.execute(self._select(fields, since, route))
                 ),
                 tuple(_sample_row(r) for r in conn.execute(self._select(samples, since, route))),
+                self._epochs(conn, route),
             )
 
     def _select(self, table: Table, since: float | None, route: str | None) -> Any:
@@ -149,6 +281,22 @@ class Store:
         elif route is not None:
             query = query.where(table.c.route == route)
         return query.order_by(*table.primary_key.columns)
+
+
+# MariaDB/MySQL: table doesn't exist, no database selected (the session's was dropped), unknown
+# database; PostgreSQL: undefined table, invalid catalog name
+_GONE_CODES = frozenset({1146, 1046, 1049})
+_GONE_STATES = frozenset({"42P01", "3D000"})
+
+
+def schema_gone(exc: DBAPIError) -> bool:
+    """Whether a failed statement says the store's tables (or its database) are not there."""
+    orig = exc.orig
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in _GONE_CODES:
+        return True
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state in _GONE_STATES or "no such table" in str(orig)
 
 
 def _count_row(r: Any) -> CountRow:
@@ -217,6 +365,17 @@ def _replace(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> 
     if rows:
         values = [c for c in rows[0] if c not in _keys(table)]
         conn.execute(_upsert(conn, table, values, lambda _col, new: new), rows)
+
+
+def _insert_new(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the rows whose keys are not there yet; the others are left as they are."""
+    name = conn.dialect.name
+    if name in ("mysql", "mariadb"):
+        conn.execute(mysql.insert(table).prefix_with("IGNORE"), rows)
+    elif name == "postgresql":
+        conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
+    else:
+        conn.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
 
 
 def _upsert(conn: Connection, table: Table, values: Iterable[str], combine: Any) -> Any:

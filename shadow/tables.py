@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Float, Index, MetaData, SmallInteger, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    Index,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects import mysql
 
 from shadow.records import COUNTERS
@@ -21,6 +31,10 @@ def _key(length: int) -> String:
 
 
 FIELD_LEN = 400
+# times and sums of seconds are DOUBLE: a plain Float is a 4-byte FLOAT on MariaDB/MySQL, which
+# holds an epoch second only to within a couple of minutes
+DOUBLES = (("shadow_counts", "primary_seconds"), ("shadow_counts", "candidate_seconds"),
+           ("shadow_samples", "at"))  # fmt: skip
 
 metadata = MetaData()
 counts = Table(
@@ -29,8 +43,8 @@ counts = Table(
     Column("route", _key(200), primary_key=True),
     Column("bucket", BigInteger, primary_key=True, autoincrement=False),
     *(Column(name, BigInteger, nullable=False, default=0) for name in COUNTERS),
-    Column("primary_seconds", Float, nullable=False, default=0.0),
-    Column("candidate_seconds", Float, nullable=False, default=0.0),
+    Column("primary_seconds", Double, nullable=False, default=0.0),
+    Column("candidate_seconds", Double, nullable=False, default=0.0),
     **_MYSQL,
 )
 latency = Table(
@@ -60,7 +74,7 @@ samples = Table(
     Column("route", _key(200), primary_key=True),
     Column("field", _key(FIELD_LEN), primary_key=True),
     Column("slot", SmallInteger, primary_key=True, autoincrement=False),
-    Column("at", Float, nullable=False),
+    Column("at", Double, nullable=False),
     Column("source", String(4), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("path", Text, nullable=False),
@@ -71,6 +85,15 @@ samples = Table(
     Column("primary_side", _LONG, nullable=False),
     Column("candidate_side", _LONG, nullable=False),
     Column("error", Text),
+    **_MYSQL,
+)
+# the start of each route's evidence epochs (`strangler reset`): reports and gates count a route
+# from its latest start; the rows before it stay, for history
+epochs = Table(
+    "shadow_epochs",
+    metadata,
+    Column("route", _key(200), primary_key=True),
+    Column("started", Double, primary_key=True, autoincrement=False),
     **_MYSQL,
 )
 Index("shadow_counts_bucket", counts.c.bucket)

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from proxy.cli.parity import add_table_and_store
+from proxy.cli.parity import add_table_and_store, open_existing
 from proxy.table.model import Mode, RouteTable, TableError
 from proxy.table.parser import default_config_path, load
 
@@ -90,17 +90,18 @@ def run_gate(args: argparse.Namespace) -> int:
         return 0
     url = args.store or table.shadow.store
     now = time.time()
+    store = open_existing(url, open_store)
+    if store is None:
+        return 1
     try:
-        store = open_store(url)
-        try:
-            since = now - max(r.gate.window for r in shadow)
-            rows = store.read_rows(since, args.route)
-            judged = verdicts(table, rows, now, store.bucket_seconds)
-        finally:
-            store.close()
-    except Exception as exc:  # a bad URL or an unreachable server: one line, no traceback
+        since = now - max(r.gate.window for r in shadow)
+        rows = store.read_rows(since, args.route)
+        judged = verdicts(table, rows, now, store.bucket_seconds)
+    except Exception as exc:  # a server gone away: one line, no traceback
         _err(f"cannot read the parity store {url!r}: {exc}")
         return 1
+    finally:
+        store.close()
     listed = [judged[r.id] for r in shadow]
     if args.format == "json":
         print(json.dumps({"routes": [_verdict_json(v) for v in listed]}, indent=2))
@@ -155,15 +156,16 @@ def run_history(args: argparse.Namespace) -> int:
     if not ok:
         return 1
     url = args.store or (table.shadow.store if table is not None else "")
+    store = open_existing(url, FlipStore.open, "flip history")
+    if store is None:
+        return 1
     try:
-        store = FlipStore.open(url)
-        try:
-            flips = list(reversed(store.read(route=args.route)))
-        finally:
-            store.close()
-    except Exception as exc:  # a bad URL or an unreachable server: one line, no traceback
+        flips = list(reversed(store.read(route=args.route)))
+    except Exception as exc:  # a server gone away: one line, no traceback
         _err(f"cannot read the flip history in {url!r}: {exc}")
         return 1
+    finally:
+        store.close()
     if args.format == "json":
         print(json.dumps({"flips": [_flip_json(f) for f in flips]}, indent=2))
         return 0

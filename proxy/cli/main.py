@@ -9,6 +9,7 @@ usage. Bad input never ends in a traceback: problems go to stderr, one a line, a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -64,14 +65,31 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
 
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    env = os.environ
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+        "--host",
+        default=env.get("STRANGLER_HOST") or "127.0.0.1",
+        help="address to bind (default: $STRANGLER_HOST, else 127.0.0.1)",
     )
     parser.add_argument(
-        "--port", type=int, default=8000, help="port to bind (default: %(default)s)"
+        "--port",
+        type=int,
+        default=env.get("STRANGLER_PORT") or "8000",
+        help="port to bind (default: $STRANGLER_PORT, else 8000)",
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+        "--workers",
+        type=int,
+        default=env.get("STRANGLER_WORKERS") or "1",
+        help="worker processes (default: $STRANGLER_WORKERS, else 1)",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="serve HTTPS with this certificate chain (PEM); needs --tls-key",
+    )
+    parser.add_argument(
+        "--tls-key", metavar="FILE", help="the private key of --tls-cert (PEM, unencrypted)"
     )
     _add_config(parser)
 
@@ -80,6 +98,9 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         _err("--workers must be at least 1")
         return 2
+    if (args.tls_cert is None) != (args.tls_key is None):
+        _err("--tls-cert and --tls-key go together")
+        return 2
     try:
         # imported here: the server pulls in uvicorn, which other commands never need
         from proxy.cli.serve import serve  # type: ignore[import-not-found,unused-ignore]
@@ -87,7 +108,10 @@ def _serve(args: argparse.Namespace) -> int:
         _err(f"the server cannot start: {exc}")
         return 1
     config = args.config if args.config is not None else str(default_config_path())
-    return int(serve(config_path=config, host=args.host, port=args.port, workers=args.workers))
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert is not None else None
+    return int(
+        serve(config_path=config, host=args.host, port=args.port, workers=args.workers, tls=tls)
+    )
 
 
 # ---------------------------------------------------------------- check
@@ -134,6 +158,7 @@ def _check(args: argparse.Namespace) -> int:
         for route, earlier in unreachable_routes(table)
     ]
     findings += checks.uncompared_writes(table)
+    findings += checks.inert_blocks(table)
     findings += controls.findings(table)
     if not args.no_native:
         findings += _native_coverage(table, args.app_dir)
@@ -276,6 +301,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         "ignore: rules learned from A/A noise",
         parity_cli.configure_noise,
         parity_cli.run_noise,
+    ),
+    "reset": (
+        "start a route's evidence over (after a fix): reports and gates count from now",
+        parity_cli.configure_reset,
+        parity_cli.run_reset,
     ),
     "prune": (
         "delete parity data older than an age (run it from cron)",

@@ -15,6 +15,7 @@ import contextlib
 import importlib.util
 import os
 import signal
+import ssl
 import sys
 from typing import Any
 
@@ -45,7 +46,25 @@ def _native_app_problem(loaded: RouteTable) -> str | None:
     return None
 
 
-def serve(config_path: str | None, host: str, port: int, workers: int) -> int:
+def tls_problem(cert: str, key: str) -> str | None:
+    """Load the certificate and key once before serving: a wrong file is a clear error."""
+    for name in (cert, key):
+        if not os.path.isfile(name):
+            return f"{name}: no such file"
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        return f"{cert} / {key}: not a certificate and its private key ({exc})"
+    return None
+
+
+def serve(
+    config_path: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    tls: tuple[str, str] | None = None,
+) -> int:
     settings = Settings.from_env()
     logs.configure(json=settings.log_json, level=settings.log_level)
     path = config_path if config_path is not None else str(table.default_config_path())
@@ -63,10 +82,19 @@ def serve(config_path: str | None, host: str, port: int, workers: int) -> int:
     if unusable is not None:
         print(f"{path}: native.app {loaded.native.app!r}: {unusable}", file=sys.stderr)
         return 1
+    if tls is not None and (problem := tls_problem(*tls)) is not None:
+        print(f"--tls-cert/--tls-key: {problem}", file=sys.stderr)
+        return 1
     # workers are separate processes: they find the table through the environment
     os.environ["STRANGLER_CONFIG"] = os.path.abspath(path)
     logs.get_logger("proxy.cli.serve").info(
-        "serving", host=host, port=port, workers=workers, table=path, digest=loaded.digest
+        "serving",
+        host=host,
+        port=port,
+        workers=workers,
+        table=path,
+        digest=loaded.digest,
+        tls=tls is not None,
     )
     # uvicorn re-raises the signal that stopped it once it has drained; a handler that does
     # nothing turns that into a normal return, so a SIGTERM drain exits 0
@@ -74,6 +102,9 @@ def serve(config_path: str | None, host: str, port: int, workers: int) -> int:
     try:
         with multiprocess_dir(workers):
             options = _uvicorn_options(host, port, workers, settings)
+            if tls is not None:
+                # the scheme of every request is then https: it reaches the sides as such
+                options.update(ssl_certfile=tls[0], ssl_keyfile=tls[1])
             if workers == 1:
                 uvicorn.run("proxy.app:app_from_env", **options)
             else:

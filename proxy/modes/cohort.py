@@ -22,10 +22,10 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from proxy.sides.headers import ClientView
 from proxy.table.model import CanaryConfig, CohortKind, Side
 
 Headers = Sequence[tuple[bytes, bytes]]
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _FORCED = {b"legacy": Side.LEGACY, b"native": Side.NATIVE}
 _SCALE = float(2**64)
 
@@ -38,27 +38,6 @@ def bucket_of(salt: str, key: bytes) -> float:
 def _bucket(prefix: bytes, key: bytes) -> float:
     digest = hashlib.blake2b(prefix + key, digest_size=8).digest()
     return int.from_bytes(digest, "big") / _SCALE
-
-
-def networks(texts: Sequence[str]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(text, strict=False) for text in texts)
-
-
-def within(address: str, nets: Sequence[Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in nets)
-
-
-def trusted(peer: str, proxies: Sequence[Network]) -> bool:
-    """The admin rule: a loopback peer, or one of `edge.trusted_proxies`."""
-    try:
-        ip = ipaddress.ip_address(peer)
-    except ValueError:
-        return False
-    return ip.is_loopback or any(ip in net for net in proxies)
 
 
 def header(headers: Headers, name: bytes) -> bytes | None:
@@ -79,25 +58,17 @@ def cookie(headers: Headers, name: bytes) -> bytes | None:
     return None
 
 
-def client_address(peer: str, headers: Headers, proxies: Sequence[Network]) -> str:
-    """The client's address: the peer, or behind trusted proxies the nearest address in
-    X-Forwarded-For that is not one of them (the rightmost untrusted hop, as nginx's
-    real_ip_recursive reads it)."""
-    if not proxies or not within(peer, proxies):
-        return peer
-    hops = [hop for value in _all(headers, b"x-forwarded-for") for hop in value.split(b",")]
-    for hop in reversed(hops):
-        text = hop.strip().decode("latin-1")
-        if text and not within(text, proxies):
-            return text
-    return peer
+def trusted(view: ClientView) -> bool:
+    """The admin rule: the socket's peer is loopback, or one of `edge.trusted_proxies`."""
+    if view.trusted:
+        return True
+    try:
+        return ipaddress.ip_address(view.peer_ip or view.client_ip).is_loopback
+    except ValueError:
+        return False
 
 
-def _all(headers: Headers, name: bytes) -> list[bytes]:
-    return [value for key, value in headers if key == name]
-
-
-KeyReader = Callable[[Headers, str], bytes | None]
+KeyReader = Callable[[Headers, ClientView], bytes | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,41 +79,40 @@ class Chooser:
     salt: bytes  # the table's salt, as hashed before each key
     key: KeyReader
     force: bytes | None
-    proxies: tuple[Network, ...]
 
-    def side(self, headers: Headers, peer: str) -> Side:
+    def side(self, headers: Headers, view: ClientView) -> Side:
         if self.force is not None:
             forced = header(headers, self.force)
-            if forced is not None and trusted(peer, self.proxies):
+            if forced is not None and trusted(view):
                 side = _FORCED.get(forced.strip().lower())
                 if side is not None:
                     return side
         if self.share <= 0.0:
             return Side.LEGACY
-        key = self.key(headers, peer)
+        key = self.key(headers, view)
         if not key:
             return Side.LEGACY
         return Side.NATIVE if _bucket(self.salt, key) < self.share else Side.LEGACY
 
 
-def chooser(config: CanaryConfig, proxies: Sequence[str] = ()) -> Chooser:
-    nets = networks(proxies)
+def chooser(config: CanaryConfig) -> Chooser:
     name = config.cohort.name.encode("latin-1")
     key: KeyReader
     if config.cohort.kind is CohortKind.HEADER:
 
-        def key(headers: Headers, _peer: str) -> bytes | None:
+        def key(headers: Headers, _view: ClientView) -> bytes | None:
             return header(headers, name)
 
     elif config.cohort.kind is CohortKind.COOKIE:
 
-        def key(headers: Headers, _peer: str) -> bytes | None:
+        def key(headers: Headers, _view: ClientView) -> bytes | None:
             return cookie(headers, name)
 
     else:
 
-        def key(headers: Headers, peer: str) -> bytes | None:
-            return client_address(peer, headers, nets).encode("latin-1")
+        def key(_headers: Headers, view: ClientView) -> bytes | None:
+            # the client's own address: behind edge.trusted_proxies, what they forwarded
+            return view.client_ip.encode("latin-1")
 
     force = config.force.encode("latin-1") if config.force else None
-    return Chooser(config.share, config.salt.encode() + b"\x00", key, force, nets)
+    return Chooser(config.share, config.salt.encode() + b"\x00", key, force)

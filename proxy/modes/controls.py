@@ -102,7 +102,7 @@ class Controls:
             await gateway.legacy(call)
             return
         plan = self._plan(call.snapshot, route)
-        native = plan.choose.side(call.scope["headers"], call.view.client_ip) is Side.NATIVE
+        native = plan.choose.side(call.scope["headers"], call.view) is Side.NATIVE
         call.exchange.side = NATIVE if native else LEGACY
         if plan.compare is not None:
             answer = self._native if native else self._legacy
@@ -198,7 +198,7 @@ class Controls:
                     dataclasses.replace(shadowed, primary=Side.LEGACY),
                     dataclasses.replace(shadowed, primary=Side.NATIVE),
                 )
-            plans[route.id] = CanaryPlan(chooser(route.canary, table.edge.trusted_proxies), compare)
+            plans[route.id] = CanaryPlan(chooser(route.canary), compare)
         return plans
 
 

@@ -103,9 +103,9 @@ def plan_routes(table: RouteTable) -> dict[str, RoutePlan]:
 class ShadowMode:
     """The shadow ModeHandler, and its experiment and parity store for the gateway's life."""
 
-    def __init__(self, store: Store | None = None) -> None:
+    def __init__(self, store: Store | None = None, *, close_deadline: float = 5.0) -> None:
         self.gateway: Sides | None = None
-        self.stores = StoreHolder(store)
+        self.stores = StoreHolder(store, close_deadline=close_deadline)
         self.experiment = Experiment(self)  # metrics listen on experiment.observers
         self._plans: dict[int, tuple[Snapshot, dict[str, RoutePlan]]] = {}
         self._foreground = 0  # dry-run candidates running before their primary

@@ -1,7 +1,8 @@
 """The operator surface under /_strangler/: health, routes, reload (Starlette).
 
 Access, decided by `authenticate` for every endpoint wrapped in `protect` (all but health, which
-is always open for load balancers and orchestrators, and the sign-in pages):
+is always open for load balancers and orchestrators, and the sign-in pages; health shows the
+reasons a table file was refused only to a request `authenticate` lets in):
 
 - With STRANGLER_ADMIN_TOKEN set: `Authorization: Bearer <token>` (compared in constant time)
   from anywhere, for every method; or, for GET and HEAD only, the session cookie a browser gets
@@ -37,6 +38,7 @@ from proxy.table.model import SAFE_METHODS
 from proxy.table.model import Route as TableRoute
 from proxy.table.reload import Reloader
 from proxy.table.snapshot import UNMATCHED, TableHolder
+from proxy.table.trust import Trust
 
 PREFIX = "/_strangler"
 LOGIN = f"{PREFIX}/login"
@@ -60,6 +62,8 @@ class AdminContext:
     started: float = field(default_factory=time.monotonic)
     # epoch seconds, for session cookies: every worker and restart must agree on the time
     wall: Callable[[], float] = time.time
+    # the parity store's state (open | opening | unavailable | none) and why, for health
+    store_state: Callable[[], tuple[str, str | None]] | None = None
     # a route's effective mode and why (proxy.operator.controls), added to /_strangler/routes
     describe: Callable[[TableRoute], dict[str, object]] | None = None
 
@@ -80,8 +84,13 @@ def bearer_matches(request: Request, token: str) -> bool:
     )
 
 
-def authenticate(request: Request, token: str | None, now: float) -> Via | None:
-    """How the request may be served, or None when it may not."""
+def authenticate(
+    request: Request, token: str | None, now: float, trust: Trust | None = None
+) -> Via | None:
+    """How the request may be served, or None when it may not.
+
+    Without a token only loopback peers are served, and a trusted proxy (`edge.trusted_proxies`)
+    is never one of them: it forwards whoever reached it, from anywhere."""
     if token:
         if bearer_matches(request, token):
             return Via.BEARER
@@ -91,6 +100,8 @@ def authenticate(request: Request, token: str | None, now: float) -> Via | None:
             return Via.COOKIE
         return None
     client = request.client.host if request.client else None
+    if client is not None and trust is not None and trust.trusts(client):
+        return None
     return Via.LOOPBACK if is_loopback(client) else None
 
 
@@ -98,8 +109,15 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "").lower()
 
 
-def refusal(request: Request, token: str | None) -> Response:
+def refusal(request: Request, token: str | None, trust: Trust | None = None) -> Response:
     """What to answer a request `authenticate` did not let in."""
+    client = request.client.host if request.client else None
+    if not token and client is not None and trust is not None and trust.trusts(client):
+        message = (
+            "the admin surface is closed to requests through a trusted proxy "
+            "(edge.trusted_proxies), which may come from anywhere: set STRANGLER_ADMIN_TOKEN"
+        )
+        return JSONResponse({"error": message}, status_code=403)
     if not token:
         return JSONResponse(
             {"error": "the admin surface serves loopback clients only (set STRANGLER_ADMIN_TOKEN)"},
@@ -132,9 +150,10 @@ def via(request: Request) -> Via | None:
 
 def protect(ctx: AdminContext, endpoint: Endpoint) -> Endpoint:
     async def guarded(request: Request) -> Response:
-        how = authenticate(request, ctx.token, ctx.wall())
+        trust = ctx.holder.current.trust
+        how = authenticate(request, ctx.token, ctx.wall(), trust)
         if how is None:
-            return refusal(request, ctx.token)
+            return refusal(request, ctx.token, trust)
         request.state.admin_via = how
         return await endpoint(request)
 
@@ -142,17 +161,24 @@ def protect(ctx: AdminContext, endpoint: Endpoint) -> Endpoint:
 
 
 def create_admin(ctx: AdminContext, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
-    async def health(_request: Request) -> Response:
+    async def health(request: Request) -> Response:
         snapshot = ctx.holder.current
-        return JSONResponse(
-            {
-                "status": "ok",
-                "digest": snapshot.table.digest,
-                "generation": snapshot.generation,
-                "uptime_s": round(ctx.clock() - ctx.started, 3),
-                "routes": len(snapshot.table.routes),
-            }
-        )
+        # open to all: a refused file's state and digest, never its reasons, which quote its
+        # text (URLs, store credentials); those only to whom the admin surface lets in
+        details = authenticate(request, ctx.token, ctx.wall(), snapshot.trust) is not None
+        body = {
+            "status": "ok",
+            "digest": snapshot.table.digest,
+            "generation": snapshot.generation,
+            "uptime_s": round(ctx.clock() - ctx.started, 3),
+            "routes": len(snapshot.table.routes),
+            "config": ctx.reloader.config_state().as_json(details=details),
+        }
+        if ctx.store_state is not None:
+            # the store never makes the gateway unhealthy: it serves without one
+            state, error = ctx.store_state()
+            body["store"] = {"state": state, **({"error": error} if details and error else {})}
+        return JSONResponse(body)
 
     async def routes(_request: Request) -> Response:
         snapshot = ctx.holder.current
@@ -174,6 +200,7 @@ def create_admin(ctx: AdminContext, extra_routes: Sequence[BaseRoute] = ()) -> S
                     for route in snapshot.table.routes
                 ],
                 "unmatched": {"mode": "legacy", "requests": counts.get(UNMATCHED, 0)},
+                "config": ctx.reloader.config_state().as_json(),
             }
         )
 

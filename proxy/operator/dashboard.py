@@ -4,6 +4,7 @@
     GET /_strangler/route/{id}                     one route: gate, trend beside its flips, the
                                                    tree of differing fields, sample pairs
     GET /_strangler/route/{id}/samples?field=F     every stored sample of one field
+    POST /_strangler/route/{id}/reset              start the route's evidence over
     GET /_strangler/metrics                        Prometheus text format (proxy.metrics)
     GET|POST /_strangler/login                     sign in with the admin token (a cookie)
     POST /_strangler/logout                        sign out (the cookie is cleared)
@@ -23,20 +24,31 @@ import hmac
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from proxy.logs import get_logger
 from proxy.operator import pages, signin
-from proxy.operator.admin import LOGIN, PREFIX, AdminContext, Via, protect, via
+from proxy.operator.admin import (
+    LOGIN,
+    PREFIX,
+    AdminContext,
+    Via,
+    authenticate,
+    protect,
+    refusal,
+    via,
+    wants_html,
+)
 from proxy.operator.evidence import Evidence, gather
 from proxy.operator.history import FlipStore
 from proxy.operator.htmlparts import esc
 from proxy.operator.metrics import CONTENT_TYPE, Metrics
+from proxy.operator.resets import describe, reset_evidence
 from proxy.operator.stages import RouteStatus
 from proxy.table.model import RouteTable
 from proxy.table.snapshot import UNMATCHED
@@ -104,7 +116,9 @@ def dashboard_routes(ctx: AdminContext, sources: Sources) -> list[Route]:
 
     async def overview(request: Request) -> Response:
         signed_in = via(request) is Via.COOKIE
-        return _html(pages.overview(await evidence(), signed_in=signed_in), form=signed_in)
+        config = ctx.reloader.config_state()
+        text = pages.overview(await evidence(), signed_in=signed_in, config=config)
+        return _html(text, form=signed_in)
 
     async def route_page(request: Request) -> Response:
         signed_in = via(request) is Via.COOKIE
@@ -119,14 +133,76 @@ def dashboard_routes(ctx: AdminContext, sources: Sources) -> list[Route]:
                 text = pages.page("samples", "<p>Name a field: ?field=…</p>", signed_in=signed_in)
                 return _html(text, 400, form=signed_in)
             return _html(pages.samples_page(found, r, field, signed_in=signed_in), form=signed_in)
-        return _html(pages.route_page(found, r, signed_in=signed_in), form=signed_in)
+        form = _reset_field(ctx, request, route_id) if r.route is not None else None
+        text = pages.route_page(found, r, signed_in=signed_in, reset=form)
+        return _html(text, form=signed_in or form is not None)
+
+    async def reset(request: Request) -> Response:
+        """Start a route's evidence over (the route page's button, or an API client)."""
+        route_id = request.path_params["id"]
+        allowed = await _may_post(ctx, request)
+        if isinstance(allowed, Response):
+            return allowed
+        table = ctx.holder.current.table
+        route = next((r for r in table.routes if r.id == route_id), None)
+        if route is None:
+            return JSONResponse({"error": f"no such route {route_id!r}"}, status_code=404)
+        store = await asyncio.to_thread(sources.store, table)
+        epoch = await asyncio.to_thread(
+            reset_evidence, store, route.id, route.mode.value, sources.clock(), table.digest
+        )
+        log.info("evidence_reset", route=route.id, via=allowed.value)
+        if wants_html(request) or allowed is Via.COOKIE:
+            headers = {"Cache-Control": "no-store"}
+            return RedirectResponse(pages.route_url(route.id), status_code=303, headers=headers)
+        return JSONResponse(
+            {"route": epoch.route, "reset_at": epoch.started, "message": describe(epoch)}
+        )
 
     return [
         Route(HOME, protect(ctx, overview), methods=["GET"]),
         Route(f"{PREFIX}/route/{{id}}", protect(ctx, route_page), methods=["GET"]),
         Route(f"{PREFIX}/route/{{id}}/samples", protect(ctx, route_page), methods=["GET"]),
+        Route(f"{PREFIX}/route/{{id}}/reset", reset, methods=["POST"]),
         *signin_routes(ctx),
     ]
+
+
+def _reset_field(ctx: AdminContext, request: Request, route_id: str) -> str | None:
+    """The reset form's hidden field for this viewer: a MAC of the session for a signed-in
+    browser, "" on a loopback gateway without a token, None for an API client (no form)."""
+    how = via(request)
+    if how is Via.LOOPBACK:
+        return ""
+    session = request.cookies.get(signin.COOKIE)
+    if how is Via.COOKIE and ctx.token and session:
+        return signin.form_mac(ctx.token, session, pages.route_url(route_id, "/reset"))
+    return None
+
+
+async def _may_post(ctx: AdminContext, request: Request) -> Via | Response:
+    """How a POST from the dashboard or an API client may act, or the refusal to answer.
+
+    A bearer, or a loopback client without a token, as every POST of the admin surface; or a
+    signed-in browser whose form carries its session's MAC for this action. A post that a page
+    of another origin made (its Origin names another host) is refused whatever it carries."""
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+        return JSONResponse({"error": "a post from another origin"}, status_code=403)
+    trust = ctx.holder.current.trust
+    how = authenticate(request, ctx.token, ctx.wall(), trust)
+    session = request.cookies.get(signin.COOKIE)
+    if how is not None or not ctx.token or not session:
+        return how if how is not None else refusal(request, ctx.token, trust)
+    fields = await _read_form(request)
+    if isinstance(fields, Response):  # no form to carry the MAC: the cookie alone
+        return refusal(request, ctx.token, trust)
+    action = request.url.path
+    if signin.verify(session, ctx.token, ctx.wall()) and signin.form_verified(
+        ctx.token, session, action, fields.get("form")
+    ):
+        return Via.COOKIE
+    return refusal(request, ctx.token, trust)
 
 
 def signin_routes(ctx: AdminContext) -> list[Route]:

@@ -143,12 +143,16 @@ class FlipStore:
         with self.engine.connect() as conn:
             return {row.route: row.new_mode for row in conn.execute(query)}
 
-    def record(self, changes: Sequence[Change], at: float, trigger: str, digest: str) -> list[Flip]:
-        """Write the changes not already written by another gateway; returns those written."""
+    def record(
+        self, changes: Sequence[Change], at: float, trigger: str, digest: str, *, once: bool = True
+    ) -> list[Flip]:
+        """Write the changes not already written by another gateway; returns those written.
+        `once=False`: the caller alone makes this flip (a guard's conditional write won), so it
+        is written even when the latest row already names the same mode."""
         written = []
         for change in changes:
             for _ in range(3):  # another gateway took the number for a flip of its own: retry
-                flip, raced = self._record_one(change, at, trigger, digest)
+                flip, raced = self._record_one(change, at, trigger, digest, once)
                 if not raced:
                     break
             if flip is not None:
@@ -156,7 +160,7 @@ class FlipStore:
         return written
 
     def _record_one(
-        self, change: Change, at: float, trigger: str, digest: str
+        self, change: Change, at: float, trigger: str, digest: str, once: bool = True
     ) -> tuple[Flip | None, bool]:
         """The flip written (None: already there), and whether a writer raced us for its number."""
         try:
@@ -167,7 +171,11 @@ class FlipStore:
                     .order_by(flips.c.seq.desc())
                     .limit(1)
                 ).first()
-                if latest is not None and (latest.new_mode, latest.digest) == (change.new, digest):
+                same = latest is not None and (latest.new_mode, latest.digest) == (
+                    change.new,
+                    digest,
+                )
+                if once and same:
                     return None, False  # another gateway recorded this very flip
                 seq = 1 if latest is None else latest.seq + 1
                 flip = Flip(change.route, seq, at, change.old, change.new, trigger, digest)
@@ -293,7 +301,7 @@ def record_flip(
     digest: str,
 ) -> None:  # fmt: skip
     """One flip made at run time (a guard's rollback, a resume), in the engine's database."""
-    FlipStore.on(engine).record([Change(route, old, new)], at, trigger, digest)
+    FlipStore.on(engine).record([Change(route, old, new)], at, trigger, digest, once=False)
 
 
 class EnginesByUrl:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shadow.fieldpath import StepKind, parse
-from shadow.report import FieldLine, TrendPoint, fmt_percent
+from shadow.report import FieldLine, TrendPoint, fmt_percent, fmt_rate
 
 
 def esc(value: object) -> str:
@@ -30,35 +30,55 @@ class Marker:
     label: str  # e.g. "shadow → native (file)"
 
 
+SCALE_WIDTH = 30  # the left gutter that holds the 100 % and 0 % labels
+
+
 def sparkline(
     points: Sequence[TrendPoint],
     start: float,
     end: float,
     *,
-    width: int = 160,
-    height: int = 32,
+    width: int = 190,
+    height: int = 36,
     markers: Sequence[Marker] = (),
 ) -> str:
-    """Parity per time bucket as an inline SVG line (100 % at the top); flips as upright lines."""
+    """Parity per time bucket as an inline SVG line on a labelled 0 to 100 % scale; flips as
+    upright lines. Both ends of the scale are drawn, with room above and below, so that a route
+    at 0 % reads as a line on the 0 % rule, not as the chart's edge or as no data."""
     span = max(end - start, 1.0)
+    left, top, bottom = SCALE_WIDTH, 5.0, height - 5.0
 
     def x(at: float) -> float:
-        return round((min(max(at, start), end) - start) / span * (width - 2) + 1, 1)
+        return round(left + (min(max(at, start), end) - start) / span * (width - left - 2) + 1, 1)
 
     def y(parity: float) -> float:
-        return round((1.0 - parity) * (height - 4) + 2, 1)
+        return round(top + (1.0 - parity) * (bottom - top), 1)
 
     shown = [p for p in points if p.compared and start <= p.bucket <= end]
-    coords = [(x(p.bucket), y((p.matched + p.ignored) / p.compared)) for p in shown]
-    if len(coords) == 1:  # one bucket: a short level line, so it can be seen at all
-        coords.append((min(coords[0][0] + 4, width - 1), coords[0][1]))
-    label = "no comparisons" if not shown else f"parity over {len(shown)} buckets"
+    parities = [(p.matched + p.ignored) / p.compared for p in shown]
+    coords = [(x(p.bucket), y(parity)) for p, parity in zip(shown, parities, strict=True)]
+    dots = coords if len(coords) <= (width - left) // 8 else []  # sparse: each point shows
+    if len(coords) == 1:  # one bucket: a short level line, so it can be seen at all (at the
+        # right edge too, where the newest bucket of a route shadowed a minute ago sits)
+        cx, cy = coords[0]
+        low = max(left + 1.0, min(cx - 4, width - 9.0))
+        coords = [(low, cy), (low + 8, cy)]
+    label = (
+        "no comparisons"
+        if not shown
+        else f"parity over {len(shown)} buckets, latest {fmt_percent(parities[-1])}"
+    )
     parts = [
         f'<svg class="spark" role="img" aria-label="{esc(label)}" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{esc(label)}</title>",
-        f'<line class="axis" x1="1" y1="{y(1.0)}" x2="{width - 1}" y2="{y(1.0)}"/>',
     ]
+    for parity, text in ((1.0, "100%"), (0.0, "0%")):
+        parts.append(
+            f'<line class="axis" x1="{left}" y1="{y(parity)}" x2="{width - 1}" '
+            f'y2="{y(parity)}"/><text class="scale" x="{left - 3}" y="{y(parity) + 3}" '
+            f'text-anchor="end">{text}</text>'
+        )
     for marker in markers:
         if start <= marker.at <= end:
             parts.append(
@@ -68,6 +88,7 @@ def sparkline(
     if coords:
         text = " ".join(f"{cx},{cy}" for cx, cy in coords)
         parts.append(f'<polyline class="parity" points="{text}"/>')
+    parts.extend(f'<circle class="point" cx="{cx}" cy="{cy}" r="2"/>' for cx, cy in dots)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -137,7 +158,7 @@ def _leaf(line: FieldLine, is_noise: bool, anchor: str | None) -> str:
         tags.append(f'<a href="{esc(anchor)}">sample</a>')
     return (
         f' <span class="field" data-field="{esc(line.field)}"><b class="count">{line.count}</b>'
-        f" {esc(kinds)} · {fmt_percent(line.rate)} of compared {' '.join(tags)}</span>"
+        f" {esc(kinds)} · {fmt_rate(line)} of compared {' '.join(tags)}</span>"
     )
 
 

@@ -20,9 +20,11 @@ from proxy.operator.stagehtml import STYLE as STAGE_STYLE
 from proxy.operator.stagehtml import stage_cell, stage_section
 from proxy.table.matcher import METHODS
 from proxy.table.model import Route
+from proxy.table.snapshot import ConfigState
 from shadow.gate import Verdict, format_duration
-from shadow.records import ERRORED_FIELD, SampleRow, Source
-from shadow.report import RouteReport, fmt_percent, fmt_seconds
+from shadow.records import SampleRow, Source
+from shadow.report import RouteReport, diffed_note, epoch_note, fmt_percent, fmt_seconds
+from shadow.samples import chosen_samples
 
 BASE = "/_strangler"
 STYLE = """
@@ -31,19 +33,23 @@ h1{font-size:1.4rem;margin:0 0 .2rem}h2{font-size:1.1rem;margin:1.6rem 0 .5rem}
 a{color:#0b5cad}.quiet{color:#667}table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e3e6ea;vertical-align:top}
 th{font-weight:600;background:#f1f3f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.match code{font-size:.85em;color:#3b4550}
 .badge{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:.85em;font-weight:600}
 .ready{background:#d3f4dd;color:#135c2b}.blocked{background:#fde2e1;color:#8a1c16}
 .mode-shadow{background:#e8e3fb;color:#3d2a8a}.mode-native{background:#d8ecfb;color:#0b4a7a}
 .mode-legacy{background:#eceff2;color:#3b4550}.mode-removed{background:#f5f5f5;color:#888}
 .warn{background:#fff4d6;border:1px solid #f0d58c;padding:.5rem .8rem;border-radius:.3rem}
 ul.reasons{margin:.2rem 0 0 1rem;padding:0;font-size:.9em}
-svg.spark .parity{fill:none;stroke:#3d6fd1;stroke-width:1.5}svg.spark .axis{stroke:#e3e6ea}
+svg.spark .parity{fill:none;stroke:#3d6fd1;stroke-width:2;stroke-linejoin:round}
+svg.spark .point{fill:#3d6fd1}svg.spark .axis{stroke:#c9ced4;stroke-width:.6}
+svg.spark .scale{font:9px system-ui,sans-serif;fill:#667}
 svg.spark .flip{stroke:#d9822b;stroke-width:1.5;stroke-dasharray:3 2}
 .tree,.tree ul{list-style:none;margin:0;padding-left:1.1rem}.tree .seg{font-family:monospace}
 .tag{font-size:.8em;padding:0 .35rem;border-radius:.5rem}.noise{background:#eee;color:#555}
 .low{background:#fff4d6;color:#6b4b00}.field .count{margin-left:.3rem}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:.8rem}.pair pre{margin:0;padding:.6rem;
-background:#fff;border:1px solid #e3e6ea;overflow:auto;max-height:32rem;font-size:12.5px}
+.pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:.8rem}
+.pair pre{margin:0;padding:.6rem;background:#fff;border:1px solid #e3e6ea;overflow:auto;
+max-height:32rem;font-size:12.5px;white-space:pre-wrap;overflow-wrap:anywhere}
 mark{background:#ffd6d3;color:#6b0f0a}mark.only{background:#ffe9b8;color:#5a3b00}
 .sidebyside{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1.2rem}
 form.account{float:right;margin:0}form.account button{background:none;border:0;padding:0;
@@ -177,12 +183,15 @@ def _last_flip(r: RouteEvidence, now: float) -> str:
     return f'{esc(f.text)}<br><span class="quiet">{esc(f.trigger)}, {ago(f.at, now)}</span>'
 
 
-def _header(e: Evidence) -> str:
+def _header(e: Evidence, config: ConfigState | None = None) -> str:
     t = e.table
+    loaded = f" (in force since {when(config.loaded_at)})" if config is not None else ""
     out = (
-        f'<p class="quiet">{esc(t.source)} · digest {esc(t.digest[:12])} · '
+        f'<p class="quiet">{esc(t.source)} · digest {esc(t.digest[:12])}{loaded} · '
         f"evidence of the last {format_duration(e.as_of - e.since)} · {when(e.as_of)}</p>"
     )
+    if config is not None and not config.in_force:
+        out += _refused(config, e.as_of)
     if e.problem:
         out += f'<p class="warn">{esc(e.problem)}</p>'
     if e.dropped:
@@ -190,30 +199,58 @@ def _header(e: Evidence) -> str:
     return out
 
 
-def overview(e: Evidence, *, signed_in: bool = False) -> str:
+def _refused(config: ConfigState, now: float) -> str:
+    """The table file on disk is not the table in force: why, and which table is."""
+    text = f", digest <code>{esc(config.rejected_digest[:12])}</code>"
+    reasons = "".join(f"<li><code>{esc(p)}</code></li>" for p in config.problems)
+    return (
+        f'<div class="warn" role="alert" data-config="file_rejected"><b>{esc(config.source)} '
+        f"on disk is not in force.</b> A reload ({esc(config.rejected_trigger)}) refused it "
+        f"{ago(config.rejected_at, now)} ({when(config.rejected_at)}"
+        f"{text if config.rejected_digest else ''}):"
+        f'<ul class="reasons">{reasons}</ul>'
+        f"In force: the table with digest <code>{esc(config.digest[:12])}</code>, loaded "
+        f"{when(config.loaded_at)}. Fixing the file, or putting back the table in force, "
+        "clears this at the next reload.</div>"
+    )
+
+
+def _num(value: int, cls: str) -> str:
+    return f'<td class="num {cls}">{value}</td>'
+
+
+def overview(e: Evidence, *, signed_in: bool = False, config: ConfigState | None = None) -> str:
     rows = []
     for r in e.routes:
         rep = r.report
         trend = sparkline(rep.trend if rep else (), e.since, e.as_of, markers=_markers(r.flips))
         rows.append([
-            f'<td><a href="{route_url(r.id)}">{esc(r.id)}</a></td>', f"<td>{_match(r.route)}</td>",
-            f"<td>{_mode(r)}</td>",
-            f'<td class="stagecell">{stage_cell(e.statuses.get(r.id))}</td>',
-            f'<td class="num">{r.requests}</td>',
-            f'<td class="num">{rep.compared if rep else 0}</td>',
-            f'<td class="num">{fmt_percent(rep.parity if rep else None)}</td>',
+            f'<td><a href="{route_url(r.id)}">{esc(r.id)}</a><br>'
+            f'<span class="match">{_match(r.route)}</span></td>',
+            f"<td>{_mode(r)}</td>", _num(r.requests, "served"),
+            _num(rep.requests if rep else 0, "shadowed"),
+            _num(rep.compared if rep else 0, "compared"),
+            _num(rep.unsampled if rep else 0, "unsampled"), _num(rep.shed if rep else 0, "shed"),
+            f'<td class="num parity">{fmt_percent(rep.parity if rep else None)}</td>',
             f"<td>{trend}</td>", f'<td class="gate">{verdict_html(r)}</td>',
             f"<td>{_last_flip(r, e.as_of)}</td>",
+            f'<td class="stagecell">{stage_cell(e.statuses.get(r.id))}</td>',
         ])  # fmt: skip
-    headings = ["route", "match", "mode", "stage", "requests", "compared", "parity", "trend",
-                "gate", "last flip"]  # fmt: skip
+    window = format_duration(e.as_of - e.since)
+    headings = ["route", "mode", "served since start", f"shadowed ({window})",
+                "compared", "unsampled", "shed", "parity", "parity trend", "gate",
+                "last flip", "stage, and the next step"]  # fmt: skip
     links = " · ".join(
         f'<a href="{BASE}/{p}">{p}</a>' for p in ("metrics", "routes", "parity", "health")
     )
     body = (
-        "<h1>Strangler: routes</h1>" + _header(e) + _table(headings, rows, "routes")
-        + f'<p class="quiet">Requests: answered since the gateway started; {e.unmatched} '
-        f"more matched no route and went to legacy. {links}</p>"
+        "<h1>Strangler: routes</h1>" + _header(e, config) + _table(headings, rows, "routes")
+        + '<p class="quiet">Served since start: requests this gateway answered since it started '
+        f"(every worker); {e.unmatched} more matched no route and went to legacy. The next "
+        f"columns are shadow evidence from the parity store, within the last {window}: "
+        "shadowed = compared + unsampled (left out by <code>sample</code>) + shed (no room "
+        "for the candidate) + skipped (not comparable); parity = matched or ignored, of "
+        f"compared. {links}</p>"
     )  # fmt: skip
     return page("routes", body, signed_in=signed_in)
 
@@ -222,9 +259,10 @@ def _stats(rep: RouteReport | None) -> str:
     if rep is None:
         return '<p class="quiet">Nothing compared in this period.</p>'
     cells = [
-        ("requests", rep.requests), ("compared", rep.compared), ("parity", fmt_percent(rep.parity)),
+        ("shadowed", rep.requests), ("compared", rep.compared), ("parity", fmt_percent(rep.parity)),
         ("matched", rep.matched), ("ignored", rep.ignored), ("mismatched", rep.mismatched),
-        ("errored", rep.errored), ("skipped / shed", f"{rep.skipped} / {rep.shed}"),
+        ("errored", rep.errored), ("unsampled", rep.unsampled),
+        ("skipped / shed", f"{rep.skipped} / {rep.shed}"),
         ("primary p50 / p99", f"{fmt_seconds(rep.primary.p50)} / {fmt_seconds(rep.primary.p99)}"),
         ("candidate p50 / p99",
          f"{fmt_seconds(rep.candidate.p50)} / {fmt_seconds(rep.candidate.p99)}"),
@@ -283,12 +321,25 @@ def _sides(r: RouteEvidence) -> tuple[str, str]:
     return ("native", "legacy") if native_first else ("legacy", "native")
 
 
-def _newest_per_field(samples: Iterable[SampleRow], fields: Sequence[str]) -> list[SampleRow]:
-    """Per field, the newest primary/candidate pair; an A/A pair only when there is none."""
-    newest: dict[str, SampleRow] = {}
-    for s in sorted(samples, key=lambda s: (s.source is not Source.PC, -s.at)):
-        newest.setdefault(s.field, s)
-    return [newest[f] for f in fields if f in newest]
+def _notes(rep: RouteReport | None) -> str:
+    """What a reader of the counts must know: a reset, mismatches left undiffed."""
+    notes = [note for note in (epoch_note(rep), diffed_note(rep)) if note] if rep else []
+    return "".join(f'<p class="quiet">{esc(note)}</p>' for note in notes)
+
+
+def reset_form(route_id: str, form_field: str | None) -> str:
+    """The button that starts a route's evidence over; `form_field` is the signed-in session's
+    form MAC ("" on a loopback gateway without a token; None: the viewer cannot post)."""
+    if form_field is None:
+        return ""
+    hidden = f'<input type="hidden" name="form" value="{esc(form_field)}">' if form_field else ""
+    return (
+        f'<form method="post" action="{esc(route_url(route_id, "/reset"))}" class="reset">'
+        f'{hidden}<button type="submit">Start the evidence over</button> <span class="quiet">'
+        "after fixing a difference or changing the comparison rules: reports and the gate count "
+        "from the next minute; the stored rows stay, and the reset is in the flip history.</span>"
+        "</form>"
+    )
 
 
 def _trend_start(e: Evidence, r: RouteEvidence) -> float:
@@ -302,11 +353,12 @@ def _trend_start(e: Evidence, r: RouteEvidence) -> float:
     return max(e.since, first - max((e.as_of - first) * 0.05, 60.0))
 
 
-def route_page(e: Evidence, r: RouteEvidence, *, signed_in: bool = False) -> str:
+def route_page(
+    e: Evidence, r: RouteEvidence, *, signed_in: bool = False, reset: str | None = None
+) -> str:
     rep = r.report
-    fields = [ln.field for ln in rep.fields] if rep else []
-    noise = [ln.field for ln in rep.noise] if rep else []
-    shown = _newest_per_field(e.samples, [*fields, *noise, ERRORED_FIELD])
+    # the same pairs `strangler report --samples` shows: the newest, none from before a reset
+    shown = chosen_samples(rep, e.samples) if rep else []
     anchors = {s.field: f"#sample-{i}" for i, s in enumerate(shown)}
     tree = field_tree(rep.fields, rep.noise, anchors) if rep else field_tree((), (), {})
     start = _trend_start(e, r)
@@ -319,10 +371,13 @@ def route_page(e: Evidence, r: RouteEvidence, *, signed_in: bool = False) -> str
         + stage_section(e.statuses.get(r.id))
         + f'<h2>Gate</h2><div class="gate">{verdict_html(r)}</div>'
         + (_rule(r.verdict) if r.verdict else "")
-        + "<h2>Evidence</h2>" + _stats(rep)
+        + f"<h2>Shadow evidence, last {format_duration(e.as_of - e.since)}</h2>" + _stats(rep)
+        + _notes(rep) + reset_form(r.id, reset)
+        + f'<p class="quiet">From the parity store. Served since the gateway started, in every '
+        f"mode: {r.requests}.</p>"
         + '<div class="sidebyside"><div><h2>Parity trend</h2>' + trend
-        + f'<p class="quiet">Parity per minute from {when(start)} to {when(e.as_of)} (top: '
-        "100 %); dashed upright lines: flips.</p></div>"
+        + f'<p class="quiet">Parity per minute from {when(start)} to {when(e.as_of)}, on a '
+        "0 to 100 % scale; dashed upright lines: flips.</p></div>"
         + f"<div><h2>Flip history</h2>{_flips_table(r.flips)}</div></div>"
         + f"<h2>Differing fields</h2>{tree}"
         + f"<h2>Samples</h2>{_samples(r.id, shown, primary, candidate)}"

@@ -68,3 +68,22 @@ def safe_next(raw: str | None, prefix: str, default: str) -> str:
     if any(s in (".", "..") for s in segments) or "" in segments[1:-1]:
         return default
     return raw
+
+
+FORM_LABEL = b"strangler admin form v1\x00"
+
+
+def form_mac(token: str, session: str, action: str) -> str:
+    """The hidden field a signed-in page's form carries for `action` (a path): a MAC, keyed by
+    the token, of the session cookie and the action. A form posted from elsewhere cannot know
+    it, even where a browser would send the cookie along (defence beside SameSite=Strict)."""
+    message = FORM_LABEL + session.encode("ascii", "replace") + b"\x00" + action.encode("utf-8")
+    return hmac.new(token.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def form_verified(token: str, session: str | None, action: str, given: str | None) -> bool:
+    """True when `given` is `form_mac` of this session and action (constant-time)."""
+    if not session or not given:
+        return False
+    expected = form_mac(token, session, action).encode("ascii")
+    return hmac.compare_digest(given.encode("ascii", "replace"), expected)

@@ -1,72 +1,41 @@
-"""The gateway's HTTP/1.1 client to its upstreams: keep-alive pools of asyncio protocols.
+"""The gateway's HTTP/1.1 client to its upstreams, on the shared pools of `proxy.sides.pool`.
 
-DESIGN.md puts one `aiohttp.ClientSession` on the proxied path. bench/ measured that session as
-the largest share of a forwarded request's CPU (about half of ~175 µs on a tiny upstream: URL
-objects, multidicts, default headers, a timer handle and a request object per call), so the
-gateway speaks HTTP/1.1 itself here, doing only what a pass-through needs:
+An `aiohttp.ClientSession` measured as about half of a forwarded request's CPU on a tiny
+upstream (URL objects, multidicts, default headers, a timer handle and a request object per
+call), so the gateway speaks HTTP/1.1 itself here, doing only what a pass-through needs:
 
-- one pool per upstream of at most `pool_size` connections, idle ones reused last-in first-out
-  and closed after `KEEPALIVE` seconds of idleness;
-- the request head written as one bytes buffer, the body streamed as it arrives (with
-  `Content-Length` as the client sent it, or chunked), paused while the upstream's socket is full;
+- the request head written as one bytes buffer, the body streamed as it arrives (with the
+  framing the forwarder decided: a Content-Length, or chunked), paused while the upstream's
+  socket is full;
 - the response parsed by httptools (the parser uvicorn uses for the client side), header pairs
-  kept as the upstream's bytes, body chunks handed on as they arrive, reading paused above
-  `HIGH_WATER` buffered bytes so memory stays flat whatever the body's size;
-- one time budget for the whole exchange (connect, head and body), as `legacy.timeout`
-  promises, checked for all exchanges every `TICK` rather than with a timer each.
+  kept as the upstream's bytes, body chunks handed on as they arrive (see `proxy.sides.pool`
+  for read-ahead, pooling and the time budget);
+- exactly one response per request: bytes after it on a connection that was not asked for
+  more are an upstream error (that connection is closed), never part of the response.
 
-An upstream failure raises one of the `UpstreamError` kinds below; `proxy.forwarder` maps them to
-502/504 (or aborts a response already begun). A kept-alive connection that turns out to be closed
-when it is reused fails with `UpstreamReset` before any byte of the response, which callers may
-retry once for idempotent requests, as nginx does.
+A kept-alive connection that turns out to be closed when it is reused fails with `UpstreamReset`
+before any byte of the response, which callers may retry once for idempotent requests, as nginx
+does.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import ssl
-from collections.abc import Callable
-from typing import Protocol, cast
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httptools
 
 from proxy.sides.headers import Headers
+from proxy.sides.pool import (
+    Address,
+    Pool,
+    Stream,
+    UpstreamInvalid,
+    UpstreamRefused,
+    UpstreamReset,
+)
 from proxy.table.targets import Upstream
-
-KEEPALIVE = 15.0  # seconds an idle connection is kept (below nginx's and PHP-FPM's defaults)
-HIGH_WATER = 256 * 1024  # buffered response bytes above which reading from the upstream pauses
-LOW_WATER = HIGH_WATER // 4
-TICK = 0.05  # seconds between checks for exchanges past their deadline
-
-
-class UpstreamError(Exception):
-    """The upstream failed; `reason` is the gateway's words for it."""
-
-    reason = "upstream failed"
-
-
-class UpstreamRefused(UpstreamError):
-    reason = "upstream refused the connection"
-
-
-class UpstreamReset(UpstreamError):
-    reason = "upstream reset the connection"
-
-
-class UpstreamTimeout(UpstreamError, TimeoutError):
-    reason = "upstream timed out"
-
-
-class UpstreamInvalid(UpstreamError):
-    reason = "upstream sent an invalid response"
-
-
-class Aborted(UpstreamError):
-    """The exchange was abandoned by the gateway (the client left)."""
-
-    reason = "exchange abandoned"
 
 
 class Body(Protocol):
@@ -97,153 +66,77 @@ def request_head(method: str, target: str, headers: Headers) -> bytes:
     return b"".join(parts)
 
 
-class Response(asyncio.Protocol):
-    """One connection to an upstream, and the response of the exchange it is carrying.
+class _Second(Exception):
+    """A second response began on a connection that carried one already."""
 
-    After `UpstreamClient.send` returns, `status` and `headers` are set; `read()` yields the
-    body; `finish()` must be called once the caller is done, and gives the connection back to
-    its pool when the exchange ended cleanly.
-    """
 
-    def __init__(self, pool: _Pool) -> None:
-        self.pool = pool
-        self.transport: asyncio.Transport | None = None
+class Response(Stream):
+    """One HTTP/1.1 connection to an upstream, and the response of the exchange it carries."""
+
+    def __init__(self, pool: Pool[Response]) -> None:
+        super().__init__(pool)
         self.parser: httptools.HttpResponseParser | None = None
-        self.status = 0
-        self.headers: Headers = []
-        self.complete = False
-        self.keep_alive = False
-        self.error: UpstreamError | None = None
-        self.counted = True  # holds one of the pool's slots
-        self.idle_since = 0.0
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._buffered = 0
-        self._waiter: asyncio.Future[None] | None = None
-        self._drain: asyncio.Future[None] | None = None
-        self.deadline = 0.0
         self._head_only = False
         self._informational = False
         self._until_eof = False
-        self._reading_paused = False
-        self._writing_paused = False
-        self._active = False
+        self._final = False  # the final (non-1xx) response of this exchange has begun
 
-    # -- the exchange, as the caller drives it
-
-    def begin(self, deadline: float, head_only: bool) -> None:
+    def begin(self, deadline: float, head_only: bool = False) -> None:
         if self.parser is None:
             # one parser carries a connection's successive responses; a new one only after a
             # HEAD, whose response leaves the parser waiting for a body that never comes
             self.parser = httptools.HttpResponseParser(self)
-        self.status, self.headers, self.complete, self.keep_alive = 0, [], False, False
         self._head_only, self._until_eof, self._informational = head_only, False, False
-        self._active = True
-        self.deadline = deadline
-        self.pool.watch(self)
+        self._final = False
+        super().begin(deadline)
 
-    async def write(self, data: bytes) -> None:
-        if self.error is not None:
-            raise self.error
-        if self.transport is None:  # closed after a complete response (it answered early)
-            raise UpstreamReset()
-        self.transport.write(data)
-        while self._writing_paused and self.error is None:
-            self._drain = self.pool.loop.create_future()
-            try:
-                await self._drain
-            finally:
-                self._drain = None
-
-    async def wait_head(self) -> None:
-        while not self.status:
-            if self.error is not None:
-                raise self.error
-            await self._wait()
-
-    async def read(self) -> bytes:
-        """The next body chunk; b"" when the body has ended."""
-        while not self._chunks:
-            if self.complete:
-                return b""
-            if self.error is not None:
-                raise self.error
-            await self._wait()
-        chunk = self._chunks.popleft()
-        self._buffered -= len(chunk)
-        if self._reading_paused and self._buffered <= LOW_WATER:
-            self._reading_paused = False
-            if self.transport is not None and self.error is None:
-                self.transport.resume_reading()
-        return chunk
-
-    @property
-    def drained(self) -> bool:
-        """Whether the body has ended and every chunk has been read."""
-        return self.complete and not self._chunks
-
-    def abort(self) -> None:
-        """Abandon the exchange: wakes a waiting `read` with `Aborted`, drops the connection."""
-        self._fail(Aborted())
-
-    def finish(self) -> None:
-        """End the exchange: the connection goes back to the pool if it can carry another."""
-        if not self._active:
-            return
-        self._active = False
-        self.pool.unwatch(self)
+    def _reset(self) -> None:
         if self._head_only:
             self.parser = None
-        self._chunks.clear()
-        self._buffered = 0
-        if self.complete and self.keep_alive and self.error is None and not self._reading_paused:
-            self.pool.release(self)
-        else:
-            self.close()
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()  # no lingering half-read exchange on a socket we drop
-        self.pool.forget(self)
 
     # -- asyncio.Protocol
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
         parser = self.parser
         if parser is None or not self._active or self.complete:
             # bytes nobody asked for (an idle connection, or after the response): unusable
-            self._fail(UpstreamInvalid())
+            self._unasked()
             return
         try:
             parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, _Second) or isinstance(exc.__cause__, _Second):
+                self._unasked()
+            else:
+                self._fail(UpstreamInvalid())
         except httptools.HttpParserUpgrade:
             self._fail(UpstreamInvalid())  # upgrades (101) are not forwarded
         except httptools.HttpParserError:
             self._fail(UpstreamInvalid())
+        else:
+            self._settle()  # a complete response frees its connection while it is read
 
-    def eof_received(self) -> bool | None:
-        return False  # close the transport; connection_lost follows
+    def _unasked(self) -> None:
+        """Bytes after a complete response: the response stands, the connection is dropped."""
+        if self.complete and self.error is None:
+            self.keep_alive = False
+            if self.transport is not None:
+                self.transport.abort()
+        else:
+            self._fail(UpstreamInvalid())
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.status and self._until_eof and exc is None and not self.complete:
             self.complete = True  # a body delimited by the end of the connection has ended
             self.keep_alive = False
             self._wake()
-        self._fail(UpstreamReset())
-        self.transport = None
-        self.pool.forget(self)
-
-    def pause_writing(self) -> None:
-        self._writing_paused = True
-
-    def resume_writing(self) -> None:
-        self._writing_paused = False
-        if self._drain is not None and not self._drain.done():
-            self._drain.set_result(None)
+        super().connection_lost(exc)
 
     # -- httptools callbacks
+
+    def on_message_begin(self) -> None:
+        if self._final or self.complete:
+            raise _Second  # stops the parser: what follows is not this exchange's
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
@@ -255,7 +148,7 @@ class Response(asyncio.Protocol):
             self._informational = True  # 100 Continue, 103 Early Hints: wait for the real one
             self.headers = []
             return
-        self.keep_alive = self.parser.should_keep_alive()
+        self._final = True
         if self._head_only:
             self.complete = True  # a HEAD response has no body, whatever its headers say
         elif status not in (204, 304):
@@ -263,169 +156,42 @@ class Response(asyncio.Protocol):
                 name.lower() in (b"content-length", b"transfer-encoding")
                 for name, _ in self.headers
             )
-        self.status = status
-        self._wake()
+        self._headers_done(status, self.parser.should_keep_alive())
 
     def on_body(self, body: bytes) -> None:
-        if self._head_only:
-            return
-        self._chunks.append(body)
-        self._buffered += len(body)
-        if self._buffered > HIGH_WATER and not self._reading_paused:
-            self._reading_paused = True
-            assert self.transport is not None
-            self.transport.pause_reading()
-        self._wake()
+        if not self._head_only:
+            self._push_body(body)
 
     def on_message_complete(self) -> None:
         if self._informational:
             self._informational = False
             return
-        self.complete = True
-        self._wake()
-
-    # -- internals
-
-    async def _wait(self) -> None:
-        self._waiter = self.pool.loop.create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def expire(self) -> None:
-        self._fail(UpstreamTimeout())
-
-    def _fail(self, error: UpstreamError) -> None:
-        if self.error is None and not (self.complete and isinstance(error, UpstreamReset)):
-            self.error = error
-        for future in (self._waiter, self._drain):
-            if future is not None and not future.done():
-                future.set_exception(error)
-        if self.transport is not None and not isinstance(error, UpstreamReset):
-            self.transport.abort()
-
-
-class _Pool:
-    """The connections to one upstream."""
-
-    def __init__(self, upstream: Upstream, limit: int, loop: asyncio.AbstractEventLoop) -> None:
-        parts = urlsplit(upstream.url)
-        self.host = parts.hostname or ""
-        https = parts.scheme.lower() == "https"
-        self.port = parts.port or (443 if https else 80)
-        self.ssl: ssl.SSLContext | None = ssl.create_default_context() if https else None
-        self.limit = limit
-        self.loop = loop
-        self.open = 0
-        self.idle: list[Response] = []
-        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self.factory: Callable[[], Response] = lambda: Response(self)
-        # exchanges under way; one sweep every TICK expires those past their deadline (cheaper
-        # than a timer per request, and a budget is seconds, not milliseconds)
-        self.active: dict[Response, None] = {}
-        self.sweeping: asyncio.TimerHandle | None = None
-
-    def watch(self, conn: Response) -> None:
-        self.active[conn] = None
-        if self.sweeping is None:
-            self.sweeping = self.loop.call_later(TICK, self._sweep)
-
-    def unwatch(self, conn: Response) -> None:
-        self.active.pop(conn, None)
-
-    def _sweep(self) -> None:
-        now = self.loop.time()
-        for conn in [c for c in self.active if c.deadline <= now]:
-            conn.expire()
-        self.sweeping = self.loop.call_later(TICK, self._sweep) if self.active else None
-
-    async def acquire(self, deadline: float) -> tuple[Response, bool]:
-        """A connection, and whether it was kept alive from an earlier exchange."""
-        while True:
-            now = self.loop.time()
-            while self.idle:
-                conn = self.idle.pop()
-                if conn.transport is not None and now - conn.idle_since < KEEPALIVE:
-                    return conn, True
-                conn.close()
-            if self.open < self.limit:
-                break
-            waiter = self.loop.create_future()
-            self.waiters.append(waiter)
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await waiter
-            except TimeoutError:
-                raise UpstreamTimeout() from None
-            finally:
-                if waiter in self.waiters:
-                    self.waiters.remove(waiter)
-        self.open += 1
-        try:
-            async with asyncio.timeout_at(deadline):
-                _, conn = await self.loop.create_connection(
-                    self.factory, self.host, self.port, ssl=self.ssl
-                )
-        except TimeoutError:
-            self._freed()
-            raise UpstreamTimeout() from None
-        except OSError as exc:
-            self._freed()
-            raise UpstreamRefused(str(exc)) from exc
-        except BaseException:
-            self._freed()
-            raise
-        return conn, False
-
-    def release(self, conn: Response) -> None:
-        conn.idle_since = self.loop.time()
-        self.idle.append(conn)
-        self._wake_one()
-
-    def forget(self, conn: Response) -> None:
-        if conn.counted:
-            conn.counted = False
-            self._freed()
-
-    def _freed(self) -> None:
-        self.open -= 1
-        self._wake_one()
-
-    def _wake_one(self) -> None:
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    def close(self) -> None:
-        for conn in self.idle:
-            conn.close()
-        self.idle.clear()
-        if self.sweeping is not None:
-            self.sweeping.cancel()
-            self.sweeping = None
+        self._message_done()
 
 
 class UpstreamClient:
-    """The one client of a gateway process (create inside a running loop)."""
+    """The one client of a gateway process (create inside a running loop).
 
-    def __init__(self, pool_size: int = 100) -> None:
+    `read_ahead`: response bytes read from an upstream ahead of the client (`limits.
+    buffer_response`); a response that fits frees its upstream connection at once."""
+
+    def __init__(self, pool_size: int = 100, read_ahead: int | None = None) -> None:
         self.pool_size = pool_size
+        self.read_ahead = read_ahead
         self.loop = asyncio.get_running_loop()
-        self._pools: dict[str, _Pool] = {}
+        self._pools: dict[str, Pool[Response]] = {}
         self.closed = False
 
-    def _pool(self, upstream: Upstream) -> _Pool:
+    def _pool(self, upstream: Upstream) -> Pool[Response]:
         pool = self._pools.get(upstream.url)
         if pool is None:
-            pool = self._pools[upstream.url] = _Pool(upstream, self.pool_size, self.loop)
+            pool = self._pools[upstream.url] = Pool(
+                address_of(upstream),
+                self.pool_size,
+                self.loop,
+                Response,
+                read_ahead=self.read_ahead,
+            )
         return pool
 
     async def send(
@@ -456,6 +222,7 @@ class UpstreamClient:
                 await conn.write(head)
                 if body is not None:
                     await _send_body(conn, body, chunked)
+                conn.sent()
                 await conn.wait_head()
             except UpstreamReset:
                 conn.finish()
@@ -488,3 +255,9 @@ async def _send_body(conn: Response, body: Body, chunked: bool) -> None:
         if not conn.status:
             raise
         # the upstream answered before it read the whole body, then closed: its answer stands
+
+
+def address_of(upstream: Upstream) -> Address:
+    parts = urlsplit(upstream.url)
+    https = parts.scheme.lower() == "https"
+    return Address(parts.hostname or "", parts.port or (443 if https else 80), https)

@@ -1,6 +1,6 @@
 """Legacy forwarding: raw ASGI messages streamed to an upstream and back through `proxy.client`.
 
-The hot path of DESIGN.md: no Starlette objects, one client per gateway process with a
+The hot path: no Starlette objects, one client per gateway process with a
 keep-alive pool per upstream, bodies streamed chunk by chunk both ways and never held whole.
 Errors are mapped once, here:
 
@@ -25,21 +25,19 @@ from starlette.types import Message, Receive, Scope, Send
 
 from proxy import errors, paths
 from proxy.logs import get_logger
-from proxy.sides.client import (
-    Body,
-    Response,
-    UpstreamClient,
-    UpstreamError,
-    UpstreamTimeout,
-    request_head,
-)
+from proxy.sides.client import Body, Response, UpstreamClient, request_head
 from proxy.sides.headers import (
+    BODILESS,
     ClientView,
     Headers,
     body_framing,
+    has_body,
     request_headers,
     response_headers,
+    without_length,
 )
+from proxy.sides.pool import UpstreamError, UpstreamTimeout
+from proxy.sides.spool import ClientGone, Spool
 from proxy.table.targets import Target, Upstream
 
 log = get_logger("proxy.sides.forwarder")
@@ -86,10 +84,6 @@ class Exchange:
     side: str | None = None  # the side that answered, when a mode chose it per request
 
 
-class ClientGone(Exception):
-    """The client disconnected while its request body was being read."""
-
-
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """A request as it goes upstream: its head, and how its body is framed."""
@@ -119,15 +113,20 @@ def outgoing(
     view: ClientView,
     upstream: Upstream,
     extra: tuple[tuple[bytes, bytes], ...] = (),
+    spooled: int | None = None,
 ) -> Outgoing:
-    """The request line, headers and body framing for one upstream request."""
+    """The request line, headers and body framing for one upstream request (`spooled`: the
+    length of a body already read whole, sent with that Content-Length however it came)."""
     method: str = scope["method"]
     headers = scope["headers"]
     length, chunked = body_framing(headers)
     sent = request_headers(headers, view, upstream)
     # the framing is the gateway's own, never the client's header list: request_headers copies
     # neither Content-Length nor Transfer-Encoding, so no Connection token can remove them
-    if chunked:
+    if spooled is not None:
+        length, chunked = str(spooled).encode("ascii"), False
+        sent.append((b"Content-Length", length))
+    elif chunked:
         # the body is re-chunked; a Content-Length beside Transfer-Encoding (a smuggling
         # attempt the server let through) is not passed on
         sent.append(_CHUNKED)
@@ -169,17 +168,34 @@ class Forwarder:
         client = self.client
         assert client is not None, "the gateway's lifespan opens the client"
         upstream = target.upstream
-        request = outgoing(scope, path, view, upstream)
-        reading = _BodyReader(receive) if request.has_body else None
+        spool: Spool | None = None
+        reading: _BodyReader | None = None
+        body: Body | None = None
+        if has_body(scope["headers"]):
+            if target.buffer_request:
+                # the whole body first: a slow upload holds no upstream connection meanwhile
+                try:
+                    spool = body = await Spool.read_from(receive, target.buffer_request)
+                except ClientGone as exc:
+                    await _fail(send, exchange, exc, None)
+                    return
+            else:
+                reading = body = _BodyReader(receive)
+        spooled = spool.length if spool is not None else None
+        request = outgoing(scope, path, view, upstream, spooled=spooled)
         try:
-            response = await request.send(client, target, reading)
-        except (UpstreamError, ClientGone) as exc:
-            await _fail(send, exchange, exc, reading)
-            return
-        try:
-            await _stream_back(response, receive, send, view, upstream, exchange, reading, tap)
+            try:
+                response = await request.send(client, target, body)
+            except (UpstreamError, ClientGone) as exc:
+                await _fail(send, exchange, exc, reading)
+                return
+            try:
+                await _stream_back(response, receive, send, view, upstream, exchange, reading, tap)
+            finally:
+                response.finish()
         finally:
-            response.finish()
+            if spool is not None:
+                spool.close()
 
 
 class _BodyReader:
@@ -239,6 +255,8 @@ async def _stream_back(
 ) -> None:
     status = response.status
     headers = response_headers(response.headers, view, upstream)
+    if status in BODILESS:
+        headers = without_length(headers)
     exchange.status = status
     if tap is not None:
         tap.start(status, headers)

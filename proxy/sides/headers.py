@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from proxy.errors import REQUEST_ID as REQUEST_ID
 from proxy.table.targets import Upstream
+from proxy.table.trust import Trust
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -38,7 +39,12 @@ _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:+/=\-]{1,128}")
 
 @dataclass(frozen=True, slots=True)
 class ClientView:
-    """What the client's request says about where it came from and what it reached."""
+    """What the client's request says about where it came from and what it reached.
+
+    `client_ip` and `scheme` are the client's own: the socket's, or, behind a trusted proxy
+    (`edge.trusted_proxies`), what that proxy forwarded. Logs, FastCGI params and cohorts read
+    them; `peer_ip` and `hop_scheme` are the connection's, which X-Forwarded-* append.
+    """
 
     host: str  # the Host the client sent, or the server address
     scheme: str
@@ -46,15 +52,31 @@ class ClientView:
     request_id: str
     request_id_given: bool
     marked: bool = False  # the client sent the internal dry-run mark (dispatch strips it)
+    trusted: bool = False  # the peer is a trusted proxy: its X-Forwarded-* are kept
+    peer_ip: str = ""  # the socket's peer ("" means: the same as client_ip)
+    hop_scheme: str = ""  # the connection's scheme ("" means: the same as scheme)
+
+
+_SCHEMES = {b"http": "http", b"https": "https"}
 
 
 def read_request(
-    headers: Headers, scheme: str, server_host: str, client_ip: str, new_request_id: str
+    headers: Headers,
+    scheme: str,
+    server_host: str,
+    client_ip: str,
+    new_request_id: str,
+    trust: Trust | None = None,
 ) -> ClientView:
-    """Pick out of the client's headers what forwarding needs (one pass, no copies)."""
+    """Pick out of the client's headers what forwarding needs (one pass, no copies).
+
+    `client_ip` is the socket's peer; when `trust` trusts it, the client's address and scheme
+    are taken from X-Forwarded-For and X-Forwarded-Proto."""
     host = server_host
     request_id = ""
     marked = False
+    forwarded_for: list[bytes] = []
+    forwarded_proto = b""
     for name, value in headers:
         if name == b"host":
             host = value.decode("latin-1")
@@ -63,23 +85,48 @@ def read_request(
         elif name == REQUEST_ID and _VALID_REQUEST_ID.fullmatch(value):
             # an id that could break a log line or a header is replaced, not trusted
             request_id = value.decode("ascii")
+        elif name == b"x-forwarded-for":
+            forwarded_for.append(value)
+        elif name == b"x-forwarded-proto" and not forwarded_proto:
+            forwarded_proto = value
     given = bool(request_id)
-    return ClientView(host, scheme, client_ip, request_id or new_request_id, given, marked)
+    request_id = request_id or new_request_id
+    if trust is None or not trust or not trust.trusts(client_ip):
+        return ClientView(host, scheme, client_ip, request_id, given, marked)
+    client = trust.client_of(client_ip, b",".join(forwarded_for))
+    # the client's scheme is the first the chain recorded (the hop nearest the client)
+    first = forwarded_proto.split(b",")[0].strip().lower()
+    client_scheme = _SCHEMES.get(first, scheme)
+    return ClientView(
+        host, client_scheme, client, request_id, given, marked, True, client_ip, scheme
+    )
 
 
 def request_headers(headers: Headers, view: ClientView, upstream: Upstream) -> Headers:
-    """The headers sent upstream (ASGI names are lower-case already; values pass as bytes)."""
+    """The headers sent upstream (ASGI names are lower-case already; values pass as bytes).
+
+    From an untrusted peer the forwarded headers are the gateway's own (X-Forwarded-For,
+    -Proto, -Host and X-Real-IP from what it saw; X-Forwarded-Port, -Prefix and Forwarded
+    dropped), so an application reading the first value reads the truth; from a trusted
+    proxy they are kept, and X-Forwarded-For gains the proxy's address."""
     out: Headers = []
     declared: frozenset[bytes] = frozenset()
     forwarded_for = forwarded_proto = forwarded_host = b""
+    trusted = view.trusted
     for name, value in headers:
         if name in _REQUEST_SPECIAL or name.startswith(b"proxy-"):
+            if not trusted:
+                if name == b"connection":
+                    declared |= _tokens(value)
+                continue  # the client's own forwarded headers are replaced, not extended
             if name == b"x-forwarded-for":
-                forwarded_for = value
-            elif name == b"x-forwarded-proto":
+                forwarded_for = _append(forwarded_for, value)
+            elif name == b"x-forwarded-proto" and not forwarded_proto:
                 forwarded_proto = value
-            elif name == b"x-forwarded-host":
+            elif name == b"x-forwarded-host" and not forwarded_host:
                 forwarded_host = value
+            elif name in _TRUSTED_ONLY:
+                out.append((name, value))
             elif name == b"connection":
                 declared |= _tokens(value)
             continue
@@ -89,10 +136,12 @@ def request_headers(headers: Headers, view: ClientView, upstream: Upstream) -> H
     # the framing headers were kept out of `out` (so no Connection token can remove them); the
     # caller appends the framing of the body it sends
     host = view.host if upstream.preserve_host else upstream.host_header
+    peer = (view.peer_ip or view.client_ip).encode("latin-1")
     out.append((b"Host", host.encode("latin-1")))
-    out.append((b"X-Forwarded-For", _append(forwarded_for, view.client_ip.encode("latin-1"))))
-    out.append((b"X-Forwarded-Proto", _append(forwarded_proto, view.scheme.encode("latin-1"))))
-    out.append((b"X-Forwarded-Host", _append(forwarded_host, view.host.encode("latin-1"))))
+    out.append((b"X-Forwarded-For", _append(forwarded_for, peer)))
+    out.append((b"X-Forwarded-Proto", forwarded_proto or view.scheme.encode("latin-1")))
+    out.append((b"X-Forwarded-Host", forwarded_host or view.host.encode("latin-1")))
+    out.append((b"X-Real-IP", view.client_ip.encode("latin-1")))
     out.append((b"X-Request-ID", view.request_id.encode("ascii")))
     return out
 
@@ -111,7 +160,14 @@ _REQUEST_SPECIAL = HOP_BY_HOP | {
     # framing is decided by the gateway, never copied (a copied one could disagree with the
     # body it streams, or be removed by a Connection token: request smuggling)
     b"content-length",
+    # who the client is: written by the gateway, or kept only from a trusted proxy
+    b"x-real-ip",
+    b"x-forwarded-port",
+    b"x-forwarded-prefix",
+    b"forwarded",
 }
+# what a trusted proxy may tell the application beyond the client's address, scheme and host
+_TRUSTED_ONLY = frozenset({b"x-forwarded-port", b"x-forwarded-prefix", b"forwarded"})
 _RESPONSE_SPECIAL = HOP_BY_HOP | {REQUEST_ID, b"location"}
 _ALWAYS_HOP = frozenset({b"close", b"keep-alive"})
 # names a Connection header may list without effect: the framing of the message (which the
@@ -124,6 +180,7 @@ _NOT_DECLARABLE = frozenset(
         b"x-forwarded-for",
         b"x-forwarded-proto",
         b"x-forwarded-host",
+        b"x-real-ip",
         REQUEST_ID,
     }
 )
@@ -173,6 +230,15 @@ def rewrite_location(value: bytes, view: ClientView, upstream: Upstream) -> byte
                 rest = "/" + rest
             return f"{view.scheme}://{view.host}{rest}".encode("latin-1")
     return value
+
+
+BODILESS = frozenset({204, 304})
+
+
+def without_length(headers: Headers) -> Headers:
+    """A 204 or 304 answer's headers without Content-Length: it announces no body there (a 304's
+    states the size of a 200 that is not sent), and the server would wait for that body."""
+    return [(n, v) for n, v in headers if n.lower() != b"content-length"]
 
 
 def without(headers: Headers, name: bytes) -> Headers:

@@ -17,7 +17,7 @@ from proxy import errors, paths
 from proxy.clock import with_date
 from proxy.logs import get_logger
 from proxy.sides.forwarder import Exchange
-from proxy.sides.headers import REQUEST_ID, with_request_id
+from proxy.sides.headers import BODILESS, REQUEST_ID, with_request_id, without_length
 from proxy.sides.limits import BodyTooLarge
 from proxy.table.checks import import_app
 
@@ -114,6 +114,8 @@ class _NativeSend:
             exchange.status = message["status"]
             headers = with_request_id(list(message.get("headers", [])), exchange.request_id)
             headers = with_date(headers)
+            if exchange.status in BODILESS:
+                headers = without_length(headers)
             message = {**message, "headers": headers}
             if exchange.status == 500:
                 self.held = [message]

@@ -72,25 +72,42 @@ def sample_path(template: PathTemplate) -> str:
     )
 
 
+def native_app_problem(table: RouteTable) -> Problem | None:
+    """`native.app` that cannot be imported, or is no ASGI app, at the line of `native.app`:
+    a gateway cannot start with it, so no check or reload may accept it."""
+    spec = table.native.app
+    if spec is None or table.native.url is not None:
+        return None
+    try:
+        app = import_app(spec)
+    except AppImportError as exc:
+        return Problem(table.source, table.native.line, f"native.app: {exc}")
+    if not callable(app):
+        reason = f"native.app: {spec!r} is not an ASGI app (not callable)"
+        return Problem(table.source, table.native.line, reason)
+    return None
+
+
 def check_native_coverage(table: RouteTable, app: object | None = None) -> list[Problem]:
     """Problems for native and shadow routes the native app does not serve.
 
-    `app` defaults to importing `native.app`. With `native.url` there is nothing to import and
-    no network call is made, so the check is skipped with a warning.
+    `app` defaults to importing `native.app` (which must import whether or not a route uses
+    it). With `native.url` there is nothing to import and no network call is made, so the
+    check is skipped with a warning.
     """
+    if app is None and table.native.app is not None:
+        unusable = native_app_problem(table)
+        if unusable is not None:
+            return [unusable]
+        app = import_app(table.native.app)
     routes = [route for route in table.routes if route.mode in (Mode.NATIVE, Mode.SHADOW)]
     if not routes:
         return []
     first = routes[0]
     if app is None:
-        if table.native.app is None:
-            url = table.native.url
-            reason = f"native.url {url} is not called by check: coverage is not verified"
-            return [Problem(table.source, first.line, reason, warning=True)]
-        try:
-            app = import_app(table.native.app)
-        except AppImportError as exc:
-            return [Problem(table.source, first.line, f"native.app: {exc}")]
+        url = table.native.url
+        reason = f"native.url {url} is not called by check: coverage is not verified"
+        return [Problem(table.source, first.line, reason, warning=True)]
     name = table.native.app or type(app).__name__
     app_routes = _routes_of(app)
     if app_routes is None:
@@ -204,5 +221,18 @@ def uncompared_writes(table: RouteTable) -> list[Problem]:
                 f"writes: dry_run with primary: native: {', '.join(unsafe)} requests are answered "
                 "by the native side alone and never compared (legacy cannot take a dry run)"
             )
+            found.append(Problem(table.source, route.line, reason, route.id, warning=True))
+    return found
+
+
+def inert_blocks(table: RouteTable) -> list[Problem]:
+    """Routes that keep blocks their mode does not use (a note: they are kept on purpose, so
+    that flipping the route back needs no other edit)."""
+    found = []
+    for route in table.routes:
+        if route.inert:
+            blocks = " and ".join(f"{name}:" for name in route.inert)
+            verb = "is" if len(route.inert) == 1 else "are"
+            reason = f"{blocks} {verb} kept but unused in mode {route.mode.value}"
             found.append(Problem(table.source, route.line, reason, route.id, warning=True))
     return found

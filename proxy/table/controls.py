@@ -1,4 +1,4 @@
-"""The keys of the migration controls: canary, fallback, guard, legacy_removed, edge.
+"""The keys of the migration controls: canary, fallback, guard, legacy_removed.
 
 Value parsers (pure, ValueError with a reason fit to show an operator) and the rules between
 keys of one block. The table parser reads the blocks with them and reports each problem at its
@@ -8,7 +8,6 @@ inert, so a flip stays a one-line change of `mode:` (`strangler check` says whic
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
@@ -58,19 +57,6 @@ def parse_salt(value: object) -> str:
     return value
 
 
-def parse_networks(value: object) -> tuple[str, ...]:
-    """Addresses or CIDR networks, as their normal form (`10.0.0.0/8`, `127.0.0.1/32`)."""
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"expected a list of addresses or networks, got {value!r}")
-    networks = []
-    for item in value:
-        try:
-            networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
-        except ValueError:
-            raise ValueError(f"bad address or network {item!r} (e.g. 10.0.0.0/8)") from None
-    return tuple(networks)
-
-
 def _enum_fallback(value: object) -> Fallback:
     for member in Fallback:
         if member.value == value:
@@ -93,7 +79,6 @@ GUARD_KEYS: dict[str, Callable[[object], Any]] = {
     "window": units.parse_duration,
     "relative_to_legacy": units.parse_bool,
 }
-EDGE_KEYS: dict[str, Callable[[object], Any]] = {"trusted_proxies": parse_networks}
 ROUTE_SCALARS: dict[str, Callable[[object], Any]] = {
     "fallback": _enum_fallback,
     "legacy_removed": units.parse_bool,
@@ -121,9 +106,10 @@ def removed_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def findings(table: RouteTable) -> list[Problem]:
-    """What `strangler check` says of the controls a route's mode leaves inert. The gateway
-    accepts them all (a flip is one line); a guard on a legacy route and a legacy route whose
-    legacy code is gone are errors here, since neither can be meant."""
+    """What `strangler check` says of the controls beyond the inert blocks it notes anyway
+    (proxy.table.checks.inert_blocks). The gateway accepts them all (a flip is one line); a
+    guard on a legacy route and a legacy route whose legacy code is gone are errors here, since
+    neither can be meant."""
     found: list[Problem] = []
 
     def add(route: Route, reason: str, *, warning: bool) -> None:
@@ -134,10 +120,6 @@ def findings(table: RouteTable) -> list[Problem]:
         if route.guard is not None and route.mode is Mode.LEGACY:
             reason = "guard on a legacy route: a guard watches native and canary routes only"
             add(route, reason, warning=False)
-        elif route.guard is not None and route.mode is Mode.SHADOW:
-            add(route, "guard is inert until the route is canary or native", warning=True)
-        if route.fallback is not None and route.mode in (Mode.LEGACY, Mode.SHADOW):
-            add(route, f"fallback is inert on a {mode} route", warning=True)
         if route.legacy_removed and route.mode is not Mode.NATIVE:
             reason = f"legacy_removed on a {mode} route: its legacy side still answers"
             add(route, reason, warning=False)

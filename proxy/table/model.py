@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 
 
 class Mode(enum.Enum):
@@ -63,6 +64,7 @@ class NativeConfig:
     app: str | None  # "module:attribute" of an ASGI app, or None
     url: str | None  # a separately running service, or None (exactly one of app/url is set)
     timeout: float
+    line: int = field(default=0, compare=False)  # of native.app (or .url) in the source
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,19 @@ class Limits:
     """What the gateway refuses before any side sees it."""
 
     request_body: int | None = None  # bytes; a larger request body is answered 413
+    # a request body is read whole before an upstream connection is taken: this many bytes in
+    # memory, the rest spooled to a temporary file (0: bodies stream through as they arrive)
+    buffer_request: int = 1024 * 1024
+    # response bytes read from an upstream ahead of a slow client: a response that fits frees
+    # its upstream connection at once
+    buffer_response: int = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """Who stands in front of the gateway: peers whose X-Forwarded-* headers are believed."""
+
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +165,6 @@ class GuardConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Edge:
-    """What the gateway believes of the peers in front of it."""
-
-    trusted_proxies: tuple[str, ...] = ()  # networks (CIDR or single addresses)
-
-
-@dataclass(frozen=True, slots=True)
 class Route:
     id: str
     methods: frozenset[str] | None  # upper-case; None means "*"; GET implies HEAD
@@ -165,8 +173,11 @@ class Route:
     line: int  # line of the route's "- id:" item in the source file
     shadow: ShadowConfig | None = None  # effective shadow settings; set only for shadow routes
     gate: GateConfig = GateConfig()  # effective: the global gate block merged with the route's
-    # migration controls; kept whatever the mode, used by the modes they apply to (canary:
-    # canary routes; fallback and guard: native and canary routes), so a flip is one line
+    # blocks written on the route that its mode does not use (say `shadow:` on a native route):
+    # validated and kept, so that flipping the mode back is a one-line edit
+    inert: tuple[str, ...] = ()
+    # migration controls, kept whatever the mode and used by the modes they apply to (canary:
+    # canary routes; fallback and guard: native and canary routes)
     canary: CanaryConfig | None = None
     fallback: Fallback | None = None
     guard: GuardConfig | None = None

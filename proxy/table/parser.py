@@ -13,6 +13,7 @@ import difflib
 import enum
 import hashlib
 import os
+import posixpath
 import re
 from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -158,11 +159,25 @@ GATE_KEYS: dict[str, Parser] = {
 CANARY_KEYS: dict[str, Parser] = controls.CANARY_KEYS
 LIMITS_KEYS: dict[str, Parser] = {
     "request_body": units.parse_size,
+    "buffer_request": units.parse_size_or_zero,
+    "buffer_response": units.parse_size,
+}
+EDGE_KEYS: dict[str, Parser] = {
+    "trusted_proxies": units.parse_networks,
 }
 TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "canary", "edge", "routes")
 ROUTE_KEYS = (
     "id", "match", "mode", "shadow", "gate", "canary", "fallback", "guard", "legacy_removed",
 )  # fmt: skip
+# a route's own blocks, and the modes that use them; in any other mode a block is kept, checked
+# and inert, so that a flip (and its rollback) changes nothing but the `mode:` line
+ROUTE_BLOCKS: dict[str, frozenset[Mode]] = {
+    "shadow": frozenset({Mode.SHADOW, Mode.CANARY}),  # a canary compares with it
+    "gate": frozenset({Mode.SHADOW}),
+    "canary": frozenset({Mode.CANARY}),
+    "fallback": frozenset({Mode.NATIVE, Mode.CANARY}),
+    "guard": frozenset({Mode.NATIVE, Mode.CANARY}),
+}
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -177,15 +192,27 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise TableError([Problem(filename, 0, f"cannot read the file: {reason}")]) from exc
+        raise unreadable(filename, exc) from exc
     return parse(text, filename, os.environ if env is None else env)
+
+
+def unreadable(filename: str, exc: Exception) -> TableError:
+    """The problem of a table file that could not be read, naming the file it tried: a name
+    relative to the working directory says too little about where that was."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    tried = os.path.abspath(filename)
+    if tried != filename:
+        reason += f" (tried {tried})"
+    return TableError([Problem(filename, 0, f"cannot read the file: {reason}")])
 
 
 def parse(
     text: str, filename: str = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
 ) -> RouteTable:
-    """Parse and validate a table; env (LEGACY_URL, STRANGLER_STORE) overrides the file."""
+    """Parse and validate a table; env (LEGACY_URL, STRANGLER_STORE) overrides the file.
+
+    A relative SQLite store in the file is made relative to the file's directory as
+    `filename` names it (STRANGLER_STORE, set for a process, is taken as it is)."""
     env = {} if env is None else env
     problems = _Problems(filename)
     try:
@@ -223,7 +250,7 @@ def _read_table(p: _Problems, doc: object, env: Mapping[str, str]) -> RouteTable
     routes = _read_routes(p, doc, shadow, store, gate, canary)
     _require_native_side(p, routes, doc)
     limits = Limits(**_read_block(p, doc, "limits", LIMITS_KEYS))
-    edge = Edge(**_read_block(p, doc, "edge", controls.EDGE_KEYS))
+    edge = Edge(**_read_block(p, doc, "edge", EDGE_KEYS))
     return RouteTable(
         SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate, limits, canary, edge
     )
@@ -298,7 +325,8 @@ def _read_native(p: _Problems, doc: _Map) -> NativeConfig:
     block = doc.get("native")
     if isinstance(block, _Map) and "app" in block and "url" in block:
         p.add(doc.key_lines["native"], "native sets both app and url; keep one")
-    return dataclasses.replace(NativeConfig(app=None, url=None, timeout=10.0), **values)
+    line = _key_line(block, "app", _key_line(block, "url", _key_line(doc, "native")))
+    return dataclasses.replace(NativeConfig(None, None, 10.0, line), **values)
 
 
 def _env_store(p: _Problems, doc: _Map, env: Mapping[str, str]) -> str | None:
@@ -312,8 +340,21 @@ def _env_store(p: _Problems, doc: _Map, env: Mapping[str, str]) -> str | None:
 
 
 def _read_shadow(p: _Problems, doc: _Map, store: str | None) -> ShadowConfig:
-    values = _read_block(p, doc, "shadow", SHADOW_KEYS)
-    return _merge_shadow(ShadowConfig(), values, store)
+    values = _beside_table(p, _read_block(p, doc, "shadow", SHADOW_KEYS))
+    base = ShadowConfig()
+    base = dataclasses.replace(base, store=units.store_beside(base.store, _directory(p)))
+    return _merge_shadow(base, values, store)
+
+
+def _directory(p: _Problems) -> str:
+    return posixpath.dirname(p.file)
+
+
+def _beside_table(p: _Problems, values: dict[str, Any]) -> dict[str, Any]:
+    """A relative SQLite store written in the table is a file beside the table."""
+    if "store" in values:
+        values["store"] = units.store_beside(values["store"], _directory(p))
+    return values
 
 
 def _merge_shadow(base: ShadowConfig, values: dict[str, Any], store: str | None) -> ShadowConfig:
@@ -395,18 +436,19 @@ def _read_route(
     matched = _read_match(p, item, route_id)
     mode = _read_mode(p, item, route_id)
     controlled = _read_controls(p, item, route_id, mode, canary)
-    route_shadow = None
-    if mode is Mode.SHADOW or mode is Mode.CANARY:  # a canary route may compare (canary.compare)
-        overrides = _read_block(p, item, "shadow", SHADOW_KEYS, route_id)
-        route_shadow = _merge_shadow(shadow, overrides, store)
-    elif mode is not None and "shadow" in item:
-        reason = f"shadow block on a {mode.value} route (only mode: shadow routes take one)"
-        p.add(item.key_lines["shadow"], reason, route_id)
+    # read in every mode: a kept block must be valid the day the route flips back to shadow
+    overrides = _beside_table(p, _read_block(p, item, "shadow", SHADOW_KEYS, route_id))
+    compares = mode is Mode.SHADOW or mode is Mode.CANARY  # a canary may (canary.compare)
+    route_shadow = _merge_shadow(shadow, overrides, store) if compares else None
     if route_id is None or matched is None or mode is None:
         return None
-    route = Route(
-        route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate, **controlled
+    inert = tuple(
+        name for name, modes in ROUTE_BLOCKS.items() if name in item and mode not in modes
     )
+    route = Route(
+        route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate, inert,
+        **controlled,
+    )  # fmt: skip
     compared = mode is Mode.SHADOW or (route.canary is not None and route.canary.compare)
     if route_shadow is not None and compared:
         _check_writes(p, route, route_shadow, item.key_lines["match"])

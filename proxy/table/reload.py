@@ -3,9 +3,12 @@
 Reading, parsing, validating and compiling happen in a worker thread; only the final swap (one
 attribute assignment in `TableHolder.install`) happens on the event loop, so a request sees
 either the old snapshot or the new one, never a mix. A table that fails validation leaves the
-one in force, is logged with file:line:reason, and the result says why. Every attempt is kept
-in `Reloader.history` (newest last, bounded) for the operator surface, and told to each of
-`Reloader.listeners` with the tables before and after it (metrics, the flip history).
+one in force, is logged with file:line:reason, and the result says why; so does one whose
+`native.app` cannot be imported (the gateway imports its app once, at start: a table naming
+another importable app is taken with a warning, and the app changes at the next restart).
+Every attempt is kept in `Reloader.history` (newest last, bounded) for the operator surface,
+and told to each of `Reloader.listeners` with the tables before and after it (metrics, the
+flip history).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import os
 import signal
 import time
 from collections import deque
@@ -23,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from proxy.logs import get_logger
+from proxy.table import checks
 from proxy.table import parser as table_module
 from proxy.table.model import Problem, RouteTable, TableError
-from proxy.table.snapshot import Snapshot, TableHolder, build_snapshot
+from proxy.table.snapshot import ConfigState, Snapshot, TableHolder, build_snapshot
 
 log = get_logger("proxy.table.reload")
 HISTORY = 500
@@ -56,25 +59,43 @@ class ReloadResult:
         }
 
 
-def _prepare(path: Path, env: Mapping[str, str]) -> tuple[str, Snapshot | TableError]:
+def _prepare(
+    path: Path, env: Mapping[str, str], running: str | None
+) -> tuple[str, Snapshot | TableError]:
     """Read, validate and compile a table file (runs in a worker thread)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return "", _unreadable(path, exc)
+        return "", table_module.unreadable(str(path), exc)
     digest = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8")
-        return digest, build_snapshot(table_module.parse(text, str(path), env))
+        table = table_module.parse(text, str(path), env)
     except UnicodeDecodeError as exc:
-        return digest, _unreadable(path, exc)
+        return digest, table_module.unreadable(str(path), exc)
     except TableError as exc:
         return digest, exc
+    unusable = _native_app_problem(table, running)
+    if unusable is not None:
+        return digest, TableError([unusable])
+    return digest, build_snapshot(table)
 
 
-def _unreadable(path: Path, exc: Exception) -> TableError:
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return TableError([Problem(str(path), 0, f"cannot read the file: {reason}")])
+def _native_app_problem(table: RouteTable, running: str | None) -> Problem | None:
+    """A native.app other than the running one must at least import: with one that does not,
+    the next start of the gateway would fail. The app is imported once, at start, so a table
+    that needs an in-process app the gateway does not run must wait for a restart."""
+    spec = table.native.app
+    if spec is None or table.native.url is not None or spec == running:
+        return None
+    unusable = checks.native_app_problem(table)
+    if unusable is not None or running is not None:
+        return unusable
+    reason = (
+        f"native.app: this gateway runs no in-process app (it started without native.app); "
+        f"restart it to load {spec!r}"
+    )
+    return Problem(table.source, table.native.line, reason)
 
 
 class Reloader:
@@ -85,15 +106,19 @@ class Reloader:
         env: Mapping[str, str],
         *,
         clock: Callable[[], float] = time.time,
+        native_app: str | None = None,
     ) -> None:
         self.holder = holder
         self.path = path
         self.env = env
+        self.native_app = native_app  # the `module:attribute` the gateway runs, if any
         self.clock = clock
         self.history: deque[ReloadResult] = deque(maxlen=HISTORY)
+        self.loaded_at = clock()  # when the table in force was put in force
+        self.rejected: ReloadResult | None = None  # the newest attempt, while it refused the file
         self.listeners: list[Listener] = []
         self._lock = asyncio.Lock()
-        self._signature: tuple[int, int] | None = None
+        self._signature: str | None = None
         self._last_tried = holder.current.table.digest
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -102,7 +127,9 @@ class Reloader:
             old = self.holder.current
             if self.path is None:
                 return self._record(trigger, old, "", ("no table file to reload from",))
-            digest, prepared = await asyncio.to_thread(_prepare, self.path, self.env)
+            digest, prepared = await asyncio.to_thread(
+                _prepare, self.path, self.env, self.native_app
+            )
             tried, self._last_tried = self._last_tried, digest
             if trigger == "file" and digest == tried:
                 # e.g. the admin endpoint already tried this very text: say nothing twice
@@ -113,7 +140,9 @@ class Reloader:
                 return self._record(trigger, old, digest, problems)
             if prepared.table.digest == old.table.digest:
                 return self._record(trigger, old, digest, (), changed=False)
-            warnings = _warnings(old, prepared)
+            warnings = _warnings(prepared, self.native_app) + rules_changed(
+                old.table, prepared.table
+            )
             installed = self.holder.install(prepared)
             log.info(
                 "reload_applied",
@@ -148,6 +177,10 @@ class Reloader:
         )
         if keep:
             self.history.append(result)
+            if changed:
+                self.loaded_at = result.at
+            if self.path is not None:
+                self.rejected = None if result.ok else result
             for listener in self.listeners:
                 try:
                     listener(result, old.table, self.holder.current.table)
@@ -155,24 +188,38 @@ class Reloader:
                     log.error("reload_listener_failed", error=repr(exc))
         return result
 
+    def config_state(self) -> ConfigState:
+        """Is the file on disk in force, and if not, why not and which table is."""
+        table = self.holder.current.table
+        source = str(self.path) if self.path is not None else table.source
+        refused = self.rejected
+        if refused is None:
+            return ConfigState(source, table.digest, self.loaded_at)
+        return ConfigState(
+            source, table.digest, self.loaded_at, refused.problems, refused.new_digest,
+            refused.at, refused.trigger,
+        )  # fmt: skip
+
     # ------------------------------------------------------------ triggers
 
-    def _stat(self) -> tuple[int, int] | None:
+    def _stat(self) -> str | None:
+        """The file's content digest: an edit that keeps size and mtime (`cp -p`, `rsync -t`)
+        is still an edit, so the text is read, not only stat'ed (the table is small)."""
         assert self.path is not None
         try:
-            st = os.stat(self.path)
+            return hashlib.sha256(self.path.read_bytes()).hexdigest()
         except OSError:
             return None
-        return (st.st_mtime_ns, st.st_size)
 
     async def watch(self, interval: float = 1.0) -> None:
-        """Poll the file; a new mtime or size triggers a reload (a no-op for the same text)."""
+        """Poll the file; a new content triggers a reload."""
         if self.path is None:
             return
-        self._signature = self._stat()
+        # the text in force is the first one seen: an edit made since it was read is a change
+        self._signature = self.holder.current.table.digest
         while True:
             await asyncio.sleep(interval)
-            signature = self._stat()
+            signature = await asyncio.to_thread(self._stat)
             if signature is not None and signature != self._signature:
                 self._signature = signature
                 await self.reload("file")
@@ -202,10 +249,31 @@ class Reloader:
                 await task
 
 
-def _warnings(old: Snapshot, new: Snapshot) -> tuple[str, ...]:
-    if old.table.native.app != new.table.native.app:
-        return (
-            f"native.app changed from {old.table.native.app!r} to {new.table.native.app!r}: "
-            "the running app stays until restart",
-        )
+# what decides whether two answers match: a change makes the stored evidence a different test
+COMPARISON_KEYS = ("primary", "headers", "ignore", "max_body", "writes")
+
+
+def rules_changed(old: RouteTable, new: RouteTable) -> tuple[str, ...]:
+    """A line per shadow route whose comparison rules the new table changes, saying which, and
+    that the evidence gathered under the old rules still counts until the route is reset."""
+    before = {r.id: r.shadow for r in old.routes if r.shadow is not None}
+    lines = []
+    for route in new.routes:
+        previous = before.get(route.id)
+        if route.shadow is None or previous is None or route.mode.value != "shadow":
+            continue
+        changed = [k for k in COMPARISON_KEYS if getattr(previous, k) != getattr(route.shadow, k)]
+        if changed:
+            lines.append(
+                f"route {route.id!r}: comparison rules changed ({', '.join(changed)}); the "
+                "evidence stored under the old rules still counts: start it over with "
+                f"`strangler reset {route.id}` or the route page's button"
+            )
+    return tuple(lines)
+
+
+def _warnings(new: Snapshot, running: str | None) -> tuple[str, ...]:
+    spec = new.table.native.app
+    if running is not None and spec is not None and spec != running:
+        return (f"native.app is {spec!r} but this gateway runs {running!r} until it restarts",)
     return ()

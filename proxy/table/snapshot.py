@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from proxy.table.matcher import Matcher, compile_table
 from proxy.table.model import RouteTable
 from proxy.table.targets import Target, upstream_of
+from proxy.table.trust import Trust
 
 UNMATCHED = "(unmatched)"  # the counter key of requests no route claimed (they go to legacy)
 
@@ -25,26 +26,73 @@ class Snapshot:
     legacy: Target
     native_url: Target | None  # set when native.url is configured
     native_timeout: float
+    trust: Trust  # edge.trusted_proxies: whose X-Forwarded-* are believed
     generation: int  # 1 for the first table, +1 per successful reload
 
 
 def build_snapshot(table: RouteTable, generation: int = 1) -> Snapshot:
     """Compile a validated table into what the hot path reads (pure CPU; may run in a thread)."""
+    buffer = table.limits.buffer_request
     legacy = Target(
         upstream_of(table.legacy.url, preserve_host=table.legacy.preserve_host),
         table.legacy.timeout,
+        buffer,
     )
     native_url = None
     if table.native.url is not None:
-        native_url = Target(upstream_of(table.native.url, preserve_host=True), table.native.timeout)
+        upstream = upstream_of(table.native.url, preserve_host=True)
+        native_url = Target(upstream, table.native.timeout, buffer)
     return Snapshot(
         table=table,
         matcher=compile_table(table),
         legacy=legacy,
         native_url=native_url,
         native_timeout=table.native.timeout,
+        trust=Trust(table.edge.trusted_proxies),
         generation=generation,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigState:
+    """Whether the table file on disk is the table in force, as the newest reload found it.
+
+    `problems` is empty while the file is in force; otherwise it says why the file was refused
+    (file:line: reason), and `rejected_*` which text was refused, when and on what trigger.
+    """
+
+    source: str  # the table file
+    digest: str  # of the table in force
+    loaded_at: float  # wall-clock seconds: when the table in force was put in force
+    problems: tuple[str, ...] = ()
+    rejected_digest: str = ""  # "" also when the file could not be read at all
+    rejected_at: float = 0.0
+    rejected_trigger: str = ""
+
+    @property
+    def in_force(self) -> bool:
+        return not self.problems
+
+    def as_json(self, *, details: bool = True) -> dict[str, object]:
+        """`details`: the file's name and the reasons, which quote its text (URLs, store
+        credentials): only for those the admin surface lets in."""
+        in_force: dict[str, object] = {"digest": self.digest, "loaded_at": self.loaded_at}
+        out: dict[str, object] = {
+            "state": "in_force" if self.in_force else "file_rejected",
+            "in_force": in_force,
+        }
+        if details:
+            in_force["source"] = self.source
+        if not self.in_force:
+            rejected: dict[str, object] = {
+                "digest": self.rejected_digest,
+                "at": self.rejected_at,
+                "trigger": self.rejected_trigger,
+            }
+            if details:
+                rejected["problems"] = list(self.problems)
+            out["rejected"] = rejected
+        return out
 
 
 class TableHolder:

@@ -51,3 +51,6 @@ class Target:
 
     upstream: Upstream
     timeout: float  # seconds for the whole exchange
+    # a request body is read whole before the upstream is called, this many bytes of it in
+    # memory and the rest in a temporary file; 0: bodies stream straight through
+    buffer_request: int = 0

@@ -10,10 +10,13 @@ or `B`. `10MB` is therefore 10,000,000 bytes, not 10 MiB: the letters mean what 
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import posixpath
 import re
 from urllib.parse import urlsplit
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|kB|KB|MB|GB)?")
@@ -28,7 +31,7 @@ _SIZE_UNITS = {
     "MB": 1000**2,
     "GB": 1000**3,
 }
-# DESIGN.md's field paths: status, headers.<name>, body followed by .key, .* or [*] steps
+# field paths: status, headers.<name>, body followed by .key, .* or [*] steps
 _HEADER_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _FIELD_PATH = re.compile(
     rf"status|headers\.(?:{_HEADER_NAME})|body(?:\.(?:\*|[^.\[\]\s*]+)|\[\*\])*",
@@ -84,6 +87,13 @@ def parse_size(value: object) -> int:
     return size
 
 
+def parse_size_or_zero(value: object) -> int:
+    """A size, or 0 to turn what it bounds off."""
+    if value == 0 and not isinstance(value, bool):
+        return 0
+    return parse_size(value)
+
+
 def parse_fraction(value: object) -> float:
     if not _is_number(value):
         raise ValueError(f"{value!r} is not a number between 0 and 1")
@@ -105,6 +115,17 @@ def parse_positive_int(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{value!r} is not a positive integer")
     return value
+
+
+def parse_networks(value: object) -> tuple[Network, ...]:
+    """A list of addresses or CIDR blocks (`10.0.0.0/8`, `::1`, `127.0.0.1`)."""
+    found: list[Network] = []
+    for item in _string_list(value, "addresses or CIDR blocks"):
+        try:
+            found.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR block") from None
+    return tuple(found)
 
 
 def parse_bool(value: object) -> bool:
@@ -144,6 +165,21 @@ def parse_store_url(value: object) -> str:
             f"bad store {value!r} (expected an SQLAlchemy URL, e.g. sqlite:///parity.db)"
         )
     return value
+
+
+_SQLITE_FILE = re.compile(r"(sqlite(?:\+\w+)?:///)([^?]*)(\?.*)?")
+
+
+def store_beside(url: str, directory: str) -> str:
+    """A SQLite store at a relative path, made relative to `directory` (the table's, so that the
+    gateway and every command find the same file wherever they run); any other URL as it is."""
+    found = _SQLITE_FILE.fullmatch(url)
+    if found is None or not directory:
+        return url
+    scheme, path, query = found.group(1), found.group(2), found.group(3) or ""
+    if not path or path.startswith("/") or path == ":memory:" or path.startswith("file:"):
+        return url
+    return scheme + posixpath.normpath(posixpath.join(directory, path)) + query
 
 
 def parse_header_names(value: object) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ with CI=true it fails (tests/support/services.py).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import re
@@ -23,6 +24,13 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
+from proxy.table.model import RouteTable
+from proxy.table.parser import parse
+from proxy.table.snapshot import TableHolder, build_snapshot
+from shadow.experiment import Experiment, ShadowSettings
+from shadow.observation import Observation, Side
+from shadow.records import RequestInfo
+from shadow.store import Store, StoreWriter, open_store
 from tests.dashboard.cdp import chromium_page
 from tests.dashboard.conftest import Evidence, admin_app
 from tests.dashboard.shadowrun import SECRET_EMAIL
@@ -182,3 +190,92 @@ def test_with_a_token_an_operator_signs_in_and_sees_the_dashboard(
         data = shot.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         assert int.from_bytes(data[16:20], "big") == 1400
+
+
+HTML_TABLE = """\
+version: 1
+legacy: {{url: 'http://127.0.0.1:9'}}
+native: {{app: 'handlers.app:app'}}
+shadow: {{store: '{store}'}}
+routes:
+  - {{id: admin.page, match: GET /admin, mode: shadow}}
+"""
+
+
+async def html_run(store: Store, table: RouteTable) -> None:
+    """An HTML page whose two sides always differ (a CSRF token), written minified: one line
+    of several kilobytes, with no place for the browser to break it but anywhere."""
+    writer = StoreWriter(store)
+    settings = ShadowSettings.from_config(table.routes[0].shadow, noise_sample=0.0)
+    experiment = Experiment(writer, settings, tree_diffs_per_second=None)
+    rows = "".join(f"<tr><td>invoice-{n:04d}</td><td>{'x' * 40}</td></tr>" for n in range(80))
+
+    def page(token: str, side: Side) -> Observation:
+        body = f'<html><body><form><input name="_token" value="{token}"><table>{rows}</table>'
+        body += "</form></body></html>"
+        return Observation.of(side, 200, (("content-type", "text/html"),), body.encode(), 0.003)
+
+    for i in range(12):
+        request = RequestInfo("GET", "/admin", "", f"html-{i}")
+
+        async def candidate(n: int = i) -> Observation:
+            return page(f"native-token-{n:032d}", Side.CANDIDATE)
+
+        experiment.submit("admin.page", request, page(f"legacy-{i:032d}", Side.PRIMARY), candidate)
+        await experiment.drain()
+    await experiment.close()
+    await writer.close()
+
+
+def test_a_long_html_sample_wraps_inside_its_pane_and_a_route_at_zero_reads_on_its_scale(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/parity.db"
+    table = parse(HTML_TABLE.format(store=url))
+    store = open_store(url)
+    try:
+        asyncio.run(html_run(store, table))
+        evidence = Evidence(store, table, TableHolder(build_snapshot(table)))
+        with (
+            serving(admin_app(evidence)) as base,
+            chromium_page(chromium(), FLAGS, tmp_path / "chromium-profile") as page,
+        ):
+            page.goto(f"{base}/_strangler/")
+            page.wait_for("document.querySelector('table.routes')", "the route list")
+            # the line of a route at 0 %, drawn on the chart's labelled 0 % rule
+            svg = "document.querySelector('svg.spark')"
+            assert page.evaluate(f"{svg}.getAttribute('aria-label')").endswith("latest 0.0%")
+            assert page.evaluate(f"[...{svg}.querySelectorAll('text')].map(t => t.textContent)")
+            line = page.evaluate(
+                f"(() => {{ const s = {svg}.getBoundingClientRect(), "
+                f"p = {svg}.querySelector('polyline').getBoundingClientRect(); "
+                "return [s.top, s.bottom, p.top, p.bottom, p.width]; })()"
+            )
+            assert line[0] < line[2] <= line[3] < line[1]  # inside the chart, off its edge
+            assert line[4] >= 8  # one bucket, at the right edge: still a line to see
+            assert page.evaluate("[...document.querySelectorAll('th')].map(t => t.textContent)")[
+                2:7
+            ] == ["served since start", "shadowed (24h)", "compared", "unsampled", "shed"]
+            page.screenshot(ARTIFACTS / "dashboard-zero-parity.png")
+
+            page.goto(f"{base}/_strangler/route/admin.page")
+            page.wait_for("document.querySelector('pre.candidate')", "the route page")
+            panes = page.evaluate(
+                "[...document.querySelectorAll('.pair pre')].map(p => "
+                "[p.getBoundingClientRect().right, p.scrollWidth, p.clientWidth])"
+            )
+            width = page.evaluate("document.documentElement.clientWidth")
+            assert len(panes) == 2
+            for right, scroll_width, client_width in panes:
+                assert right <= width  # the candidate pane is on screen, beside the primary
+                assert scroll_width <= client_width  # wrapped: nothing to scroll sideways
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            assert_png_width(page.screenshot(ARTIFACTS / "dashboard-html-sample.png"))
+    finally:
+        store.close()
+
+
+def assert_png_width(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(data[16:20], "big") == 1400

@@ -43,13 +43,16 @@ async def test_the_route_list_shows_mode_traffic_parity_trend_and_gate(
     page = response.text
     users = row_of(page, "users.list")
     assert 'class="badge mode-shadow"' in users
-    assert '<td class="num">40</td>' in users  # requests
+    assert '<td class="num served">40</td>' in users  # since start, every mode
+    for column, n in (("shadowed", 40), ("compared", 40), ("unsampled", 0), ("shed", 0)):
+        assert f'<td class="num {column}">{n}</td>' in users  # evidence in the window
+    assert "<th>served since start</th><th>shadowed (24h)</th>" in page
     assert "<polyline" in users  # the trend has points
     assert 'data-gate="blocked"' in users
     assert "40 of 1000 compared samples in the last 24h" in users
     assert "legacy → shadow" in users  # the last flip
     invoices = row_of(page, "invoices.list")
-    assert 'data-gate="ready"' in invoices and '<td class="num">100.0%</td>' in invoices
+    assert 'data-gate="ready"' in invoices and '<td class="num parity">100.0%</td>' in invoices
     show = row_of(page, "users.show")
     assert "mode-native" in show and "flipped" in show
 

@@ -6,10 +6,11 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +44,16 @@ class LiveGateway:
 
 @contextlib.contextmanager
 def live_gateway(
-    table: str, directory: Path, env: dict[str, str] | None = None, workers: int = 1
+    table: str,
+    directory: Path,
+    env: dict[str, str] | None = None,
+    workers: int = 1,
+    args: Sequence[str] = (),
+    verify: ssl.SSLContext | bool = True,
 ) -> Iterator[LiveGateway]:
     """`strangler serve` on `table` (written to directory/routing.yaml), healthy when yielded;
-    with several workers, `proc` is their supervisor."""
+    with several workers, `proc` is their supervisor. `args` go to `serve` (e.g. --tls-cert);
+    with TLS, `verify` is the context (trusting the test CA) the health check uses."""
     config = directory / "routing.yaml"
     config.write_text(table)
     port = free_port()
@@ -71,11 +78,13 @@ def live_gateway(
         str(port),
         "--workers",
         str(workers),
+        *args,
     ]
     proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    gateway = LiveGateway(f"http://127.0.0.1:{port}", port, proc, config)
+    scheme = "https" if "--tls-cert" in args else "http"
+    gateway = LiveGateway(f"{scheme}://127.0.0.1:{port}", port, proc, config)
     try:
-        _wait_healthy(gateway)
+        _wait_healthy(gateway, verify=verify)
         yield gateway
     finally:
         if proc.poll() is None:
@@ -96,14 +105,17 @@ def php_echo(directory: Path, ini_dir: Path | None = None) -> Iterator[str]:
         yield base_url
 
 
-def _wait_healthy(gateway: LiveGateway, timeout: float = 30) -> None:
+def _wait_healthy(
+    gateway: LiveGateway, timeout: float = 30, verify: ssl.SSLContext | bool = True
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if gateway.proc.poll() is not None:
             log = (gateway.config.parent / "gateway.log").read_text(errors="replace")
             raise RuntimeError(f"gateway exited with {gateway.proc.returncode}:\n{log}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(gateway.url + "/_strangler/health", timeout=1).status_code == 200:
+            health = httpx.get(gateway.url + "/_strangler/health", timeout=1, verify=verify)
+            if health.status_code == 200:
                 return
         time.sleep(0.1)
     raise TimeoutError("the gateway did not become healthy")

@@ -66,6 +66,35 @@ async def test_without_a_token_only_loopback_is_served(
 
 
 @pytest.mark.parametrize(
+    ("ip", "token", "status"),
+    [
+        ("127.0.0.1", None, 403),  # a loopback TLS terminator forwards remote clients
+        ("127.0.0.2", None, 200),  # loopback, and not the proxy
+        ("127.0.0.1", "s3cret", 200),
+    ],
+    ids=["proxy without token", "other loopback", "proxy with token"],
+)
+async def test_a_trusted_proxy_is_not_a_local_client(
+    upstream: FakeUpstream, ip: str, token: str | None, status: int
+) -> None:
+    from proxy.table.parser import parse
+
+    table = parse(table_text(upstream.url, ROUTES, extra="edge: {trusted_proxies: [127.0.0.1]}\n"))
+    gateway = gateway_for(table, settings=Settings(watch=False, admin_token=token))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with running(gateway), client_from(gateway, ip) as client:
+        answer = await client.get("/_strangler/routes", headers=headers)
+        forwarded = await client.get(
+            "/_strangler/routes", headers={**headers, "X-Forwarded-For": "127.0.0.1"}
+        )
+        assert (await client.get("/_strangler/health")).status_code == 200
+    assert (answer.status_code, forwarded.status_code) == (status, status)
+    if status == 403:
+        assert "set STRANGLER_ADMIN_TOKEN" in answer.json()["error"]
+        assert "trusted proxy" in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
     ("authorization", "status"),
     [
         (None, 401),
@@ -112,6 +141,40 @@ async def test_reload_answers_why_a_table_was_refused(
     assert applied.json()["ok"] is True
     assert applied.json()["digest"] == gateway.holder.current.table.digest != first
     assert [r.trigger for r in gateway.reloader.history] == ["admin", "admin"]
+
+
+@pytest.mark.parametrize(
+    ("token", "ip", "authorization", "told"),
+    [
+        (None, "127.0.0.1", None, True),
+        (None, "203.0.113.5", None, False),
+        ("s3cret", "127.0.0.1", None, False),
+        ("s3cret", "203.0.113.5", "Bearer s3cret", True),
+    ],
+    ids=["loopback", "elsewhere", "token-no-bearer", "bearer"],
+)
+async def test_health_says_a_file_was_refused_and_why_only_to_whom_admin_lets_in(
+    upstream: FakeUpstream, tmp_path: Path, token: str | None, ip: str, authorization: str | None,
+    told: bool,
+) -> None:  # fmt: skip
+    path = tmp_path / "routing.yaml"
+    path.write_text(table_text(upstream.url, ROUTES))
+    settings = Settings(config_path=path, watch=False, admin_token=token)
+    gateway = gateway_for(load(path), settings=settings)
+    digest = gateway.holder.current.table.digest
+    headers = {"Authorization": authorization} if authorization else {}
+    async with running(gateway), client_from(gateway, ip) as client:
+        before = (await client.get("/_strangler/health", headers=headers)).json()["config"]
+        path.write_text(table_text(upstream.url, ROUTES.replace("legacy", "nativ")))
+        await gateway.reloader.reload("sighup")
+        after = (await client.get("/_strangler/health", headers=headers)).json()["config"]
+    assert before["state"] == "in_force" and before["in_force"]["digest"] == digest
+    assert after["state"] == "file_rejected" and after["in_force"] == before["in_force"]
+    assert after["rejected"]["trigger"] == "sighup"
+    assert ("problems" in after["rejected"], "source" in after["in_force"]) == (told, told)
+    if told:
+        [problem] = after["rejected"]["problems"]
+        assert problem.startswith(f"{path}:8: route 'users.list': unknown mode 'nativ'")
 
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

@@ -10,16 +10,14 @@ from typing import Any
 
 import pytest
 
-from proxy.sides import client as client_module
+from proxy.sides import pool as pool_module
 from proxy.sides.client import (
     BytesBody,
     Response,
     UpstreamClient,
-    UpstreamInvalid,
-    UpstreamReset,
-    UpstreamTimeout,
     request_head,
 )
+from proxy.sides.pool import UpstreamInvalid, UpstreamReset, UpstreamTimeout
 from proxy.table.targets import upstream_of
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Raw"], Awaitable[None]]
@@ -256,7 +254,7 @@ async def test_a_slow_body_times_out_mid_stream() -> None:
 async def test_idle_connections_are_closed_after_the_keepalive_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(client_module, "KEEPALIVE", 0.05)
+    monkeypatch.setattr(pool_module, "KEEPALIVE", 0.05)
     async with raw_upstream(keep_alive_ok) as raw, client_of(4) as client:
         assert await fetch(client, raw.url, get()) == (200, b"ok")
         await asyncio.sleep(0.1)
@@ -300,3 +298,96 @@ async def test_a_body_is_sent_chunked_when_asked() -> None:
             b"",
         )
     assert bytes(seen) == b"5\r\nhello\r\n0\r\n\r\n"
+
+
+async def test_a_second_response_in_the_same_read_is_never_merged_into_the_first() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        while True:
+            await read_request(reader, raw)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-First: 1\r\n\r\nfirst"
+                b"HTTP/1.1 201 Created\r\nContent-Length: 6\r\nX-Second: 1\r\n\r\nsecond"
+            )
+            await writer.drain()
+
+    async with raw_upstream(handler) as raw, client_of(4) as client:
+        response = await client.send(upstream_of(raw.url, preserve_host=False), 5.0, get())
+        assert response.status == 200
+        assert response.headers == [(b"Content-Length", b"5"), (b"X-First", b"1")]
+        assert await body_of(response) == b"first"
+        # the connection that carried unasked bytes is not used again
+        assert await fetch(client, raw.url, get()) == (200, b"first")
+    assert raw.connections == 2
+
+
+async def test_unasked_bytes_after_a_response_close_the_connection() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        while True:
+            await read_request(reader, raw)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate")
+            await writer.drain()
+
+    async with raw_upstream(handler) as raw, client_of(4) as client:
+        assert await fetch(client, raw.url, get()) == (200, b"ok")
+        await asyncio.sleep(0.15)
+        assert await fetch(client, raw.url, get()) == (200, b"ok")
+    assert raw.connections == 2
+
+
+def answer_of(size: int) -> Handler:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        while True:
+            await read_request(reader, raw)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size)
+            await writer.drain()
+
+    return handler
+
+
+async def test_a_response_read_whole_frees_its_connection_before_the_client_reads_it() -> None:
+    async with raw_upstream(answer_of(200_000)) as raw, client_of(1) as client:
+        upstream = upstream_of(raw.url, preserve_host=False)
+        slow = await client.send(upstream, 5.0, get())
+        # the upstream's bytes arrive while nobody reads them (no event to wait on: poll)
+        while not slow.complete:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        # the pool's only connection is free again: a second exchange does not wait for the first
+        second = await asyncio.wait_for(client.send(upstream, 5.0, get()), 2)
+        assert len(await body_of(second)) == 200_000
+        assert len(await body_of(slow)) == 200_000
+    assert raw.connections == 1
+
+
+async def test_a_response_larger_than_the_read_ahead_holds_its_connection_until_read() -> None:
+    async with raw_upstream(answer_of(3_000_000)) as raw:
+        client = UpstreamClient(1, read_ahead=64 * 1024)
+        try:
+            upstream = upstream_of(raw.url, preserve_host=False)
+            big = await client.send(upstream, 5.0, get())
+            with pytest.raises(UpstreamTimeout):  # waits for the pool's only connection
+                await client.send(upstream, 0.3, get())
+            assert len(await body_of(big)) == 3_000_000
+        finally:
+            await client.close()
+
+
+async def test_idle_connections_close_by_themselves_after_the_keepalive_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pool_module, "KEEPALIVE", 0.05)
+    monkeypatch.setattr(pool_module, "IDLE_TICK", 0.02)
+    closed = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw) -> None:
+        await read_request(reader, raw)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        assert await reader.read(1) == b""  # the gateway closed it, with no request after
+        closed.set()
+
+    async with raw_upstream(handler) as raw, client_of(4) as client:
+        assert await fetch(client, raw.url, get()) == (200, b"ok")
+        await asyncio.wait_for(closed.wait(), 2)

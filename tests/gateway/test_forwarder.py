@@ -38,13 +38,34 @@ async def test_request_and_response_pass_through(upstream: FakeUpstream) -> None
     assert response.headers["x-upstream"] == "fake"
 
 
-async def test_streamed_request_body_without_length_is_sent_chunked(upstream: FakeUpstream) -> None:
-    async def body() -> AsyncIterator[bytes]:
-        for _ in range(8):
-            yield b"z" * 10000
+async def chunks() -> AsyncIterator[bytes]:
+    for _ in range(8):
+        yield b"z" * 10000
 
-    async with running(gateway_for(make_table(upstream.url))) as client:
-        response = await client.put("/upload", content=body())
+
+@pytest.mark.parametrize(
+    ("buffer", "memory"), [("1MiB", "in memory"), ("1KiB", "in a file")], ids=["memory", "file"]
+)
+async def test_a_chunked_body_read_whole_is_sent_with_its_length(
+    upstream: FakeUpstream, buffer: str, memory: str
+) -> None:
+    table = make_table(upstream.url, extra=f"limits: {{buffer_request: {buffer}}}\n")
+    async with running(gateway_for(table)) as client:
+        response = await client.put("/upload", content=chunks())
+    report = response.json()
+    assert report["body_length"] == 80000, memory
+    assert report["body_sha256"] == hashlib.sha256(b"z" * 80000).hexdigest()
+    sent = {k.lower(): v for k, v in report["headers"]}
+    assert sent.get("content-length") == "80000"
+    assert "transfer-encoding" not in sent
+
+
+async def test_without_request_buffering_a_chunked_body_streams_chunked(
+    upstream: FakeUpstream,
+) -> None:
+    table = make_table(upstream.url, extra="limits: {buffer_request: 0}\n")
+    async with running(gateway_for(table)) as client:
+        response = await client.put("/upload", content=chunks())
     report = response.json()
     assert report["body_length"] == 80000
     sent = {k.lower(): v for k, v in report["headers"]}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
+
 import pytest
 
 from proxy.sides.headers import (
@@ -12,6 +14,7 @@ from proxy.sides.headers import (
     rewrite_location,
 )
 from proxy.table.targets import upstream_of
+from proxy.table.trust import Trust
 
 UP = upstream_of("http://127.0.0.1:8080", preserve_host=True)
 VIEW = ClientView("shop.test", "https", "203.0.113.9", "rid-1", True)
@@ -54,13 +57,49 @@ def test_hop_by_hop_and_connection_named_headers_are_dropped_from_requests() -> 
         assert dropped not in sent
 
 
-def test_forwarded_headers_are_appended_to_earlier_proxies() -> None:
-    given = [(b"x-forwarded-for", b"10.0.0.1"), (b"x-forwarded-proto", b"http")]
-    sent = dict(request_headers(given, VIEW, UP))
-    assert sent[b"X-Forwarded-For"] == b"10.0.0.1, 203.0.113.9"
-    assert sent[b"X-Forwarded-Proto"] == b"http, https"
-    assert sent[b"X-Forwarded-Host"] == b"shop.test"
-    assert sent[b"X-Request-ID"] == b"rid-1"
+CLAIMS = [
+    (b"x-forwarded-for", b"10.0.0.1"),
+    (b"x-forwarded-proto", b"https"),
+    (b"x-forwarded-host", b"evil.test"),
+    (b"x-forwarded-port", b"8443"),
+    (b"x-forwarded-prefix", b"/evil"),
+    (b"x-real-ip", b"10.9.9.9"),
+    (b"forwarded", b"for=10.0.0.1;proto=https;host=evil.test"),
+]
+TRUST = Trust((ip_network("10.0.0.0/8"),))
+
+
+def test_an_untrusted_peer_cannot_say_who_the_client_is() -> None:
+    view = read_request(CLAIMS, "http", "gw:80", "203.0.113.9", "rid", TRUST)
+    assert (view.client_ip, view.scheme, view.trusted) == ("203.0.113.9", "http", False)
+    sent = request_headers(CLAIMS, view, UP)
+    by_name = {n.lower(): v for n, v in sent}
+    assert by_name[b"x-forwarded-for"] == b"203.0.113.9"
+    assert by_name[b"x-forwarded-proto"] == b"http"
+    assert by_name[b"x-forwarded-host"] == b"gw:80"
+    assert by_name[b"x-real-ip"] == b"203.0.113.9"
+    for dropped in (b"x-forwarded-port", b"x-forwarded-prefix", b"forwarded"):
+        assert dropped not in by_name
+    # one value each: an application that reads the first one reads the gateway's
+    assert len([n for n, _ in sent if n.lower().startswith(b"x-forwarded-")]) == 3
+
+
+def test_a_trusted_proxy_is_believed_and_extended() -> None:
+    headers = [(b"host", b"shop.test"), *CLAIMS]
+    headers[1] = (b"x-forwarded-for", b"198.51.100.7, 10.0.0.2")
+    view = read_request(headers, "http", "gw:80", "10.0.0.1", "rid", TRUST)
+    assert (view.client_ip, view.scheme, view.trusted) == ("198.51.100.7", "https", True)
+    by_name = dict((n.lower(), v) for n, v in request_headers(headers, view, UP))
+    assert by_name[b"x-forwarded-for"] == b"198.51.100.7, 10.0.0.2, 10.0.0.1"
+    assert by_name[b"x-forwarded-proto"] == b"https"
+    assert by_name[b"x-forwarded-host"] == b"evil.test"
+    assert by_name[b"x-forwarded-port"] == b"8443"
+    assert by_name[b"x-real-ip"] == b"198.51.100.7"
+
+
+def test_without_trusted_proxies_every_peer_is_the_client() -> None:
+    view = read_request(CLAIMS, "https", "gw:443", "10.0.0.1", "rid", Trust())
+    assert (view.client_ip, view.scheme, view.trusted) == ("10.0.0.1", "https", False)
 
 
 @pytest.mark.parametrize(

@@ -219,3 +219,28 @@ def test_console_output_on_a_terminal() -> None:
     text = stream.getvalue()
     assert "hello" in text and "secret-value" not in text
     assert not text.lstrip().startswith("{")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("as_json", "level", "shown"),
+    [(None, "info", False), (None, "debug", True), (True, "info", True)],
+    ids=["console", "console-debug", "json"],
+)
+def test_a_terminal_shows_access_lines_only_at_debug_level(
+    as_json: bool | None, level: str, shown: bool
+) -> None:
+    stream = Terminal()
+    logs.configure(json=as_json, level=level, stream=stream)
+    try:
+        logs.access("t1", "users.list", "legacy", "GET", "/users", 200, 1.5, 10)
+        logs.get_logger("test").info("reload_applied")
+    finally:
+        logs.configure(json=True, stream=io.StringIO())
+    text = stream.getvalue()
+    assert "reload_applied" in text
+    assert ("/users" in text) is shown

@@ -141,6 +141,34 @@ def test_bad_input_is_one_line_on_stderr(
     assert (got, out) == (code, "") and message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["report", "noise"])
+def test_a_route_neither_table_nor_store_knows_is_an_error(
+    filled: Filled, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    config = str(filled.config)
+    code, out, err = run(capsys, command, "--config", config, "--route", "nope")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{config}: no such route 'nope' (not in the table, and nothing is stored for it)\n"
+    )
+    code, out, _ = run(capsys, command, "--config", config, "--route", "users.list")
+    assert code == 0 and out
+
+
+@pytest.mark.parametrize("command", ["report", "noise", "prune", "gate", "history"])
+def test_a_store_that_is_not_there_is_never_created(
+    filled: Filled, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    path = tmp_path / "nothing-here" / "parity.db"
+    extra = ["--older-than", "1d"] if command == "prune" else []
+    code, out, err = run(
+        capsys, command, "--config", str(filled.config), "--store", f"sqlite:///{path}", *extra
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith(f"no parity store at {path} (sqlite:///{path}): nothing was recorded")
+    assert not path.parent.exists()
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("1h", 1_000_000 - 3600), ("30m", 1_000_000 - 1800), ("2d", 1_000_000 - 172_800),
@@ -164,3 +192,66 @@ async def test_parity_is_protected_like_the_rest_of_the_admin_surface(
         "routes": [],
         "dropped": 0,
     }
+
+
+@pytest.mark.parametrize("form", ["table", "markdown", "json"])
+def test_report_samples_shows_the_newest_differing_values_side_by_side(
+    filled: Filled, capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    args = ("--config", str(filled.config), "--route", "users.list", "--format", form)
+    code, out, err = run(capsys, "report", *args, "--samples", "3")
+    assert code == 0, err
+    if form == "json":
+        [pair] = json.loads(out)["samples"]["users.list"]
+        assert pair["field"] == "body.data[*].name"
+        assert pair["primary"] != pair["candidate"]
+        return
+    assert "users.list: differing values" in out
+    assert "body.data[*].name" in out
+    # both sides' values at the place they differ (the native side's was changed)
+    assert "legacy" in out and "native" in out
+    code, without, _ = run(capsys, "report", *args)
+    assert "differing values" not in without
+
+
+def test_report_samples_must_be_a_count(filled: Filled, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "report", "--config", str(filled.config), "--samples", "-1")
+    assert code == 2 and "--samples" in err
+
+
+def test_reset_starts_a_routes_evidence_over_and_is_in_the_history(
+    filled: Filled, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "reset", "users.list", "--config", str(filled.config))
+    assert code == 0, err
+    assert out.startswith("users.list: evidence reset at ")
+    code, out, _ = run(capsys, "report", "--config", str(filled.config), "--format", "json")
+    routes = {r["route"]: r for r in json.loads(out)["routes"]}
+    # the route counts from its reset: nothing compared since, so no evidence to report
+    assert "users.list" not in routes
+    assert routes["clock"]["compared"] == 25  # other routes keep their evidence
+    store = open_store(filled.url)
+    try:  # the old rows stay in the store
+        assert any(row.route == "users.list" for row in store.read_rows().counts)
+    finally:
+        store.close()
+    code, out, _ = run(capsys, "gate", "--config", str(filled.config), "--route", "users.list")
+    assert code == 1 and "since the reset" in out
+    code, out, _ = run(capsys, "history", "--config", str(filled.config), "--format", "json")
+    flips = json.loads(out)["flips"]
+    assert any(f["route"] == "users.list" and f["trigger"] == "reset" for f in flips)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("reset", "nope"), "no such route 'nope'"),
+        (("reset", "users.list", "--store", "sqlite:////nonexistent/parity.db"), "no parity store"),
+    ],
+    ids=["unknown route", "missing store"],
+)
+def test_reset_refuses_what_it_cannot_do(
+    filled: Filled, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = run(capsys, *args, "--config", str(filled.config))
+    assert code == 1 and message in err

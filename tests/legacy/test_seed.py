@@ -215,6 +215,60 @@ def test_reseeding_replaces_the_data(sqlite_seeded: Seeded, tmp_path: Path) -> N
         second.engine.dispose()
 
 
+@contextlib.contextmanager
+def empty_database(kind: str, tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
+    """(the seeder's environment, an SQLAlchemy URL) of a database with nothing in it."""
+    if kind == "mariadb":
+        with mariadb_database("strangler_seed_once") as name:
+            yield mariadb_dsn(name), mariadb_url(name)
+        return
+    path = tmp_path / "once.sqlite"
+    yield {"DB_DSN": f"sqlite:{path}"}, f"sqlite:///{path}"
+
+
+def seed_once(env: dict[str, str], *args: str) -> dict[str, Any]:
+    proc = run_seed(env, "--scale", "3", "--seed", "9", "--if-empty", *args)
+    assert proc.returncode == 0, proc.stderr
+    [line] = proc.stdout.splitlines()
+    return json.loads(line)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "mariadb"])
+def test_if_empty_seeds_an_empty_database_once_and_then_keeps_it(kind: str, tmp_path: Path) -> None:
+    """As a container start runs it: every time, and only the first run writes."""
+    with empty_database(kind, tmp_path) as (env, url):
+        first = seed_once(env)
+        assert list(first) == ["dsn", "scale", "seed", "timezone", "tokens", "counts"]
+        engine = sa.create_engine(url, poolclass=sa.NullPool)
+        try:
+            with engine.begin() as conn:  # what the application wrote since, to be kept
+                conn.execute(sa.text("UPDATE users SET first_name = 'Kept' WHERE id = 1"))
+            again = seed_once(env)
+            assert again == {
+                "dsn": env["DB_DSN"],
+                "skipped": "the database is seeded already (3 users): kept as it is (without "
+                "--if-empty every table is dropped and seeded again)",
+                "users": 3,
+                "seed": 9,
+                "tokens": first["tokens"],
+            }
+            assert scalar(engine, "SELECT first_name FROM users WHERE id = 1") == "Kept"
+            other = seed_once(env, "--seed", "10")  # not the seed it holds: no tokens to give
+            assert "skipped" in other and "tokens" not in other
+        finally:
+            engine.dispose()
+
+
+def test_if_empty_seeds_again_a_database_whose_seed_was_cut_short(tmp_path: Path) -> None:
+    path = tmp_path / "cut.sqlite"
+    seed_sqlite(path, "--scale", "3").engine.dispose()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("DELETE FROM settings")  # written last: a seed that stopped before them
+        conn.commit()
+    report = seed_once({"DB_DSN": f"sqlite:{path}"})
+    assert "counts" in report and report["counts"]["settings"] > 0
+
+
 def test_a_different_seed_gives_different_data(sqlite_seeded: Seeded, tmp_path: Path) -> None:
     other = seed_sqlite(tmp_path / "d.sqlite", *standard_args(SEED + 1))
     try:

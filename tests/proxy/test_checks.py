@@ -13,10 +13,18 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from proxy.table.checks import AppImportError, check_native_coverage, import_app, sample_path
+from proxy.table.checks import (
+    AppImportError,
+    check_native_coverage,
+    import_app,
+    inert_blocks,
+    sample_path,
+)
 from proxy.table.matcher import parse_template
 from proxy.table.model import RouteTable
 from proxy.table.parser import parse
+
+ADMIN = "not an app"
 
 
 async def ok(request: Request) -> PlainTextResponse:
@@ -158,15 +166,24 @@ def test_the_app_is_imported_from_native_app_when_not_given() -> None:
     assert reasons(served, None) == []
 
 
-def test_an_app_that_cannot_be_imported_is_an_error() -> None:
-    table = table_with(route("a", "GET /a", "native"), native="app: no_such_module_q:app")
+@pytest.mark.parametrize("mode", ["native", "legacy"])
+def test_an_app_that_cannot_be_imported_is_an_error_at_the_line_of_native_app(mode: str) -> None:
+    table = table_with(route("a", "GET /a", mode), native="app: no_such_module_q:app")
     assert reasons(table, None) == [
         (
-            "routing.yaml:6: native.app: no module named 'no_such_module_q' (from "
+            "routing.yaml:3: native.app: no module named 'no_such_module_q' (from "
             "'no_such_module_q:app')",
             False,
         )
     ]
+
+
+def test_native_app_that_is_not_an_asgi_app_is_an_error() -> None:
+    table = table_with(route("a", "GET /a", "legacy"), native="app: tests.proxy.test_checks:ADMIN")
+    assert reasons(table, None) == [
+        ("routing.yaml:3: native.app: 'tests.proxy.test_checks:ADMIN' is not an ASGI app "
+         "(not callable)", False)
+    ]  # fmt: skip
 
 
 def test_native_url_is_skipped_with_a_warning_and_no_call() -> None:
@@ -250,4 +267,18 @@ def test_routes_taken_only_by_a_trailing_catch_all_are_not_served() -> None:
             "tests.proxy.test_checks:app",
             False,
         )
+    ]
+
+
+def test_blocks_a_flipped_route_keeps_are_noted_not_refused() -> None:
+    blocks = ", shadow: {sample: 0.5}, gate: {min_samples: 10}"
+    table = table_with(
+        route("a", "GET /api/v1/admin/users", "native", blocks)
+        + route("b", "GET /api/v1/admin/invoices", "shadow", blocks)
+        + route("c", "GET /health", "legacy", ", shadow: {sample: 0.5}")
+    )
+    found = inert_blocks(table)
+    assert [(str(p), p.warning) for p in found] == [
+        ("routing.yaml:6: route 'a': shadow: and gate: are kept but unused in mode native", True),
+        ("routing.yaml:8: route 'c': shadow: is kept but unused in mode legacy", True),
     ]

@@ -312,8 +312,17 @@ def test_serve_passes_its_options_to_the_server(
 
     monkeypatch.setitem(sys.modules, "proxy.cli.serve", types.SimpleNamespace(serve=serve))
     argv = ["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "4", "--config", "x.yaml"]
+    argv += ["--tls-cert", "c.pem", "--tls-key", "k.pem"]
     assert run(capsys, *argv)[0] == 0
-    assert calls == [{"config_path": "x.yaml", "host": "0.0.0.0", "port": 9000, "workers": 4}]
+    assert calls == [
+        {
+            "config_path": "x.yaml",
+            "host": "0.0.0.0",
+            "port": 9000,
+            "workers": 4,
+            "tls": ("c.pem", "k.pem"),
+        }
+    ]
 
 
 def test_serve_defaults(
@@ -322,10 +331,34 @@ def test_serve_defaults(
     calls: list[dict[str, object]] = []
     fake = types.SimpleNamespace(serve=lambda **options: calls.append(options) or 3)
     monkeypatch.setitem(sys.modules, "proxy.cli.serve", fake)
-    monkeypatch.delenv("STRANGLER_CONFIG", raising=False)
+    for name in ("CONFIG", "HOST", "PORT", "WORKERS"):
+        monkeypatch.delenv(f"STRANGLER_{name}", raising=False)
     assert run(capsys, "serve")[0] == 3  # the server's own exit code
     assert calls == [
-        {"config_path": "routing.yaml", "host": "127.0.0.1", "port": 8000, "workers": 1}
+        {
+            "config_path": "routing.yaml",
+            "host": "127.0.0.1",
+            "port": 8000,
+            "workers": 1,
+            "tls": None,
+        }
+    ]
+
+
+def test_serve_defaults_come_from_the_environment_and_options_win(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[dict[str, object]] = []
+    fake = types.SimpleNamespace(serve=lambda **options: calls.append(options) or 0)
+    monkeypatch.setitem(sys.modules, "proxy.cli.serve", fake)
+    env = {"CONFIG": "/etc/gw.yaml", "HOST": "0.0.0.0", "PORT": "9100", "WORKERS": "3"}
+    for name, value in env.items():
+        monkeypatch.setenv(f"STRANGLER_{name}", value)
+    assert run(capsys, "serve")[0] == 0
+    assert run(capsys, "serve", "--port", "9200")[0] == 0
+    assert calls == [
+        {"config_path": "/etc/gw.yaml", "host": "0.0.0.0", "port": 9100, "workers": 3, "tls": None},
+        {"config_path": "/etc/gw.yaml", "host": "0.0.0.0", "port": 9200, "workers": 3, "tls": None},
     ]
 
 

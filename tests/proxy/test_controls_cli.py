@@ -86,7 +86,10 @@ def test_check_calls_a_guard_on_a_legacy_route_an_error(
         f"{table}:14: route 'users.show': guard on a legacy route: a guard watches native and "
         "canary routes only" in err
     )
-    assert f"warning: {table}:14: route 'users.show': fallback is inert on a legacy route" in err
+    assert (
+        f"warning: {table}:14: route 'users.show': fallback: and guard: are kept but unused in "
+        "mode legacy" in err
+    )
 
 
 def test_check_accepts_every_control_where_it_applies(

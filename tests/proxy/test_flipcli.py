@@ -134,7 +134,7 @@ def test_gate_with_an_unreachable_store_fails(
     code, _, err = run(
         capsys, "gate", "--config", str(config), "--store", "mysql+pymysql://u@127.0.0.1:1/x"
     )
-    assert code == 1 and err.startswith("cannot read the parity store")
+    assert code == 1 and err.startswith("cannot open the parity store")
 
 
 def test_history_lists_flips_oldest_first(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -160,6 +160,7 @@ def test_history_of_one_route_as_json(config: Path, capsys: pytest.CaptureFixtur
 
 def test_history_needs_only_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path}/empty.db"
+    FlipStore.open(url).close()
     missing = tmp_path / "nowhere.yaml"
     code, out, _ = run(capsys, "history", "--store", url, "--route", "x")
     assert (code, out) == (0, "no flips recorded for route 'x'\n")

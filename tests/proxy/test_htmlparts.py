@@ -107,11 +107,27 @@ def test_the_sparkline_puts_full_parity_at_the_top_and_flips_upright() -> None:
         height=24,
         markers=[Marker(50, "shadow → native <file>"), Marker(500, "outside")],
     )
-    assert '<polyline class="parity" points="1.0,2.0 51.0,22.0"/>' in svg  # 100 % then 0 %
-    assert '<line class="flip" x1="51.0"' in svg and "outside" not in svg
+    # 100 % then 0 %, right of the 30-pixel scale, 5 pixels inside the top and the bottom
+    assert '<polyline class="parity" points="31.0,5.0 66.0,19.0"/>' in svg
+    assert '<line class="flip" x1="66.0"' in svg and "outside" not in svg
     assert "&lt;file&gt;" in svg
+
+
+def test_the_sparkline_has_a_labelled_scale_and_a_route_at_zero_sits_on_its_rule() -> None:
+    svg = sparkline([point(0, 10, 0), point(100, 10, 0)], 0, 100, width=130, height=36)
+    assert '<line class="axis" x1="30" y1="5.0" x2="129" y2="5.0"/>' in svg
+    assert ">100%</text>" in svg and ">0%</text>" in svg
+    assert '<line class="axis" x1="30" y1="31.0" x2="129" y2="31.0"/>' in svg
+    assert '<polyline class="parity" points="31.0,31.0 129.0,31.0"/>' in svg
+    assert 'aria-label="parity over 2 buckets, latest 0.0%"' in svg
 
 
 def test_a_sparkline_without_comparisons_draws_no_line() -> None:
     svg = sparkline([point(0, 0, 0)], 0, 100)
     assert "<polyline" not in svg and "no comparisons" in svg
+
+
+def test_a_single_bucket_at_the_right_edge_is_still_a_line() -> None:
+    svg = sparkline([point(100, 5, 0)], 0, 100, width=130, height=36)
+    assert '<polyline class="parity" points="121.0,31.0 129.0,31.0"/>' in svg
+    assert '<circle class="point" cx="129.0" cy="31.0" r="2"/>' in svg

@@ -257,6 +257,50 @@ def test_load_reads_the_file_and_the_given_environment(tmp_path: Path) -> None:
     assert (table.legacy.url, table.source) == ("http://legacy", str(path))
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///var/parity.db", "sqlite:////srv/gw/var/parity.db"),
+        ("sqlite+pysqlite:///../p.db?timeout=5", "sqlite+pysqlite:////srv/p.db?timeout=5"),
+        ("sqlite:////data/parity.db", "sqlite:////data/parity.db"),
+        ("sqlite://", "sqlite://"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("mysql+pymysql://root@db/parity", "mysql+pymysql://root@db/parity"),
+    ],
+    ids=["relative", "parent-and-query", "absolute", "memory", "memory-named", "server"],
+)
+def test_a_relative_sqlite_store_is_beside_the_table(url: str, expected: str) -> None:
+    text = with_head(f"shadow: {{store: '{url}'}}\nroutes:\n")
+    assert parse(text, "/srv/gw/routing.yaml").shadow.store == expected
+
+
+def test_the_default_store_and_a_routes_store_are_beside_the_table_too() -> None:
+    route = ROUTE.replace("legacy", "shadow") + "    shadow: {store: 'sqlite:///r.db'}\n"
+    table = parse(with_routes(route), "conf/routing.yaml")
+    assert table.shadow.store == "sqlite:///conf/parity.db"
+    assert table.routes[0].shadow is not None
+    assert table.routes[0].shadow.store == "sqlite:///conf/r.db"
+
+
+def test_a_store_from_the_environment_is_taken_as_it_is() -> None:
+    env = {"STRANGLER_STORE": "sqlite:///var/parity.db"}
+    assert parse(with_routes(ROUTE), "/srv/gw/routing.yaml", env).shadow.store == (
+        "sqlite:///var/parity.db"
+    )
+
+
+def test_a_missing_file_named_relatively_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TableError) as caught:
+        load("routing.yaml", env={})
+    assert str(caught.value) == (
+        "routing.yaml:0: cannot read the file: No such file or directory "
+        f"(tried {tmp_path / 'routing.yaml'})"
+    )
+
+
 def test_load_of_a_missing_file_is_a_table_error(tmp_path: Path) -> None:
     with pytest.raises(TableError) as caught:
         load(tmp_path / "nope.yaml", env={})
@@ -441,11 +485,11 @@ ROUTE_REJECTED = [
     ("empty-segment", ROUTE.replace("/a", "/a//b"), "8", "r", "empty segment"),
     ("dot-dot-segment", ROUTE.replace("/a", "/a/../b"), "8", "r", "never matches a normalised"),
     (
-        "shadow-on-legacy",
-        ROUTE + "    shadow: {sample: 0.5}\n",
+        "kept-shadow-block-still-checked",
+        ROUTE + "    shadow: {sample: 2}\n",
         "10",
         "r",
-        "shadow block on a legacy route (only mode: shadow routes take one)",
+        "shadow.sample: ",
     ),
     (
         "shadow-post-without-dry-run",
@@ -496,6 +540,17 @@ def test_route_is_rejected_with_line_route_id_and_reason(
     found = problems_of(with_routes(routes))
     where = f"routing.yaml:{line}: " + (f"route '{route_id}': " if route_id else "")
     assert any(p.startswith(where) and reason in p for p in found), found
+
+
+@pytest.mark.parametrize("mode", ["native", "legacy"])
+def test_a_flipped_route_keeps_its_shadow_and_gate_blocks_inert(mode: str) -> None:
+    route = "    shadow: {sample: 0.5}\n    gate: {min_samples: 10}\n"
+    shadowed = parse(with_routes(ROUTE.replace("legacy", "shadow") + route)).routes[0]
+    flipped = parse(with_routes(ROUTE.replace("legacy", mode) + route)).routes[0]
+    assert shadowed.shadow is not None and shadowed.shadow.sample == 0.5
+    assert (shadowed.inert, flipped.inert) == ((), ("shadow", "gate"))
+    assert flipped.shadow is None  # inert: nothing of shadow mode runs for it
+    assert flipped.gate == shadowed.gate
 
 
 def test_native_routes_need_a_native_app_or_url() -> None:

@@ -153,15 +153,6 @@ def test_legacy_removed_marks_the_last_stage() -> None:
     assert parse(route("native", "legacy_removed: true")).routes[0].legacy_removed
 
 
-def test_edge_trusted_proxies_are_networks_in_normal_form() -> None:
-    table = parse(HEAD + "edge: {trusted_proxies: [10.0.0.0/8, 192.168.1.7, '::1']}\nroutes: []\n")
-    assert table.edge.trusted_proxies == ("10.0.0.0/8", "192.168.1.7/32", "::1/128")
-    assert rejected(HEAD + "edge: {trusted_proxies: [10.0.0.300]}\nroutes: []\n") == [
-        "routing.yaml:6: edge.trusted_proxies: bad address or network '10.0.0.300' (e.g. "
-        "10.0.0.0/8)"
-    ]
-
-
 def test_a_canary_route_needs_a_native_side() -> None:
     text = "version: 1\nlegacy:\n  url: http://127.0.0.1:8080\nroutes:\n"
     text += "  - {id: r, match: GET /r, mode: canary}\n"

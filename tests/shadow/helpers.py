@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from shadow.compare import Outcome
 from shadow.observation import Observation, Side
 from shadow.records import Result, Source
@@ -37,3 +40,13 @@ class ListSink:
             for r in self.results
             if r.outcome is outcome and (source is None or r.source is source)
         )
+
+
+async def until(condition: Callable[[], bool], polls: int = 3000) -> None:
+    """Wait for `condition`, polling every 10 ms; a bound against waiting forever, not a
+    measure of time: fails when it never comes."""
+    for _ in range(polls):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never came")

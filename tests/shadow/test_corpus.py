@@ -3,6 +3,7 @@ compare → classify) with the outcome and the differing field paths it must pro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from random import Random
@@ -284,3 +285,58 @@ def test_one_difference_deep_in_a_large_body_is_found() -> None:
     assert [(d.path, d.kind) for d in result.differences] == [
         ("body.data[499].attributes.email", Kind.VALUE)
     ]
+
+
+COOKIE_HEADERS = ("content-type", "set-cookie")
+SESSION_NOISE = Rules(
+    headers=COOKIE_HEADERS,
+    noise=frozenset({"headers.set-cookie"}),
+    noise_kinds=frozenset({("headers.set-cookie", "value")}),
+)
+
+
+def with_cookie(cookie: str | None, *, of_candidate: bool = False) -> Observation:
+    headers = (("content-type", "application/json"),)
+    if cookie is not None:
+        headers += (("set-cookie", f"sid={cookie}"),)
+    return (candidate if of_candidate else primary)('{"ok":true}', headers)
+
+
+@pytest.mark.parametrize("tree_diff", [True, False], ids=["diffed", "over-the-diff-budget"])
+@pytest.mark.parametrize(
+    ("other", "outcome"),
+    [("b2", Outcome.IGNORED), (None, Outcome.MISMATCHED)],
+    ids=["another-session-id", "no-cookie-at-all"],
+)
+def test_a_cookie_learned_to_vary_excuses_another_value_but_never_its_absence(
+    tree_diff: bool, other: str | None, outcome: Outcome
+) -> None:
+    rules = dataclasses.replace(SESSION_NOISE, tree_diff=tree_diff)
+    result = compare(with_cookie("a1"), with_cookie(other, of_candidate=True), rules)
+    assert result.outcome is outcome
+
+
+@pytest.mark.parametrize(
+    ("kinds", "candidate_at", "outcome"),
+    [
+        ({"value"}, '"10:00:05"', Outcome.IGNORED),
+        ({"value"}, "null", Outcome.MISMATCHED),
+        ({"value", "type"}, "null", Outcome.IGNORED),
+        ({"value"}, None, Outcome.MISMATCHED),
+        ({"value", "missing"}, None, Outcome.IGNORED),
+    ],
+    ids=["value", "type-never-seen", "type-seen", "missing-never-seen", "missing-seen"],
+)
+def test_without_a_tree_diff_noise_excuses_only_the_kinds_aa_showed(
+    kinds: set[str], candidate_at: str | None, outcome: Outcome
+) -> None:
+    field = "body.data[*].updated_at"
+    rules = Rules(
+        noise=frozenset({field}),
+        noise_kinds=frozenset((field, k) for k in kinds),
+        tree_diff=False,
+    )
+    item = '"id":1' + ("" if candidate_at is None else f',"updated_at":{candidate_at}')
+    result = compare(primary('{"data":[{"id":1,"updated_at":"10:00:00"}]}'),
+                     candidate(f'{{"data":[{{{item}}}]}}'), rules)  # fmt: skip
+    assert (result.outcome, result.diffed) == (outcome, False)

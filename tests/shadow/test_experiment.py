@@ -14,7 +14,7 @@ from shadow.compare import Outcome
 from shadow.experiment import DiffBudget, Experiment, ShadowSettings, sampled
 from shadow.observation import Observation
 from shadow.records import RequestInfo, Result, Source
-from tests.shadow.helpers import ListSink, candidate, primary
+from tests.shadow.helpers import ListSink, candidate, primary, until
 
 GET = RequestInfo("GET", "/api/v1/admin/users", "page=1", "req-1")
 BODY = '{"data":[{"id":1,"name":"Ann"}]}'
@@ -110,6 +110,37 @@ async def test_requests_not_compared_reach_the_writer_in_bulk() -> None:
     assert [r.unsampled for r in sink.results] == [100, 100]  # the queue sees 2 results, not 250
     await exp.close()
     assert sum(r.unsampled for r in sink.results) == 250
+
+
+def outcomes(sink: ListSink) -> int:
+    """Requests the results stand for: each comparison once, each tally by its count."""
+    return sum(r.unsampled or r.repeat for r in sink.results)
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        ShadowSettings(sample=0.0),
+        ShadowSettings(max_in_flight=0),
+        ShadowSettings(writes="none"),
+    ],
+    ids=["unsampled", "shed", "skipped"],
+)
+async def test_the_last_request_of_a_burst_is_counted_without_waiting_for_the_next(
+    last: ShadowSettings,
+) -> None:
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(noise_sample=0.0, max_in_flight=600), tally_seconds=0.05)
+    for i in range(551):
+        exp.submit("users.list", RequestInfo("GET", "/u", "", f"r{i}"), primary(BODY), answer())
+    await exp.drain()
+    method = "POST" if last.writes == "none" and last.sample else "GET"
+    exp.submit("users.list", RequestInfo(method, "/u", "", "r551"), primary(BODY), answer(),
+               settings=last)  # fmt: skip
+    assert outcomes(sink) == 551  # held in the tally for now: no other request comes
+    await until(lambda: outcomes(sink) == 552)
+    await exp.close()
+    assert outcomes(sink) == 552
 
 
 async def test_an_aa_call_runs_for_sampled_safe_requests_only() -> None:
@@ -288,3 +319,41 @@ async def test_one_aa_difference_is_not_enough_to_call_a_field_noise() -> None:
     await exp.close()
     pc = [r.outcome for r in sink.results if r.source is Source.PC]
     assert pc == [Outcome.MISMATCHED] * 5
+
+
+async def test_a_cookie_learned_as_noise_never_hides_a_candidate_that_stops_sending_it() -> None:
+    sink = ListSink()
+    settings = ShadowSettings(
+        noise_sample=1.0, noise_min_samples=5, headers=("content-type", "set-cookie")
+    )
+    # next to no tree diffs: later comparisons are settled without one, by the rules learned
+    exp = Experiment(sink, settings, tree_diffs_per_second=1e-9)
+
+    def cookie(value: str | None) -> tuple[tuple[str, str], ...]:
+        jar = (("set-cookie", f"sid={value}"),) if value is not None else ()
+        return (("content-type", "application/json"), *jar)
+
+    def side(value: str | None) -> experiment_module.Call:
+        async def call() -> Observation:
+            return candidate(BODY, cookie(value))
+
+        return call
+
+    def run(i: int, other: str | None) -> None:
+        request = RequestInfo("GET", "/u", "", f"r{i}")
+        exp.submit("users.list", request, primary(BODY, cookie(f"p{i}")), side(other),
+                   side(f"again{i}"))  # fmt: skip
+
+    for i in range(8):  # every answer of the primary has a session of its own
+        run(i, f"c{i}")
+        await exp.drain()
+    assert exp.ledger.noise_fields("users.list", settings.thresholds) == {"headers.set-cookie"}
+    run(8, "c8")
+    await exp.drain()
+    run(9, None)  # the candidate stops sending its cookie
+    await exp.close()
+    last = [r for r in sink.results if r.source is Source.PC][-2:]
+    assert [(r.outcome, r.diffed) for r in last] == [
+        (Outcome.IGNORED, False),
+        (Outcome.MISMATCHED, False),
+    ]

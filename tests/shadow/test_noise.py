@@ -3,19 +3,25 @@ entries proposed from that evidence."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
+from shadow.compare import Comparison, Difference, Kind, Outcome
 from shadow.noise import (
     FieldRates,
+    NoiseLedger,
     Thresholds,
     is_noise,
     is_real,
+    propose_from_rows,
     propose_ignores,
     rates_from_rows,
     render_ignore_yaml,
+    withheld_from_rows,
 )
-from shadow.records import COUNTERS, CountRow, FieldRow, SampleRow, Source
+from shadow.records import COUNTERS, CountRow, FieldRow, Rows, SampleRow, Source
 
 
 @pytest.mark.parametrize(
@@ -116,3 +122,108 @@ def test_field_counts_are_scaled_up_for_mismatches_left_undiffed() -> None:
     rates = rates_from_rows(rows, fields)["r"]["body.name"]
     # 10 of the 10 diffed mismatches differ at body.name: all 40 mismatches are estimated to
     assert rates.scale == 4.0 and rates.candidate_rate == 0.4
+
+
+def html_side(token: str) -> str:
+    page = f'<!DOCTYPE html><form><input type="hidden" name="_token" value="{token}"></form>'
+    return json.dumps({"status": 200, "headers": {"content-type": "text/html"}, "body": page})
+
+
+def evidence_rows(route: str, aa: list[tuple[str, str, int]], pc: list[tuple[str, str, int]],
+                  samples: tuple[SampleRow, ...] = ()) -> Rows:  # fmt: skip
+    """100 candidate comparisons (all mismatched) and 50 A/A ones, and where they differed."""
+    return Rows(
+        counts=(counts(route, mismatched=100, aa_compared=50, aa_differed=50),),
+        fields=(
+            *(FieldRow(route, 0, Source.AA, f, kind, n) for f, kind, n in aa),
+            *(FieldRow(route, 0, Source.PC, f, kind, n) for f, kind, n in pc),
+        ),
+        samples=samples,
+    )
+
+
+def test_an_html_body_that_varies_is_never_proposed_and_needs_an_html_aware_comparison() -> None:
+    # every A/A pair of the login page differs by its CSRF token: text bodies compare whole
+    sample = SampleRow(
+        "login.page", "body", 0, 1.0, Source.AA, "value", "body", "GET", "/login", "", "r1",
+        html_side("a1"), html_side("b2"), None,
+    )  # fmt: skip
+    rows = evidence_rows("login.page", [("body", "value", 50)], [("body", "value", 100)],
+                         (sample,))  # fmt: skip
+    assert propose_from_rows(rows) == ()
+    [withheld] = withheld_from_rows(rows)
+    assert (withheld.route, withheld.field) == ("login.page", "body")
+    assert "HTML-aware comparison" in withheld.reason
+    text = render_ignore_yaml(propose_from_rows(rows), withheld=withheld_from_rows(rows))
+    assert "- body" not in text and "HTML-aware comparison" in text
+    assert yaml.safe_load(text) is None  # nothing to paste: comments only
+
+
+def test_a_json_body_that_varies_as_a_whole_is_never_proposed_either() -> None:
+    rows = evidence_rows("feed", [("body", "type", 50)], [("body", "type", 100)])
+    assert propose_from_rows(rows) == ()
+    [withheld] = withheld_from_rows(rows)
+    assert "HTML" not in withheld.reason and "field by field" in withheld.reason
+
+
+@pytest.mark.parametrize(
+    ("candidate_kinds", "proposed"),
+    [
+        (("value",), True),
+        (("missing",), False),
+        (("value", "missing"), False),
+        (("extra",), False),
+    ],
+    ids=["varies-like-aa", "candidate-sends-none", "varies-and-sometimes-none", "aa-never-extra"],
+)
+def test_a_cookie_whose_value_varies_does_not_excuse_a_candidate_without_one(
+    candidate_kinds: tuple[str, ...], proposed: bool
+) -> None:
+    # as often as A/A (60 %): by its rates alone the cookie is noise
+    pc = [("headers.set-cookie", kind, 60 // len(candidate_kinds)) for kind in candidate_kinds]
+    rows = evidence_rows("users.list", [("headers.set-cookie", "value", 30)], pc)
+    fields = [p.field for p in propose_from_rows(rows)]
+    assert fields == (["headers.set-cookie"] if proposed else [])
+    withheld = withheld_from_rows(rows)
+    assert bool(withheld) is not proposed
+    if withheld:
+        assert "A/A showed value differences there" in withheld[0].reason
+        assert "does not excuse" in render_ignore_yaml((), withheld=withheld)
+
+
+def test_the_report_does_not_call_a_missing_cookie_noise() -> None:
+    rows = evidence_rows(
+        "users.list", [("headers.set-cookie", "value", 30)], [("headers.set-cookie", "missing", 60)]
+    )
+    rates = rates_from_rows(rows.counts, rows.fields)["users.list"]["headers.set-cookie"]
+    assert rates.unexcused_kinds == {"missing"}
+    assert not is_noise(rates)
+
+
+def ledger_with(route: str, aa: list[Difference], pc: list[Difference], n: int = 30) -> NoiseLedger:
+    ledger = NoiseLedger()
+    for _ in range(n):
+        ledger.record(route, Source.AA, Comparison(Outcome.MISMATCHED, tuple(aa)))
+        ledger.record(route, Source.PC, Comparison(Outcome.MISMATCHED, tuple(pc)))
+    return ledger
+
+
+COOKIE_VALUE = Difference("headers.set-cookie", "headers.set-cookie", Kind.VALUE)
+COOKIE_MISSING = Difference("headers.set-cookie", "headers.set-cookie", Kind.MISSING)
+BODY_TEXT = Difference("body", "body", Kind.VALUE)
+
+
+@pytest.mark.parametrize(
+    ("aa", "pc", "noise"),
+    [
+        ([COOKIE_VALUE], [COOKIE_VALUE], {"headers.set-cookie"}),
+        ([COOKIE_VALUE], [COOKIE_MISSING], set()),
+        ([BODY_TEXT], [BODY_TEXT], set()),
+    ],
+    ids=["cookie-varies", "cookie-missing", "whole-body"],
+)
+def test_comparisons_learn_noise_by_the_same_rules(
+    aa: list[Difference], pc: list[Difference], noise: set[str]
+) -> None:
+    ledger = ledger_with("r", aa, pc)
+    assert ledger.noise_fields("r", Thresholds(min_aa=20)) == noise

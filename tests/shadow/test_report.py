@@ -119,7 +119,10 @@ def test_json_is_plain_and_carries_what_the_dashboard_needs(rows: Rows) -> None:
 
 def test_markdown_lists_routes_and_fields(rows: Rows) -> None:
     text = render_markdown(build_report(rows))
-    assert "| users.list | 104 | 101 | 89.1% | 10 | 1 | 1/1 | ≤5ms / ≤5ms | ≤50ms / ≤50ms |" in text
+    assert (
+        "| users.list | 104 | 0 | 90 | 10 | 1 | 1 | 1 | 1 | 101 | 89.1% | ≤5ms / ≤5ms "
+        "| ≤50ms / ≤50ms |"
+    ) in text
     assert "| body.data[*].name | value | 10 | 10.0% | body.data[0].name (request req-" in text
     assert "| body.data[*].updated_at | value | 100 | 100.0% | noise (A/A 100.0%) |" in text
     assert "| (errored) |   | 1 |   | candidate: timed out after 2s |" in text
@@ -144,3 +147,78 @@ def test_an_empty_store_renders_an_empty_report() -> None:
     report = build_report(Rows())
     assert report == Report(None, (), 0)
     assert render_markdown(report).startswith("# Shadow parity")
+
+
+OUTCOMES = ("matched", "ignored", "mismatched", "errored", "skipped", "shed", "unsampled")
+
+
+def summary_line(text: str, route: str) -> dict[str, str]:
+    lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
+    headings = [c.strip() for c in lines[0].strip("|").split("|")]
+    row = next(ln for ln in lines if ln.startswith(f"| {route} |"))
+    return dict(zip(headings, (c.strip() for c in row.strip("|").split("|")), strict=True))
+
+
+def test_every_outcome_has_a_column_and_the_columns_add_up_to_the_requests(rows: Rows) -> None:
+    cells = summary_line(render_markdown(build_report(rows)), "users.list")
+    assert int(cells["requests"]) == sum(int(cells[o]) for o in OUTCOMES) == 104
+    compared = ("matched", "ignored", "mismatched", "errored")
+    assert int(cells["compared"]) == sum(int(cells[o]) for o in compared)
+    assert "requests = matched + ignored + mismatched + errored + skipped + shed + unsampled" in (
+        render_markdown(build_report(rows))
+    )
+
+
+def budgeted() -> list[Result]:
+    """40 mismatches at one field, of which the tree-diff budget let 38 be diffed."""
+    name = Difference("body.name", "body.name", Kind.VALUE)
+    diffed = [Result("r", 60.0, Outcome.MISMATCHED, differences=(name,)) for _ in range(38)]
+    undiffed = [Result("r", 60.0, Outcome.MISMATCHED, diffed=False) for _ in range(2)]
+    return diffed + undiffed
+
+
+def test_mismatches_left_undiffed_are_labelled_never_shown_as_a_full_rate() -> None:
+    report = build_report(_stored(budgeted()))
+    [r] = report.routes
+    assert (r.mismatched, r.undiffed, r.diffed) == (40, 2, 38)
+    assert (r.fields[0].count, r.fields[0].estimated) == (38, True)
+    text = render_markdown(report)
+    assert summary_line(text, "r")["mismatched"] == "40 (38 diffed)"
+    assert "38 of 40 mismatches diffed" in text
+    assert "| body.name | value | 38 | ≈100.0% |" in text
+    assert "| 38 | 100.0% |" not in text
+
+
+def test_a_route_with_every_mismatch_diffed_has_no_label() -> None:
+    name = Difference("body.name", "body.name", Kind.VALUE)
+    report = build_report(_stored([Result("r", 60.0, Outcome.MISMATCHED, differences=(name,))]))
+    text = render_markdown(report)
+    assert "diffed" not in text and "≈" not in text
+    assert report.routes[0].fields[0].estimated is False
+
+
+def test_json_carries_every_outcome_and_the_undiffed_count() -> None:
+    data = to_json(build_report(_stored(budgeted())))
+    route = data["routes"][0]
+    assert {o: route[o] for o in (*OUTCOMES, "undiffed")} == {
+        "matched": 0, "ignored": 0, "mismatched": 40, "errored": 0, "skipped": 0, "shed": 0,
+        "unsampled": 0, "undiffed": 2,
+    }  # fmt: skip
+    assert route["fields"][0]["estimated"] is True
+
+
+def test_the_terminal_table_shows_every_outcome_and_the_diffed_label() -> None:
+    console = Console(record=True, width=250)
+    console.print(render_table(build_report(_stored(budgeted()))))
+    text = console.export_text()
+    for heading in (*OUTCOMES, "requests", "compared"):
+        assert heading in text
+    assert "40 (38 diffed)" in text and "38 of 40 mismatches diffed" in text
+
+
+def _stored(results: list[Result]) -> Rows:
+    store = open_store("sqlite://")
+    store.write(fold(results, 60))
+    rows = store.read_rows()
+    store.close()
+    return rows

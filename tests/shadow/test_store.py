@@ -197,3 +197,27 @@ def test_prune_deletes_what_is_older_than_the_cutoff(store: Store) -> None:
     assert {c.bucket for c in rows.counts} == {600}
     assert {f.bucket for f in rows.fields} == {600}
     assert [s.request_id for s in rows.samples] == ["new"]
+
+
+def test_times_keep_their_seconds_on_every_backend(store: Store) -> None:
+    at = 1_718_000_123.25  # a 4-byte FLOAT would hold it only to within minutes
+    store.write(fold([mismatch(at)], 60))
+    assert [s.at for s in store.read_rows().samples] == [at]
+
+
+def test_a_mariadb_store_with_times_as_4_byte_floats_is_widened_when_opened(
+    tmp_path: Path,
+) -> None:
+    from tests.shadow.conftest import store_at
+
+    with store_at("mariadb", tmp_path) as url:
+        old = open_store(url)
+        with old.engine.begin() as conn:  # as stores made before times were DOUBLE
+            conn.exec_driver_sql("ALTER TABLE shadow_samples MODIFY `at` FLOAT NOT NULL")
+            conn.exec_driver_sql("ALTER TABLE shadow_counts MODIFY primary_seconds FLOAT NOT NULL")
+        old.close()
+        store = open_store(url)
+        at = 1_718_000_123.25
+        store.write(fold([mismatch(at)], 60))
+        assert [s.at for s in store.read_rows().samples] == [at]
+        store.close()
