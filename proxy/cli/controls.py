@@ -67,8 +67,8 @@ def run_status(args: argparse.Namespace) -> int:
     url = args.store or table.shadow.store
     now = time.time()
     try:
-        if not keeps_evidence(table) and args.store is None:
-            found = statuses(table, None, None, now)
+        if (not keeps_evidence(table) and args.store is None) or _absent(url):
+            found = statuses(table, None, None, now)  # no store yet: the table alone
         else:
             engine = create_store_engine(url)
             store = open_store(url)
@@ -150,17 +150,13 @@ def run_resume(args: argparse.Namespace) -> int:
 
 def rollback_of(table: RouteTable, route_id: str) -> tuple[Rollback | None, str | None]:
     """The route's rollback in the table's store, and a problem reading it (None: read)."""
-    from sqlalchemy.engine import make_url
 
     from proxy.modes.rollbacks import RollbackStore, rollbacks
     from shadow.store import create_store_engine
 
     url = table.shadow.store
     try:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and (
-            not parsed.database or not Path(parsed.database).exists()
-        ):
+        if _absent(url):
             return None, None  # no store yet: nothing was ever rolled back
         engine = create_store_engine(url)
         try:
@@ -174,6 +170,16 @@ def rollback_of(table: RouteTable, route_id: str) -> tuple[Rollback | None, str 
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
     return (row if row is not None and row.active else None), None
+
+
+def _absent(url: str) -> bool:
+    """A SQLite store whose file does not exist (a read command never creates one)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    return not parsed.database or not Path(parsed.database).exists()
 
 
 def _safe(url: str) -> str:

@@ -165,3 +165,12 @@ def test_status_shows_each_stage_in_both_vocabularies_with_its_evidence(
     assert [s["side"] for s in routes["users.show"]["sides"]] == ["legacy", "native"]
     code, out, _ = run(capsys, "status", "--config", str(table))
     assert code == 0 and "canary 25 %" in out and "rampdown" in out
+
+
+def test_status_and_match_never_create_a_store(
+    table: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "status", "--config", str(table), "--format", "json")
+    assert code == 0 and json.loads(out)["routes"][0]["effective_mode"] == "canary"
+    run(capsys, "match", "GET", "/api/v1/admin/users/5", "--config", str(table))
+    assert not (tmp_path / "parity.db").exists()
