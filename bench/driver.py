@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import services, wrk
+from bench import canary, services, wrk
 from bench.procs import CLK_TCK, Proc, Registry, http_get, pin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -445,6 +445,8 @@ class Bench:
                         "lite.native", lup, routes=native, database_url=self.dbs["sqlite"]["url"]
                     )
                 )
+        if "6" in parts:
+            canary.start(self)
         if "4" in parts:
             stream = services.start_stream_upstream(self.reg, s.load_cpu)
             self.stream_up = stream
@@ -454,7 +456,8 @@ class Bench:
     def check_targets(self) -> None:
         """Every target answers 200 on what it will be loaded with, before any timing."""
         for name, t in list(self.targets.items()):
-            paths = ["/tiny.json"] if name.startswith("tiny.") else list(ENDPOINTS.values())
+            tiny = name.startswith(("tiny.", "canary."))
+            paths = ["/tiny.json"] if tiny else list(ENDPOINTS.values())
             if name.startswith("stream."):
                 paths = ["/hello"]
             for path in paths:
@@ -621,6 +624,8 @@ class Bench:
                 self.stream(rnd)
             if "5" in self.s.parts:
                 self.part5(rnd)
+            if "6" in self.s.parts:
+                canary.part6(self, rnd)
             self.save()
 
     def _rotate(self, names: list[str], rnd: int) -> list[Target]:

@@ -18,6 +18,8 @@ Num = float | int
 Spread = tuple[float, float, float]
 Write = Callable[[str], None]
 X = "\N{MULTIPLICATION SIGN}"
+# an analysis written after a run of part 6, included in bench/results/canary.md
+ROOT_FINDINGS_CANARY = Path(__file__).resolve().parent / "results" / "canary-findings.md"
 SHADOWS = ("shadow-1.0", "shadow-0.1", "shadow-url-1.0")
 UNEQUAL_LOAD = 0.05  # same-load rows: achieved rates further apart than this are flagged
 
@@ -171,10 +173,14 @@ def render(results: dict[str, Any]) -> str:
             "> **Smoke run (BENCH_QUICK=1)**: durations and seed scale are too small for the "
             "figures to mean anything.\n"
         )
-    for section in (headline, goals, findings):
+    only_canary = {m.get("part") for m in d.m} == {"6"}  # a run of part 6 alone (canary.md)
+    for section in () if only_canary else (headline, goals, findings):
         section(d, w)
+    if only_canary and (ROOT_FINDINGS_CANARY.exists()):
+        w(ROOT_FINDINGS_CANARY.read_text())
     machine(results, w)
-    for section in (part1, part2, part3, part4, part5):
+    parts = (part6,) if only_canary else (part1, part2, part3, part4, part5, part6)
+    for section in parts:
         section(d, w)
     profiles(results, w)
     notes(results, w)
@@ -915,6 +921,41 @@ def part5(d: Data, w: Write) -> None:
         rel = d.ratio("5", "floors", t, "gw1", 32, "cpu_us_per_req")
         rows.append([t, fmt(r), fmt(cpu, 0), fmt(rel, 2, X)])
     table(w, ["target", "throughput / nginx", "CPU µs per request", "CPU / gw1 CPU"], rows)
+
+
+def part6(d: Data, w: Write) -> None:
+    if not d.has("6"):
+        return
+    from bench.canary import overhead
+
+    info = d.r.get("canary", {})
+    fraction = float(info.get("native_fraction", 0.5))
+    w("## 6. What canary mode costs\n")
+    w(
+        "Three gateways on the tiny upstream, each alone on the server core in turn: the route in "
+        "legacy mode, in native mode (a native app that does next to nothing, in process), and in "
+        f"canary mode at share 0.5, every request carrying one of {info.get('cohorts')} cohorts "
+        f"in turn ({fraction:.1%} of them hashed to native). Goal: the canary's CPU per request "
+        f"at most 1.05{X} what the same requests cost in the two modes on their own, "
+        f"{fraction:.3f} {X} native + {1 - fraction:.3f} {X} legacy.\n"
+    )
+    rows = []
+    ratios = overhead(d.m, fraction)
+    for conns in sorted({c for _, c in ratios}):
+        cpu = {t: d.stat("6", "canary", t, conns, "cpu_us_per_req")
+               for t in ("legacy", "native", "share50")}  # fmt: skip
+        rps = {t: d.stat("6", "canary", t, conns, "rps") for t in ("legacy", "native", "share50")}
+        ratio = spread([v for (_, c), v in ratios.items() if c == conns])
+        rows.append([
+            str(conns), *(fmt(cpu[t], 0) for t in cpu), *(fmt(rps[t], 0) for t in rps),
+            fmt(ratio, 3, X), verdict(ratio, lambda v: v <= 1.05),
+        ])  # fmt: skip
+    table(
+        w,
+        ["conns", "CPU µs/req legacy", "native", "canary", "req/s legacy", "native", "canary",
+         "canary / mix", f"goal ≤ 1.05{X}"],
+        rows,
+    )  # fmt: skip
 
 
 def profiles(results: dict[str, Any], w: Write) -> None:

@@ -33,6 +33,18 @@ if rate and rate > 0 then
   end
 end
 
+-- WRK_COHORTS=N sends every request with an X-Cohort header cycling through N values (part 6:
+-- canary cohorts), so a canary route sees N distinct cohorts in equal measure.
+local cohorts = tonumber(os.getenv("WRK_COHORTS") or "")
+if cohorts and cohorts > 0 then
+  local n = 0
+  request = function()
+    n = n + 1
+    wrk.headers["X-Cohort"] = "c" .. (n % cohorts)
+    return wrk.format()
+  end
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

@@ -17,8 +17,12 @@ from starlette.types import ASGIApp
 from proxy import logs
 from proxy.dispatch import Gateway, Hook
 from proxy.modes.call import ModeHandler
+from proxy.modes.controls import Controls
+from proxy.modes.guards import Guards
 from proxy.modes.shadow import ShadowMode
 from proxy.operator.admin import AdminContext, create_admin
+from proxy.operator.controls import control_routes, describe
+from proxy.operator.history import record_flip
 from proxy.operator.insight import Insight
 from proxy.operator.metrics import Metrics
 from proxy.operator.parity import parity_route
@@ -28,7 +32,7 @@ from proxy.sides.client import UpstreamClient
 from proxy.sides.forwarder import Forwarder
 from proxy.table import parser as table_module
 from proxy.table.model import Mode, RouteTable
-from proxy.table.reload import Reloader
+from proxy.table.reload import Reloader, ReloadResult
 from proxy.table.snapshot import TableHolder, build_snapshot
 from shadow.store import Store
 
@@ -66,6 +70,26 @@ def create_app(
     insight = Insight(metrics, parity_store=shadow.stores.reader)
     insight.watch_shadow(shadow.experiment, shadow.stores.dropped)
     reloader.listeners.append(insight.reloaded)
+    # migration controls: rollbacks and their evidence live beside the parity tables
+    stores = shadow.stores
+    guards = Guards(
+        holder,
+        lambda: stores.store.engine if stores.store is not None else None,
+        flips=record_flip,
+        on_rollback=insight.metrics.guard_rolled_back,
+        interval=settings.guard_interval,
+    )
+    controls = Controls(guards, shadow, insight.metrics)
+    insight.guards = guards
+    context.describe = describe(guards)
+
+    def controls_reloaded(result: ReloadResult, _old: RouteTable, new: RouteTable) -> None:
+        if result.changed:
+            stores.follow(new)  # a table that starts keeping evidence opens its store
+        guards.reloaded(result.changed, result.trigger, new)
+
+    reloader.listeners.append(controls_reloaded)
+    extra = (*extra, *control_routes(context, guards))
     admin = create_admin(context, (parity, *extra, *insight.routes(context)))
     forwarder = Forwarder(client)
     lifespan = native.Lifespan(native_app) if native_app is not None else None
@@ -102,6 +126,8 @@ def create_app(
         startup = (start, shadow.start)
         # experiments finish (their candidates use the client) and the store is flushed first
         shutdown = (shadow.stop, stop)
+    # the guards read and write the store shadow mode opened, and stop before it closes
+    startup, shutdown = (*startup, guards.start), (guards.stop, *shutdown)
 
     async def record_startup() -> None:
         # last: shadow mode has opened its store, which the flips share (two first openings of
@@ -114,14 +140,21 @@ def create_app(
         forwarder,
         admin,
         native_app=native_app,
-        mode_handlers={Mode.SHADOW: shadow.handle, **(mode_handlers or {})},
+        mode_handlers={
+            Mode.SHADOW: shadow.handle,
+            Mode.NATIVE: controls.native,
+            Mode.CANARY: controls.canary,
+            **(mode_handlers or {}),
+        },
         on_startup=startup,
         on_shutdown=shutdown,
         metrics=insight.metrics,
     )
     gateway.reloader = reloader
     gateway.shadow = shadow
+    gateway.guards = guards
     shadow.attach(gateway)
+    controls.attach(gateway)
     return gateway
 
 

@@ -60,11 +60,13 @@ class Gateway:
             Mode.LEGACY: self.legacy,
             Mode.NATIVE: self.native,
             Mode.SHADOW: self.primary_only,
+            Mode.CANARY: self.legacy,  # until the canary handler is plugged in: all cohorts legacy
         }
         self.handlers.update(mode_handlers or {})
         self.on_startup = on_startup
         self.reloader: Any = None  # set by create_app: the Reloader
         self.shadow: Any = None  # set by create_app: the ShadowMode (experiment, store)
+        self.guards: Any = None  # set by create_app: the Guards (rollbacks, their evidence)
         self.on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -131,6 +133,7 @@ class Gateway:
                 await self._limited(call, chosen, limit)
         finally:
             elapsed = time.perf_counter() - began
+            side = exchange.side or side  # a canary's cohort, a fallback, a rollback
             logs.access(
                 view.request_id,
                 route_id,

@@ -22,6 +22,7 @@ class Settings:
     log_json: bool | None = None  # None: JSON unless stderr is a terminal
     log_level: str = "info"
     graceful_timeout: float = 30.0  # seconds in-flight requests get to finish on SIGTERM
+    guard_interval: float = 1.0  # seconds between a worker's looks at the shared rollbacks
     env: Mapping[str, str] = field(default_factory=dict)  # LEGACY_URL, STRANGLER_STORE, ...
 
     @classmethod
@@ -39,5 +40,6 @@ class Settings:
             log_json={"json": True, "console": False}.get(log_format),
             log_level=env.get("STRANGLER_LOG_LEVEL", "info"),
             graceful_timeout=float(env.get("STRANGLER_GRACEFUL_TIMEOUT", "30")),
+            guard_interval=float(env.get("STRANGLER_GUARD_INTERVAL", "1.0")),
             env=env,
         )

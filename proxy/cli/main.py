@@ -18,9 +18,10 @@ from urllib.parse import unquote
 from rich.console import Console
 from rich.table import Table
 
+from proxy.cli import controls as controlcli
 from proxy.cli import flips as flipcli
 from proxy.cli import parity as parity_cli
-from proxy.table import checks
+from proxy.table import checks, controls
 from proxy.table.matcher import METHODS, compile_table, unreachable_routes
 from proxy.table.model import Mode, NoRoute, Problem, Route, RouteTable, TableError
 from proxy.table.parser import default_config_path, load
@@ -158,6 +159,7 @@ def _check(args: argparse.Namespace) -> int:
     ]
     findings += checks.uncompared_writes(table)
     findings += checks.inert_blocks(table)
+    findings += controls.findings(table)
     if not args.no_native:
         findings += _native_coverage(table, args.app_dir)
     for finding in sorted(findings, key=lambda p: p.line):
@@ -165,7 +167,8 @@ def _check(args: argparse.Namespace) -> int:
     if any(not finding.warning for finding in findings):
         return 1
     counts = Counter(route.mode for route in table.routes)
-    by_mode = ", ".join(f"{counts[mode]} {mode.value}" for mode in Mode)
+    shown = [mode for mode in Mode if counts[mode] or mode is not Mode.CANARY]
+    by_mode = ", ".join(f"{counts[mode]} {mode.value}" for mode in shown)
     print(f"{table.source}: ok, {len(table.routes)} routes ({by_mode})")
     return 0
 
@@ -267,7 +270,23 @@ def _match(args: argparse.Namespace) -> int:
         f"matched route '{route.id}' ({table.source}:{route.line}) {_methods_text(route)} "
         f"{route.template.source} → mode {route.mode.value}{params}"
     )
+    if route.mode is Mode.CANARY or (route.guard is not None and route.mode is Mode.NATIVE):
+        print(_effective(table, route))
     return 0
+
+
+def _effective(table: RouteTable, route: Route) -> str:
+    """The route's effective mode and why: a guard's rollback is read from the parity store."""
+    from proxy.operator.controls import rolled_back_why, why
+
+    if route.guard is None or route.mode not in (Mode.NATIVE, Mode.CANARY):
+        return f"effective mode {route.mode.value}: {why(route, None)}"
+    rollback, problem = controlcli.rollback_of(table, route.id)
+    if problem is not None:
+        return f"effective mode unknown: the parity store cannot be read ({problem})"
+    if rollback is not None:
+        return f"effective mode legacy: {rolled_back_why(rollback)} (strangler resume {route.id})"
+    return f"effective mode {route.mode.value}: {why(route, None)}; its guard has not tripped"
 
 
 # ---------------------------------------------------------------- main
@@ -302,6 +321,16 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         "the flips recorded: route, modes, when, trigger",
         flipcli.configure_history,
         flipcli.run_history,
+    ),
+    "status": (
+        "each route's migration stage, and the evidence for its next step",
+        controlcli.configure_status,
+        controlcli.run_status,
+    ),
+    "resume": (
+        "lift a guard's rollback of a route, in every gateway sharing the store",
+        controlcli.configure_resume,
+        controlcli.run_resume,
     ),
 }
 

@@ -1,8 +1,10 @@
 """What a mode does with a request, once dispatch has matched it.
 
-Legacy and native mode are the sides themselves (the gateway's `legacy` and `native`); a mode
-that combines them lives here: `shadow` (the primary answers, the candidate is compared), with
-`storage`, the parity store it writes to. `call` is what every mode is given. This room may use
+Legacy mode is the side itself (the gateway's `legacy`); a mode that combines the sides lives
+here: `shadow` (the primary answers, the candidate is compared), with `storage`, the parity
+store it writes to; `controls`: canary mode (`cohort`) and native mode's `fallback` and guards
+(`guard` judges, `guards` counts and shares, `rollbacks` keeps them in the store). `call` is
+what every mode is given. This room may use
 table/, sides/ and the leaves, and the `shadow` package; never operator/ or cli/.
 """
 

@@ -70,6 +70,8 @@ WRITE_IGNORES = (
 )
 _UNSEEN = Observation(Side.PRIMARY, skipped=True)  # submitted only to be counted
 SideCall = Callable[[], Awaitable[Observation]]
+# a side answering the client; False: it handed the request to the other side (a fallback)
+Answer = Callable[["Call", ResponseTap | None], Awaitable[bool | None]]
 
 
 def shadow_settings(config: ShadowConfig) -> ShadowSettings:
@@ -140,14 +142,21 @@ class ShadowMode:
 
     async def handle(self, call: Call) -> None:
         route = call.route
+        assert route is not None
+        await self.run(call, self.plan(call.snapshot, route))
+
+    async def run(self, call: Call, plan: RoutePlan, answer: Answer | None = None) -> None:
+        """One request of a route that compares: `plan.primary` answers the client, through
+        `answer` when given (canary mode's native side, which may fall back: then it returns
+        False, and the request is counted as skipped rather than compared)."""
+        route = call.route
         assert route is not None and self.gateway is not None
-        plan = self.plan(call.snapshot, route)
         method = call.scope["method"]
         safe = method in SAFE_METHODS
         s = plan.reads if safe else plan.writes
         query = call.scope["query_string"].decode("latin-1")
         request = RequestInfo(method, call.path, query, call.view.request_id)
-        primary = self._primary(plan)
+        primary = answer or self._primary(plan)
         if not sampled(request.request_id, s.sample):
             await primary(call, None)  # left out: the primary alone, exactly as in its mode
             self.experiment.submit(route.id, request, _UNSEEN, _never, settings=s)
@@ -173,14 +182,17 @@ class ShadowMode:
             candidate, local = ran, (False, False)
         capture = Capture(s.max_body)
         started = time.perf_counter()
-        await primary(call, capture)  # a primary that breaks mid-body raises, as in its mode
+        # a primary that breaks mid-body raises, as in its mode
+        if await primary(call, capture) is False:
+            self.experiment.submit(route.id, request, _UNSEEN, _never, settings=s)
+            return
         seen = primary_observation(capture, call.exchange, time.perf_counter() - started)
         again = self._side(call, plan, body, s, again=True, dry_run=False) if safe else None
         self.experiment.submit(
             route.id, request, seen, candidate, again, settings=s, in_process=local
         )
 
-    def _primary(self, plan: RoutePlan) -> Callable[[Call, ResponseTap | None], Awaitable[None]]:
+    def _primary(self, plan: RoutePlan) -> Answer:
         assert self.gateway is not None
         return self.gateway.native if plan.primary is Primary.NATIVE else self.gateway.legacy
 

@@ -1,11 +1,12 @@
 """The parity store of one gateway process: opened in the background, followed across reloads.
 
 One `StoreWriter` per process, on the table's `shadow.store` URL (the table loader has already
-let STRANGLER_STORE override it). The store is opened only once a table has a shadow route, so
-an all-legacy gateway creates no database. Opening never holds the gateway: the writer opens its
-store on a thread of its own, under connect and statement timeouts, while the gateway serves
-from the first second; results wait in a bounded queue meanwhile, and are dropped and counted
-while the store cannot be reached (it is tried again, with back-off).
+let STRANGLER_STORE override it). The store is opened only once a table keeps evidence (a shadow
+route; a canary, fallback or guard), so an all-legacy gateway creates no database. Opening never
+holds the gateway: the writer opens its store on a thread of its own, under connect and
+statement timeouts, while the gateway serves from the first second; results wait in a bounded
+queue meanwhile, and are dropped and counted while the store cannot be reached (it is tried
+again, with back-off).
 
 On reload with a different store URL (noticed by the first shadow request on the new table)
 the new store is opened in the background and, once open, takes the results from then on; the
@@ -28,7 +29,7 @@ import threading
 from sqlalchemy.engine import make_url
 
 from proxy.logs import get_logger
-from proxy.table.model import Mode, RouteTable
+from proxy.table.model import RouteTable, keeps_evidence
 from shadow.records import Result
 from shadow.store import Store, StoreWriter, open_store
 from shadow.writer import StoreState, Totals
@@ -48,7 +49,7 @@ class Nowhere:
 
 
 def wants_store(table: RouteTable) -> bool:
-    return any(route.mode is Mode.SHADOW for route in table.routes)
+    return keeps_evidence(table)
 
 
 class StoreHolder:

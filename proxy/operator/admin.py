@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 
 from proxy.operator import signin
 from proxy.table.model import SAFE_METHODS
+from proxy.table.model import Route as TableRoute
 from proxy.table.reload import Reloader
 from proxy.table.snapshot import UNMATCHED, TableHolder
 from proxy.table.trust import Trust
@@ -63,6 +64,8 @@ class AdminContext:
     wall: Callable[[], float] = time.time
     # the parity store's state (open | opening | unavailable | none) and why, for health
     store_state: Callable[[], tuple[str, str | None]] | None = None
+    # a route's effective mode and why (proxy.operator.controls), added to /_strangler/routes
+    describe: Callable[[TableRoute], dict[str, object]] | None = None
 
 
 def is_loopback(host: str | None) -> bool:
@@ -192,6 +195,7 @@ def create_admin(ctx: AdminContext, extra_routes: Sequence[BaseRoute] = ()) -> S
                         "mode": route.mode.value,
                         "line": route.line,
                         "requests": counts.get(route.id, 0),
+                        **(ctx.describe(route) if ctx.describe is not None else {}),
                     }
                     for route in snapshot.table.routes
                 ],

@@ -19,12 +19,14 @@ allows forms to post to this origin only on the pages that carry one (the login 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -47,6 +49,7 @@ from proxy.operator.history import FlipStore
 from proxy.operator.htmlparts import esc
 from proxy.operator.metrics import CONTENT_TYPE, Metrics
 from proxy.operator.resets import describe, reset_evidence
+from proxy.operator.stages import RouteStatus
 from proxy.table.model import RouteTable
 from proxy.table.snapshot import UNMATCHED
 from shadow.store import Store
@@ -81,6 +84,8 @@ class Sources:
     clock: Callable[[], float] = time.time
     # requests per route; None: this process's counts (TableHolder), else e.g. every worker's
     counts: Callable[[], Mapping[str, int]] | None = None
+    # every route's stage and its evidence (proxy.operator.status); None: not shown
+    status: Callable[[RouteTable, float], Sequence[RouteStatus]] | None = None
 
 
 def dashboard_routes(ctx: AdminContext, sources: Sources) -> list[Route]:
@@ -89,16 +94,25 @@ def dashboard_routes(ctx: AdminContext, sources: Sources) -> list[Route]:
         counts: Mapping[str, int] = dict(ctx.holder.counts)
         if sources.counts is not None:
             counts = await asyncio.to_thread(sources.counts)
-        return await asyncio.to_thread(
+        now = sources.clock()
+        found = await asyncio.to_thread(
             gather,
             table,
             counts,
             lambda: sources.store(table),
             (lambda: flips(table)) if flips is not None else None,
-            sources.clock(),
+            now,
             unmatched_key=UNMATCHED,
             route=route,
         )
+        if sources.status is None:
+            return found
+        try:
+            stages = await asyncio.to_thread(sources.status, table, now)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("stages_unreadable", error=repr(exc))
+            return found
+        return dataclasses.replace(found, statuses={s.id: s for s in stages})
 
     async def overview(request: Request) -> Response:
         signed_in = via(request) is Via.COOKIE

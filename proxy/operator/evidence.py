@@ -8,11 +8,12 @@ that, shared by the dashboard and `strangler gate`, so both always say the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from proxy.operator.history import Flip, FlipStore
+from proxy.operator.stages import RouteStatus
 from proxy.table.model import GateConfig, Mode, Route, RouteTable
 from shadow.gate import GateRule, Verdict, judge
 from shadow.records import Rows, SampleRow
@@ -43,6 +44,7 @@ class Evidence:
     dropped: int
     samples: tuple[SampleRow, ...] = ()  # gathered for one route only
     problem: str | None = None  # the store could not be read: what is shown is partial
+    statuses: Mapping[str, RouteStatus] = field(default_factory=dict)  # stages, by route id
 
     def route(self, route_id: str) -> RouteEvidence | None:
         return next((r for r in self.routes if r.id == route_id), None)

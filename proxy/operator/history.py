@@ -36,7 +36,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import DatabaseError, IntegrityError, SQLAlchemyError
 
 from proxy.logs import get_logger
-from proxy.table.model import Mode, RouteTable
+from proxy.table.model import RouteTable, keeps_evidence
 from shadow.store import create_store_engine
 
 log = get_logger("proxy.operator.history")
@@ -77,7 +77,7 @@ class Flip:
     at: float  # epoch seconds
     old: str | None
     new: str | None
-    trigger: str  # startup | file | sighup | admin
+    trigger: str  # startup | file | sighup | admin | guard | resume
     digest: str  # of the table that made the change
 
     @property
@@ -133,6 +133,7 @@ class FlipStore:
     def latest_modes(self) -> dict[str, str | None]:
         newest = (
             select(flips.c.route, func.max(flips.c.seq).label("seq"))
+            .where(flips.c.triggered_by.not_in(RUNTIME_TRIGGERS))
             .group_by(flips.c.route)
             .subquery()
         )
@@ -142,12 +143,16 @@ class FlipStore:
         with self.engine.connect() as conn:
             return {row.route: row.new_mode for row in conn.execute(query)}
 
-    def record(self, changes: Sequence[Change], at: float, trigger: str, digest: str) -> list[Flip]:
-        """Write the changes not already written by another gateway; returns those written."""
+    def record(
+        self, changes: Sequence[Change], at: float, trigger: str, digest: str, *, once: bool = True
+    ) -> list[Flip]:
+        """Write the changes not already written by another gateway; returns those written.
+        `once=False`: the caller alone makes this flip (a guard's conditional write won), so it
+        is written even when the latest row already names the same mode."""
         written = []
         for change in changes:
             for _ in range(3):  # another gateway took the number for a flip of its own: retry
-                flip, raced = self._record_one(change, at, trigger, digest)
+                flip, raced = self._record_one(change, at, trigger, digest, once)
                 if not raced:
                     break
             if flip is not None:
@@ -155,7 +160,7 @@ class FlipStore:
         return written
 
     def _record_one(
-        self, change: Change, at: float, trigger: str, digest: str
+        self, change: Change, at: float, trigger: str, digest: str, once: bool = True
     ) -> tuple[Flip | None, bool]:
         """The flip written (None: already there), and whether a writer raced us for its number."""
         try:
@@ -166,7 +171,11 @@ class FlipStore:
                     .order_by(flips.c.seq.desc())
                     .limit(1)
                 ).first()
-                if latest is not None and (latest.new_mode, latest.digest) == (change.new, digest):
+                same = latest is not None and (latest.new_mode, latest.digest) == (
+                    change.new,
+                    digest,
+                )
+                if once and same:
                     return None, False  # another gateway recorded this very flip
                 seq = 1 if latest is None else latest.seq + 1
                 flip = Flip(change.route, seq, at, change.old, change.new, trigger, digest)
@@ -278,7 +287,21 @@ class FlipRecorder:
 
 
 def has_shadow(table: RouteTable) -> bool:
-    return any(route.mode is Mode.SHADOW for route in table.routes)
+    """Whether the table keeps evidence in the parity store (shadow routes, and native and
+    canary routes with their controls): its flips are kept beside it."""
+    return keeps_evidence(table)
+
+
+# flips a gateway makes at run time: they override the table, they are not a table's mode
+RUNTIME_TRIGGERS = ("guard", "resume")
+
+
+def record_flip(
+    engine: Engine, route: str, old: str | None, new: str | None, trigger: str, at: float,
+    digest: str,
+) -> None:  # fmt: skip
+    """One flip made at run time (a guard's rollback, a resume), in the engine's database."""
+    FlipStore.on(engine).record([Change(route, old, new)], at, trigger, digest, once=False)
 
 
 class EnginesByUrl:

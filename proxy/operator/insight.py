@@ -19,7 +19,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.routing import Route
 
@@ -27,7 +27,9 @@ from proxy.logs import get_logger
 from proxy.operator.dashboard import Sources, dashboard_routes, metrics_route
 from proxy.operator.history import FlipRecorder
 from proxy.operator.metrics import Metrics, default_metrics
-from proxy.table.model import RouteTable, Side
+from proxy.operator.stages import RouteStatus
+from proxy.operator.status import statuses
+from proxy.table.model import RouteTable, Side, keeps_evidence
 from shadow.records import Result
 from shadow.store import Store, open_store
 
@@ -84,13 +86,25 @@ class Insight:
         self.dropped: Callable[[], int] = lambda: 0  # the parity writer's running drop count
         self._holder: TableHolder | None = None
         self._primaries: tuple[RouteTable | None, dict[str, str]] = (None, {})
+        self.guards: Any = None  # the gateway's Guards (rollbacks in force), set by create_app
 
     def routes(self, ctx: AdminContext) -> list[Route]:
         self._holder = ctx.holder
         sources = Sources(
-            self.parity_store, self.flips.store_for, self.clock, self.metrics.requests_by_route
-        )
+            self.parity_store, self.flips.store_for, self.clock, self.metrics.requests_by_route,
+            self.stages,
+        )  # fmt: skip
         return [*dashboard_routes(ctx, sources), metrics_route(ctx, self.metrics, self.sync)]
+
+    def stages(self, table: RouteTable, now: float) -> list[RouteStatus]:
+        """Every route's stage; blocking (the dashboard calls it in a worker thread)."""
+        store = self.parity_store(table) if keeps_evidence(table) else None
+        rolled_back = self.guards.active if self.guards is not None else None
+        return statuses(
+            table, store.engine if store is not None else None,
+            store.read_rows if store is not None else None, now, rolled_back,
+            store.bucket_seconds if store is not None else 60,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ lifespan and reloads
 

@@ -11,6 +11,11 @@
     strangler_store_dropped_total                        results that never reached the store
     strangler_reloads_total{trigger, outcome}            applied, unchanged, rejected
     strangler_reload_errors_total{trigger}               rejected tables
+    strangler_side_answers_total{route, side, result}    answers of canary and guarded routes by
+                                                         the side that gave them (ok | error)
+    strangler_fallbacks_total{route, reason}             native failed a safe request, legacy
+                                                         answered (5xx | timeout | error)
+    strangler_guard_rollbacks_total{route}               routes a guard rolled back
 
 Several uvicorn workers are several processes, each with its own counters. With
 PROMETHEUS_MULTIPROC_DIR set (`strangler serve --workers N` sets a fresh one), each process
@@ -80,7 +85,20 @@ class Metrics:
         self.reload_errors = Counter(
             "strangler_reload_errors", "Rejected tables by trigger", ["trigger"], registry=registry
         )
+        self.side_answers = Counter(
+            "strangler_side_answers", "Answers of canary and guarded routes by side and result",
+            ["route", "side", "result"], registry=registry,
+        )  # fmt: skip
+        self.fallbacks = Counter(
+            "strangler_fallbacks", "Safe requests the native side failed and legacy answered",
+            ["route", "reason"], registry=registry,
+        )  # fmt: skip
+        self.guard_rollbacks = Counter(
+            "strangler_guard_rollbacks", "Routes rolled back to legacy by their guard",
+            ["route"], registry=registry,
+        )  # fmt: skip
         self._children: dict[tuple[str, str, str | None, int], tuple[Any, Any]] = {}
+        self._answers: dict[tuple[str, str, bool], Any] = {}
         self._dropped_seen = 0
         # bound once: the request path calls these without an attribute walk
         self.started = self.in_flight.inc
@@ -119,6 +137,23 @@ class Metrics:
         if result.candidate_duration is not None:
             side = _OTHER_SIDE.get(primary, "native")
             self.duration.labels(result.route, side).observe(result.candidate_duration)
+
+    # ------------------------------------------------------------ migration controls
+
+    def answered(self, route: str, side: str, error: bool) -> None:
+        key = (route, side, error)
+        child = self._answers.get(key)
+        if child is None:
+            child = self._answers[key] = self.side_answers.labels(
+                route, side, "error" if error else "ok"
+            )
+        child.inc()
+
+    def fell_back(self, route: str, reason: str) -> None:
+        self.fallbacks.labels(route, reason).inc()
+
+    def guard_rolled_back(self, route: str) -> None:
+        self.guard_rollbacks.labels(route).inc()
 
     def sync_dropped(self, total: int) -> None:
         """Bring the drop counter up to a writer's running total (it may restart from 0)."""

@@ -16,6 +16,8 @@ from urllib.parse import quote
 from proxy.operator.evidence import Evidence, RouteEvidence
 from proxy.operator.history import Flip
 from proxy.operator.htmlparts import Marker, esc, field_tree, render_pair, sparkline
+from proxy.operator.stagehtml import STYLE as STAGE_STYLE
+from proxy.operator.stagehtml import stage_cell, stage_section
 from proxy.table.matcher import METHODS
 from proxy.table.model import Route
 from proxy.table.snapshot import ConfigState
@@ -82,7 +84,7 @@ def page(title: str, body: str, *, signed_in: bool = False) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} · Strangler</title><style>{STYLE}</style></head>"
+        f"<title>{esc(title)} · Strangler</title><style>{STYLE}{STAGE_STYLE}</style></head>"
         f"<body>{account}{body}</body></html>"
     )
 
@@ -232,11 +234,12 @@ def overview(e: Evidence, *, signed_in: bool = False, config: ConfigState | None
             f'<td class="num parity">{fmt_percent(rep.parity if rep else None)}</td>',
             f"<td>{trend}</td>", f'<td class="gate">{verdict_html(r)}</td>',
             f"<td>{_last_flip(r, e.as_of)}</td>",
+            f'<td class="stagecell">{stage_cell(e.statuses.get(r.id))}</td>',
         ])  # fmt: skip
     window = format_duration(e.as_of - e.since)
     headings = ["route", "mode", "served since start", f"shadowed ({window})",
                 "compared", "unsampled", "shed", "parity", "parity trend", "gate",
-                "last flip"]  # fmt: skip
+                "last flip", "stage, and the next step"]  # fmt: skip
     links = " · ".join(
         f'<a href="{BASE}/{p}">{p}</a>' for p in ("metrics", "routes", "parity", "health")
     )
@@ -365,6 +368,7 @@ def route_page(
     body = (
         f'<p><a href="{BASE}/">all routes</a></p><h1>{esc(r.id)} {_mode(r)}</h1>'
         f"<p>{_match(r.route)}</p>" + _header(e)
+        + stage_section(e.statuses.get(r.id))
         + f'<h2>Gate</h2><div class="gate">{verdict_html(r)}</div>'
         + (_rule(r.verdict) if r.verdict else "")
         + f"<h2>Shadow evidence, last {format_duration(e.as_of - e.since)}</h2>" + _stats(rep)

@@ -81,6 +81,7 @@ class Exchange:
     status: int = 0
     bytes_out: int = 0
     error: str = ""
+    side: str | None = None  # the side that answered, when a mode chose it per request
 
 
 @dataclass(frozen=True, slots=True)

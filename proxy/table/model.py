@@ -15,6 +15,7 @@ class Mode(enum.Enum):
     LEGACY = "legacy"
     NATIVE = "native"
     SHADOW = "shadow"
+    CANARY = "canary"
 
 
 class Side(enum.Enum):
@@ -120,6 +121,49 @@ class GateConfig:
     quiet_for: float = 3600.0  # seconds
 
 
+class CohortKind(enum.Enum):
+    HEADER = "header"
+    COOKIE = "cookie"
+    CLIENT_IP = "client_ip"
+
+
+@dataclass(frozen=True, slots=True)
+class Cohort:
+    """What makes requests one cohort of a canary: a header, a cookie or the client address."""
+
+    kind: CohortKind = CohortKind.CLIENT_IP
+    name: str = ""  # the header name (lower-case) or the cookie name; "" for client_ip
+
+    def __str__(self) -> str:
+        return self.kind.value if not self.name else f"{self.kind.value}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryConfig:
+    """The canary block (proxy.modes.canary): the table's defaults merged with a route's."""
+
+    share: float = 0.0  # fraction of cohorts the native side answers
+    cohort: Cohort = Cohort()
+    force: str | None = None  # a header (lower-case) by which a trusted client picks its side
+    compare: bool = False  # the side not answering runs as shadow mode's candidate
+    salt: str = "strangler"  # the table's: the same cohort gets the same bucket on every route
+
+
+class Fallback(enum.Enum):
+    LEGACY = "legacy"
+
+
+@dataclass(frozen=True, slots=True)
+class GuardConfig:
+    """When a native or canary route rolls back to legacy by itself (proxy.modes.guard)."""
+
+    max_error_rate: float | None = None  # native 5xx and failures over answers, at most
+    max_p99: float | None = None  # seconds
+    min_requests: int = 100  # native answers in the window before any verdict
+    window: float = 300.0  # seconds
+    relative_to_legacy: bool = False  # limits are on top of legacy's own rate and p99
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     id: str
@@ -132,6 +176,12 @@ class Route:
     # blocks written on the route that its mode does not use (say `shadow:` on a native route):
     # validated and kept, so that flipping the mode back is a one-line edit
     inert: tuple[str, ...] = ()
+    # migration controls, kept whatever the mode and used by the modes they apply to (canary:
+    # canary routes; fallback and guard: native and canary routes)
+    canary: CanaryConfig | None = None
+    fallback: Fallback | None = None
+    guard: GuardConfig | None = None
+    legacy_removed: bool = False  # the legacy side no longer serves this route
 
     def allows(self, method: str) -> bool:
         if self.methods is None:
@@ -148,9 +198,23 @@ class RouteTable:
     routes: tuple[Route, ...]
     gate: GateConfig = GateConfig()  # the global gate block
     limits: Limits = Limits()
+    canary: CanaryConfig = CanaryConfig()  # the global canary block: salt and defaults
     edge: Edge = Edge()
     source: str = "routing.yaml"  # file name used in messages
     digest: str = ""  # sha256 of the source text, to tell tables apart in logs and reloads
+
+
+def keeps_evidence(table: RouteTable) -> bool:
+    """Whether the table writes to the parity store: shadow routes, and the native and canary
+    routes whose fallbacks, guards or comparisons are stored."""
+    return any(
+        route.mode is Mode.SHADOW
+        or (
+            route.mode in (Mode.NATIVE, Mode.CANARY)
+            and (route.guard is not None or route.fallback is not None or route.mode is Mode.CANARY)
+        )
+        for route in table.routes
+    )
 
 
 @dataclass(frozen=True, slots=True)

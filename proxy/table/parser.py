@@ -22,12 +22,14 @@ from typing import Any
 
 import yaml
 
-from proxy.table import units
+from proxy.table import controls, units
 from proxy.table.matcher import parse_match
 from proxy.table.model import (
     SAFE_METHODS,
+    CanaryConfig,
     Edge,
     GateConfig,
+    GuardConfig,
     LegacyConfig,
     Limits,
     Mode,
@@ -154,6 +156,7 @@ GATE_KEYS: dict[str, Parser] = {
     "window": units.parse_duration,
     "quiet_for": units.parse_duration_or_zero,
 }
+CANARY_KEYS: dict[str, Parser] = controls.CANARY_KEYS
 LIMITS_KEYS: dict[str, Parser] = {
     "request_body": units.parse_size,
     "buffer_request": units.parse_size_or_zero,
@@ -162,13 +165,18 @@ LIMITS_KEYS: dict[str, Parser] = {
 EDGE_KEYS: dict[str, Parser] = {
     "trusted_proxies": units.parse_networks,
 }
-TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "edge", "routes")
-ROUTE_KEYS = ("id", "match", "mode", "shadow", "gate")
+TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "canary", "edge", "routes")
+ROUTE_KEYS = (
+    "id", "match", "mode", "shadow", "gate", "canary", "fallback", "guard", "legacy_removed",
+)  # fmt: skip
 # a route's own blocks, and the modes that use them; in any other mode a block is kept, checked
 # and inert, so that a flip (and its rollback) changes nothing but the `mode:` line
 ROUTE_BLOCKS: dict[str, frozenset[Mode]] = {
-    "shadow": frozenset({Mode.SHADOW}),
+    "shadow": frozenset({Mode.SHADOW, Mode.CANARY}),  # a canary compares with it
     "gate": frozenset({Mode.SHADOW}),
+    "canary": frozenset({Mode.CANARY}),
+    "fallback": frozenset({Mode.NATIVE, Mode.CANARY}),
+    "guard": frozenset({Mode.NATIVE, Mode.CANARY}),
 }
 
 
@@ -238,12 +246,13 @@ def _read_table(p: _Problems, doc: object, env: Mapping[str, str]) -> RouteTable
     store = _env_store(p, doc, env)
     shadow = _read_shadow(p, doc, store)
     gate = _read_gate(p, doc, GateConfig())
-    routes = _read_routes(p, doc, shadow, store, gate)
+    canary = dataclasses.replace(CanaryConfig(), **_read_block(p, doc, "canary", CANARY_KEYS))
+    routes = _read_routes(p, doc, shadow, store, gate, canary)
     _require_native_side(p, routes, doc)
     limits = Limits(**_read_block(p, doc, "limits", LIMITS_KEYS))
     edge = Edge(**_read_block(p, doc, "edge", EDGE_KEYS))
     return RouteTable(
-        SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate, limits, edge=edge
+        SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate, limits, canary, edge
     )
 
 
@@ -369,7 +378,12 @@ def _read_gate(
 
 
 def _read_routes(
-    p: _Problems, doc: _Map, shadow: ShadowConfig, store: str | None, gate: GateConfig
+    p: _Problems,
+    doc: _Map,
+    shadow: ShadowConfig,
+    store: str | None,
+    gate: GateConfig,
+    canary: CanaryConfig,
 ) -> list[Route]:
     items = doc.get("routes")
     if items is None:
@@ -384,7 +398,7 @@ def _read_routes(
             p.add(line, "a route must be a mapping with id, match and mode")
             continue
         route_id = _read_route_id(p, item, first_line)
-        route = _read_route(p, item, route_id, shadow, store, gate)
+        route = _read_route(p, item, route_id, shadow, store, gate, canary)
         if route is not None:
             routes.append(route)
     return routes
@@ -415,25 +429,59 @@ def _read_route(
     shadow: ShadowConfig,
     store: str | None,
     gate: GateConfig,
+    canary: CanaryConfig,
 ) -> Route | None:
     _check_keys(p, item, ROUTE_KEYS, "route", route_id)
     route_gate = _read_gate(p, item, gate, route_id)
     matched = _read_match(p, item, route_id)
     mode = _read_mode(p, item, route_id)
+    controlled = _read_controls(p, item, route_id, mode, canary)
     # read in every mode: a kept block must be valid the day the route flips back to shadow
     overrides = _beside_table(p, _read_block(p, item, "shadow", SHADOW_KEYS, route_id))
-    route_shadow = _merge_shadow(shadow, overrides, store) if mode is Mode.SHADOW else None
+    compares = mode is Mode.SHADOW or mode is Mode.CANARY  # a canary may (canary.compare)
+    route_shadow = _merge_shadow(shadow, overrides, store) if compares else None
     if route_id is None or matched is None or mode is None:
         return None
     inert = tuple(
         name for name, modes in ROUTE_BLOCKS.items() if name in item and mode not in modes
     )
     route = Route(
-        route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate, inert
-    )
-    if route_shadow is not None:
+        route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate, inert,
+        **controlled,
+    )  # fmt: skip
+    compared = mode is Mode.SHADOW or (route.canary is not None and route.canary.compare)
+    if route_shadow is not None and compared:
         _check_writes(p, route, route_shadow, item.key_lines["match"])
     return route
+
+
+def _read_controls(
+    p: _Problems, item: _Map, route_id: str | None, mode: Mode | None, canary: CanaryConfig
+) -> dict[str, Any]:
+    """A route's canary, fallback, guard and legacy_removed keys (proxy.table.controls)."""
+    values: dict[str, Any] = {}
+    if "canary" in item or mode is Mode.CANARY:
+        overrides = _read_block(p, item, "canary", CANARY_KEYS, route_id)
+        if "salt" in overrides:
+            reason = "canary.salt is the table's (the top-level canary block), not a route's"
+            p.add(_key_line(item.get("canary"), "salt"), reason, route_id)
+        values["canary"] = dataclasses.replace(canary, **overrides)
+    if "guard" in item:
+        guard = GuardConfig(**_read_block(p, item, "guard", controls.GUARD_KEYS, route_id))
+        block = item["guard"]
+        limits = isinstance(block, _Map) and ("max_error_rate" in block or "max_p99" in block)
+        if isinstance(block, _Map) and not limits and (problem := controls.guard_problem(guard)):
+            p.add(item.key_lines["guard"], problem, route_id)
+        values["guard"] = guard
+    for key, parse_value in controls.ROUTE_SCALARS.items():
+        if key in item:
+            try:
+                values[key] = parse_value(item[key])
+            except ValueError as exc:
+                p.add(item.key_lines[key], f"{key}: {exc}", route_id)
+    for key, reason in controls.removed_problems(values):
+        p.add(item.key_lines[key], reason, route_id)
+    return values
 
 
 def _read_match(
@@ -482,7 +530,7 @@ def _require_native_side(p: _Problems, routes: list[Route], doc: _Map) -> None:
     if isinstance(block, _Map) and ("app" in block or "url" in block):
         return  # set, or already reported as malformed
     for route in routes:
-        if route.mode in (Mode.NATIVE, Mode.SHADOW):
+        if route.mode in (Mode.NATIVE, Mode.SHADOW, Mode.CANARY):
             reason = f"mode {route.mode.value} needs native.app or native.url, and neither is set"
             p.add(route.line, reason, route.id)
             return

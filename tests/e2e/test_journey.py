@@ -231,7 +231,7 @@ def test_a_refused_table_file_is_visible_until_the_file_is_put_back(
     broken = with_mode(DEMO, "nativ")
     reason = (
         f"{tmp_path / 'routing.yaml'}:{line}: route 'invoices.list': unknown mode 'nativ' "
-        "(expected legacy, native, shadow)"
+        "(expected legacy, native, shadow, canary)"
     )
     with live_gateway(DEMO, tmp_path, env) as gateway:
         health = f"{gateway.url}/_strangler/health"

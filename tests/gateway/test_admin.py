@@ -42,6 +42,8 @@ async def test_health_and_routes_report_the_table_and_counts(upstream: FakeUpstr
             "mode": "legacy",
             "line": 6,
             "requests": 2,
+            "effective_mode": "legacy",
+            "why": "mode legacy in the table",
         }
     ]
     assert routes["unmatched"] == {"mode": "legacy", "requests": 1}

@@ -91,7 +91,8 @@ def test_check_of_an_invalid_table(table: Path, capsys: pytest.CaptureFixture[st
     code, out, err = run(capsys, "check", str(table))
     assert (code, out) == (1, "")
     assert err == (
-        f"{table}:12: route 'users.show': unknown mode 'nativ' (expected legacy, native, shadow)\n"
+        f"{table}:12: route 'users.show': unknown mode 'nativ' "
+        "(expected legacy, native, shadow, canary)\n"
     )
 
 
@@ -182,7 +183,7 @@ def test_the_repositorys_routing_yaml_is_valid(capsys: pytest.CaptureFixture[str
     path = ROOT / "routing.yaml"
     code, out, err = run(capsys, "check", "--no-native", str(path))
     assert (code, err) == (0, "")
-    assert out == f"{path}: ok, 5 routes (2 legacy, 1 native, 2 shadow)\n"
+    assert out == f"{path}: ok, 7 routes (2 legacy, 2 native, 2 shadow, 1 canary)\n"
     modes = {route.id: route.mode for route in load(path, env={}).routes}
     assert modes == {
         "users.list": Mode.SHADOW,
@@ -190,6 +191,8 @@ def test_the_repositorys_routing_yaml_is_valid(capsys: pytest.CaptureFixture[str
         "users.create": Mode.LEGACY,
         "users.write": Mode.LEGACY,
         "invoices.list": Mode.SHADOW,
+        "invoices.show": Mode.CANARY,
+        "categories.list": Mode.NATIVE,
     }
 
 

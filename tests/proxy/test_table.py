@@ -451,7 +451,7 @@ ROUTE_REJECTED = [
         ROUTE.replace("legacy", "nativ"),
         "9",
         "r",
-        "unknown mode 'nativ' (expected legacy, native, shadow)",
+        "unknown mode 'nativ' (expected legacy, native, shadow, canary)",
     ),
     ("mode-missing", "  - {id: r, match: GET /a}\n", "7", "r", "missing key 'mode'"),
     ("match-missing", "  - {id: r, mode: legacy}\n", "7", "r", "missing key 'match'"),
