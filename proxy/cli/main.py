@@ -22,7 +22,7 @@ from proxy.cli import flips as flipcli
 from proxy.cli import parity as parity_cli
 from proxy.table import checks
 from proxy.table.matcher import METHODS, compile_table, unreachable_routes
-from proxy.table.model import Mode, NoRoute, Problem, Route, RouteTable, TableError
+from proxy.table.model import Mode, NoRoute, Problem, Redirect, Route, RouteTable, TableError
 from proxy.table.parser import default_config_path, load
 
 Handler = Callable[[argparse.Namespace], int]
@@ -50,6 +50,13 @@ def _methods_text(route: Route) -> str:
     if route.methods is None:
         return "*"
     return "|".join(method for method in METHODS if method in route.methods)
+
+
+def _mode_text(route: Route) -> str:
+    """The route's mode, or what the gateway answers for a route that answers itself."""
+    if route.answer is None:
+        return route.mode.value
+    return "redirect" if isinstance(route.answer, Redirect) else "respond"
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -164,8 +171,10 @@ def _check(args: argparse.Namespace) -> int:
         _show(finding)
     if any(not finding.warning for finding in findings):
         return 1
-    counts = Counter(route.mode for route in table.routes)
+    counts = Counter(route.mode for route in table.routes if route.answer is None)
     by_mode = ", ".join(f"{counts[mode]} {mode.value}" for mode in Mode)
+    if answered := sum(route.answer is not None for route in table.routes):
+        by_mode += f", {answered} answered by the gateway"
     print(f"{table.source}: ok, {len(table.routes)} routes ({by_mode})")
     return 0
 
@@ -189,7 +198,11 @@ def _routes(args: argparse.Namespace) -> int:
         view.add_column(column, no_wrap=True, justify="right" if column == "line" else "left")
     for route in table.routes:
         view.add_row(
-            route.id, _methods_text(route), route.template.source, route.mode.value, str(route.line)
+            route.id,
+            _methods_text(route),
+            route.template.source,
+            _mode_text(route),
+            str(route.line),
         )
     console = Console()
     if not console.is_terminal:  # piped: never wrap or cut a path
@@ -265,7 +278,7 @@ def _match(args: argparse.Namespace) -> int:
     params = "".join(f", {name}={value}" for name, value in result.params.items())
     print(
         f"matched route '{route.id}' ({table.source}:{route.line}) {_methods_text(route)} "
-        f"{route.template.source} → mode {route.mode.value}{params}"
+        f"{route.template.source} → mode {_mode_text(route)}{params}"
     )
     return 0
 

@@ -182,14 +182,17 @@ def test_the_repositorys_routing_yaml_is_valid(capsys: pytest.CaptureFixture[str
     path = ROOT / "routing.yaml"
     code, out, err = run(capsys, "check", "--no-native", str(path))
     assert (code, err) == (0, "")
-    assert out == f"{path}: ok, 5 routes (2 legacy, 1 native, 2 shadow)\n"
-    modes = {route.id: route.mode for route in load(path, env={}).routes}
+    assert out == (
+        f"{path}: ok, 9 routes (3 legacy, 1 native, 2 shadow, 3 answered by the gateway)\n"
+    )
+    modes = {route.id: route.mode for route in load(path, env={}).routes if not route.answer}
     assert modes == {
         "users.list": Mode.SHADOW,
         "users.show": Mode.NATIVE,
         "users.create": Mode.LEGACY,
         "users.write": Mode.LEGACY,
         "invoices.list": Mode.SHADOW,
+        "profile.me": Mode.LEGACY,
     }
 
 
