@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from proxy.cli import flips as flipcli
+from proxy.cli import nginx as nginx_cli
 from proxy.cli import parity as parity_cli
 from proxy.table import checks
 from proxy.table.matcher import METHODS, compile_table, unreachable_routes
@@ -316,6 +317,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         flipcli.configure_history,
         flipcli.run_history,
     ),
+    "import-nginx": (
+        "a routing.yaml from an nginx server block; --check compares their choices",
+        nginx_cli.configure,
+        nginx_cli.run,
+    ),
 }
 
 
@@ -335,7 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        # a command may take positionals after its options (import-nginx FILE --opt X PATH...)
+        trailing: str | None = getattr(args, "trailing", None)
+        if extra and (trailing is None or any(e.startswith("-") for e in extra)):
+            parser.parse_args(argv)  # reports what is not recognised, as argparse does
+        if extra and trailing is not None:
+            getattr(args, trailing).extend(extra)
     except SystemExit as exc:  # --help, or a usage error argparse has already printed
         return exc.code if isinstance(exc.code, int) else 1
     if args.command is None:
