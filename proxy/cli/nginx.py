@@ -1,7 +1,8 @@
 """`strangler import-nginx`: a routing.yaml from the nginx configuration in front of the
 application, and `--check`, which compares nginx's choice of location with the table's route.
 
-    strangler import-nginx FILE [--server-name NAME] [--port N] [--native-upstream URL] [-o OUT]
+    strangler import-nginx FILE [--server-name NAME] [--port N] [--native-upstream URL]
+                                [--legacy-url URL] [-o OUT]
     strangler import-nginx --check FILE [PATHS... | --access-log LOG] [--table routing.yaml]
 
 Exit codes: 0 written (or every path agrees), 1 the configuration cannot be imported, the
@@ -40,6 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="the Python service among the proxy_pass targets (an upstream name or URL)",
     )
+    parser.add_argument(
+        "--legacy-url",
+        metavar="URL",
+        help="the legacy application's URL, when nginx passes to none (or to override)",
+    )
     parser.add_argument("-o", "--output", metavar="OUT", help="write routing.yaml here")
     parser.add_argument(
         "--check", action="store_true", help="compare nginx's location with the table's route"
@@ -61,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             server_name=args.server_name,
             port=args.port,
             native_upstream=args.native_upstream,
+            legacy_url=args.legacy_url,
             source=args.file,
         )
     except (NginxError, UnsupportedRegex) as exc:

@@ -67,6 +67,7 @@ def import_server(
     server_name: str | None = None,
     port: int | None = None,
     native_upstream: str | None = None,
+    legacy_url: str | None = None,
     source: str = "nginx.conf",
 ) -> Imported:
     config = _shortened(config)
@@ -91,7 +92,7 @@ def import_server(
         for d in loc.directives:
             report.mark(d, Status.NOT_IMPORTED, note)
     whole = any(r.planned.prefix == "/" and not r.planned.regexes for r in routes)
-    legacy = legacy_block(config, server, [r.action for r in routes], report, whole)
+    legacy = legacy_block(config, server, [r.action for r in routes], report, whole, legacy_url)
     entries = report.close(server, config.http)
     routes_text = "\n".join(["routes:", *(line for r in routes for line in _route(r).lines())])
     text = _write(source, server, routes, routes_text, legacy, native is not None, entries)

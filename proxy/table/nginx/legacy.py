@@ -57,9 +57,21 @@ class LegacyBlock:
 
 
 def legacy_block(
-    config: Config, server: Server, decided: Sequence[Action], report: Report, whole: bool
+    config: Config,
+    server: Server,
+    decided: Sequence[Action],
+    report: Report,
+    whole: bool,
+    legacy_url: str | None = None,
 ) -> LegacyBlock:
-    """The blocks; `whole`: some route takes every path (a prefix route for "/")."""
+    """The blocks; `whole`: some route takes every path (a prefix route for "/");
+    `legacy_url`: the legacy side as the operator names it (--legacy-url), whatever nginx
+    passed to."""
+    if legacy_url is not None:
+        block = LegacyBlock(["legacy:", line(f"  url: {scalar(legacy_url)}", "--legacy-url")])
+        block.lines.append(line("  timeout: 60s", "nginx's proxy_read_timeout default"))
+        block.limits = _limits(config, server, report)
+        return block
     http = sorted({a.proxy.url for a in decided if a.side == "legacy" and a.proxy}, key=str)
     fastcgi = sorted({a.fastcgi.url for a in decided if a.fastcgi is not None})
     first: dict[str, str] = {}
