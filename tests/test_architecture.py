@@ -37,6 +37,7 @@ PURE = [
     "proxy/table/fill.py",
     "proxy/table/routekeys.py",
     "proxy/table/patterns.py",
+    "proxy/table/literals.py",
     "proxy/table/targets.py",
     "proxy/paths.py",
     "proxy/sides/headers.py",

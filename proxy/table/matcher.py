@@ -204,8 +204,14 @@ class Matcher:
         self._patterns: dict[str, patterns.PatternIndex] | None = None
         self._any_patterns: patterns.PatternIndex | None = None
         if any(by_method.values()):
-            self._patterns = {m: patterns.PatternIndex(e) for m, e in by_method.items()}
-            self._any_patterns = patterns.PatternIndex(any_method)
+            # methods that allow the same routes share one index (all of them, usually)
+            built: dict[tuple[int, ...], patterns.PatternIndex] = {}
+            for entries in (*by_method.values(), any_method):
+                key = tuple(index for index, _ in entries)
+                if key not in built:
+                    built[key] = patterns.PatternIndex(entries)
+            self._patterns = {m: built[tuple(i for i, _ in e)] for m, e in by_method.items()}
+            self._any_patterns = built[tuple(i for i, _ in any_method)]
 
     def match(self, method: str, path: str) -> RouteMatch | NoRoute:
         """`path` is normalised: it starts with "/" and has no empty, "." or ".." segments."""

@@ -7,12 +7,17 @@ it takes does not grow with the number of routes:
 - exact paths are one dict lookup;
 - prefixes are dicts keyed by the prefix text, one per prefix length: a path is looked up once
   per distinct length up to its own (a few dozen at most, however many routes);
-- regexes are grouped by the prefix they are scoped to ("" for none), and the regexes of one
-  scope are combined into one alternation, each alternative `[\\x00-\\xff]*?(?:REGEX)` anchored
-  at the start under a named group per route: the first alternative that matches anywhere in
-  the path is the lowest route index, which is file order (a plain alternation would prefer the
-  leftmost position instead). A regex that cannot share an alternation (numbered back
-  references, conditionals, inline flags) stands alone in its own block, in order.
+- regexes are grouped by the prefix they are scoped to ("" for none). Within a scope, a regex
+  anchored with literal text (`^/api/`, `\\.php$`, `\\.(png|jpe?g)$`: proxy.table.literals) is
+  indexed by that text, so a path looks up its own start and end once per distinct length and
+  tries only the few regexes found there. The others are combined into one alternation, each
+  alternative `[\\x00-\\xff]*?(?:REGEX)` anchored at the start under a named group per route:
+  the first alternative that matches anywhere in the path is the lowest route index, which is
+  file order (a plain alternation would prefer the leftmost position instead). A regex that
+  cannot share an alternation (numbered back references, conditionals, inline flags) stands
+  alone in its own block, in order. An alternation is still tried alternative by alternative:
+  its cost grows with the number of unanchored regexes in a scope, which nginx configurations
+  keep to a handful.
 
 Captures (`rest`, named groups, group numbers) are computed for the chosen route only. Pure.
 """
@@ -22,7 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from proxy.table.model import PathPattern, Route
+from proxy.table.literals import Anchor, anchor
+from proxy.table.model import PathPattern, PathRegex, Route
 
 _NAME = re.compile(rb"\(\?P([<=])([A-Za-z_][A-Za-z0-9_]*)([>)])")
 _NEVER = 1 << 62
@@ -51,11 +57,70 @@ class _Block:
         return self.routes[found.lastindex or 0]
 
 
+Hit = tuple[int, Route]
+_Keys = dict[int, dict[bytes, list[Hit]]]  # length → text → routes, lowest index first
+
+
+@dataclass(slots=True)
+class _Anchored:
+    """Regex routes indexed by the literal text their path must start or end with."""
+
+    starts: _Keys = field(default_factory=dict)
+    starts_folded: _Keys = field(default_factory=dict)
+    ends: _Keys = field(default_factory=dict)
+    ends_folded: _Keys = field(default_factory=dict)
+
+    def add(self, hit: Hit, found: Anchor) -> None:
+        if found.at_start:
+            keys = self.starts_folded if found.folded else self.starts
+        else:
+            keys = self.ends_folded if found.folded else self.ends
+        for key in found.keys:
+            keys.setdefault(len(key), {}).setdefault(key, []).append(hit)
+
+    def candidates(self, data: bytes) -> list[Hit]:
+        found: list[Hit] = []
+        size = len(data)
+        lower = data.lower() if self.starts_folded or self.ends_folded else data
+        # `$` also matches before a final newline: look at the end without it too
+        trimmed = data[:-1] if data.endswith(b"\n") else None
+        for keys, text in ((self.starts, data), (self.starts_folded, lower)):
+            for length, by_text in keys.items():
+                if length <= size:
+                    found += by_text.get(text[:length], ())
+        for keys, text in ((self.ends, data), (self.ends_folded, lower)):
+            for length, by_text in keys.items():
+                if length <= size:
+                    found += by_text.get(text[size - length :], ())
+                    if trimmed is not None and length < size:
+                        found += by_text.get(text[size - 1 - length : size - 1], ())
+        return sorted(set(found), key=lambda hit: hit[0]) if len(found) > 1 else found
+
+
 @dataclass(slots=True)
 class _Scope:
     low: int = _NEVER
     entries: list[tuple[int, Route]] = field(default_factory=list)
+    anchored: _Anchored = field(default_factory=_Anchored)
     blocks: list[_Block] = field(default_factory=list)
+
+    def find(self, data: bytes, bound: int) -> Hit | None:
+        best: Hit | None = None
+        for index, route in self.anchored.candidates(data):
+            if index >= bound:
+                break
+            assert route.pattern is not None
+            if all(r.compiled.search(data) for r in route.pattern.regexes):
+                best, bound = (index, route), index
+                break
+        for block in self.blocks:
+            if block.low >= bound:
+                break
+            hit = block.find(data)
+            if hit is not None:
+                # the block's first match; one at or past the bound loses to what was found
+                return hit if hit[0] < bound else best
+        return best
 
 
 class PatternIndex:
@@ -83,7 +148,15 @@ class PatternIndex:
         self.scopes = scopes
         self.scope_lengths = sorted({len(s) for s in scopes})
         for scope in (*scopes.values(), *([self.unscoped] if self.unscoped else [])):
-            scope.blocks = _blocks(scope.entries)
+            others = []
+            for index, route in scope.entries:
+                assert route.pattern is not None
+                found = next(filter(None, map(_anchor, route.pattern.regexes)), None)
+                if found is None:
+                    others.append((index, route))
+                else:
+                    scope.anchored.add((index, route), found)
+            scope.blocks = _blocks(others)
 
     def find(self, path: str, bound: int) -> tuple[int, Route] | None:
         """The lowest-indexed pattern route below `bound` matching `path` (normalised)."""
@@ -110,13 +183,9 @@ class PatternIndex:
                 continue
             if data is None:
                 data = path.encode("utf-8", "surrogateescape")
-            for block in scope.blocks:
-                if block.low >= bound:
-                    break
-                hit = block.find(data)
-                if hit is not None:
-                    best, bound = hit, hit[0]
-                    break
+            hit = scope.find(data, bound)
+            if hit is not None:
+                best, bound = hit, hit[0]
         return best
 
 
@@ -148,6 +217,10 @@ def matches(pattern: PathPattern, path: str) -> bool:
     return all(r.compiled.search(data) for r in pattern.regexes)
 
 
+def _anchor(regex: PathRegex) -> Anchor | None:
+    return anchor(regex.compiled)
+
+
 def _text(value: bytes | None) -> str:
     return "" if value is None else value.decode("utf-8", "surrogateescape")
 
@@ -175,7 +248,7 @@ def _alternation(run: list[tuple[int, Route, bytes]]) -> list[_Block]:
     text = b"|".join(alternative for _, _, alternative in run)
     try:
         compiled = re.compile(text)
-    except re.error:
+    except (re.error, RecursionError):
         # one of them cannot share (a flag Python allows only at the start, say): halve it
         if len(run) == 1:
             index, route, _ = run[0]
@@ -208,7 +281,12 @@ def _alternative(pattern: PathPattern, k: int) -> bytes | None:
     if renamed is None:
         return None
     flags = b"(?i:" if regex.caseless else b"(?:"
-    return b"(?P<_r%d>" % k + flags + rb"[\x00-\xff]*?(?:" + renamed + b"))"
+    alternative = b"(?P<_r%d>" % k + flags + rb"[\x00-\xff]*?(?:" + renamed + b")))"
+    try:
+        re.compile(alternative)  # an inline flag, say, is allowed at the start of a pattern only
+    except (re.error, RecursionError):
+        return None
+    return alternative
 
 
 def _renamed(source: bytes, prefix: str) -> bytes | None:

@@ -3,6 +3,8 @@ are read, validated at their lines, and matched (first match wins, agreeing with
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,7 @@ from proxy.table.fill import parse_fill, render
 from proxy.table.matcher import compile_table, naive_match
 from proxy.table.model import NoRoute, Redirect, Respond, RouteTable, TableError
 from proxy.table.parser import parse
+from proxy.table.patterns import PatternIndex
 
 HEAD = "version: 1\nlegacy: {url: http://127.0.0.1:1}\nnative: {url: http://127.0.0.1:2}\n"
 
@@ -125,6 +128,54 @@ def test_same_group_names_in_two_regexes_are_kept_apart() -> None:
     )
     assert chosen(t, "/two/abab") == ("two", {"1": "ab", "id": "ab"})
     assert chosen(t, "/two/abcd") is None
+
+
+def test_unanchored_regexes_of_one_scope_share_one_alternation() -> None:
+    t = table(
+        "".join(f"  - {{id: r{i}, match: {{regex: 'x{i}y'}}, mode: legacy}}\n" for i in range(300))
+        + "  - {id: flagged, match: {regex: '(?i)flag'}, mode: legacy}\n"
+        + "  - {id: after, match: {regex: 'z'}, mode: legacy}\n"
+    )
+    index = PatternIndex(list(enumerate(t.routes)))
+    assert index.unscoped is not None
+    assert [len(b.routes) or 1 for b in index.unscoped.blocks] == [300, 1, 1]
+    assert chosen(t, "/ax299y") == ("r299", {})
+    assert chosen(t, "/FLAGz") == ("flagged", {})
+    assert chosen(t, "/z") == ("after", {})
+
+
+@pytest.mark.parametrize(
+    ("regex", "hits", "misses"),
+    [
+        ("^/api/v1/", ["/api/v1/x"], ["/api/v2/x", "/x/api/v1/"]),
+        ("\\.php$", ["/a.php", "/a.php\n"], ["/a.phpx", "/a.PHP"]),
+        ("\\.(png|jpe?g|gif)$", ["/a.png", "/a.jpg", "/a.jpeg", "/b/c.gif"], ["/a.pngx"]),
+        ("(?i)^/Admin", ["/ADMIN/x", "/admin"], ["/x/admin"]),
+        ("^/index\\.php(/|$)", ["/index.php", "/index.php/x"], ["/index.phpx"]),
+        ("\\.php\\z", ["/a.php"], ["/a.php\n"]),
+    ],
+    ids=[
+        "prefix",
+        "suffix-before-newline",
+        "suffix-set",
+        "caseless-prefix",
+        "prefix-then-group",
+        "suffix-at-the-very-end",
+    ],
+)
+def test_anchored_regexes_are_indexed_by_their_literal_text(
+    regex: str, hits: list[str], misses: list[str]
+) -> None:
+    t = table(
+        f"  - {{id: anchored, match: {{regex: '{regex}'}}, mode: legacy}}\n"
+        "  - {id: other, match: {prefix: /}, mode: legacy}\n"
+    )
+    index = PatternIndex(list(enumerate(t.routes)))
+    assert index.unscoped is not None and index.unscoped.blocks == []
+    for path in hits:
+        assert chosen(t, path) == ("anchored", chosen(t, path)[1]), path  # type: ignore[index]
+    for path in misses:
+        assert chosen(t, path)[0] == "other", path  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
@@ -291,8 +342,9 @@ def test_malformed_fills_are_refused(source: str) -> None:
 
 # ---------------------------------------------------------------- agreement with the reference
 
-PIECES = ["/a", "/b", "/a/", "/ab", ".php", "/A"]
-REGEXES = ["\\.php$", "^/a", "b", "^/(?<x>a|b)/", "(?i)^/a/", "^/(a)\\1"]
+PIECES = ["/a", "/b", "/a/", "/ab", ".php", "/A", "\n"]
+REGEXES = ["\\.php$", "^/a", "b", "^/(?<x>a|b)/", "(?i)^/a/", "^/(a)\\1", "\\.(ph|b)p?$",
+           "b\\z", "^/a/b$", "A$", "b?$", "^/a?"]  # fmt: skip
 
 
 @st.composite
@@ -311,7 +363,7 @@ def pattern_routes(draw: st.DrawFn) -> str:
     return f"{{{scope}regex: '{regex}', caseless: {str(caseless).lower()}}}"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(
     matches=st.lists(pattern_routes(), min_size=1, max_size=10),
     paths=st.lists(
@@ -349,3 +401,38 @@ def test_native_coverage_asks_for_the_native_path() -> None:
     )
     found = [str(p) for p in check_native_coverage(t, app)]
     assert found == ["routing.yaml:6: route 'them': GET /api/them is not served by Starlette"]
+
+
+# ---------------------------------------------------------------- the literal anchors
+
+ATOMS = ["a", "b", "/", "\\.", "(a|b)", "(ab|)", "x?", "[ab]", ".*", "(a|b?)", "(?:/|$)", "a+"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    start=st.booleans(),
+    atoms=st.lists(st.sampled_from(ATOMS), min_size=1, max_size=5),
+    end=st.sampled_from(["", "$", "\\Z"]),
+    caseless=st.booleans(),
+    texts=st.lists(st.text(alphabet="aAb/.x\n", max_size=8), max_size=30),
+)
+def test_an_anchor_holds_for_every_path_its_regex_matches(
+    start: bool, atoms: list[str], end: str, caseless: bool, texts: list[str]
+) -> None:
+    from proxy.table.literals import anchor
+
+    compiled = re.compile(
+        ("^" if start else "") + "".join(atoms) + end, re.IGNORECASE if caseless else 0
+    )
+    pattern = re.compile(compiled.pattern.encode(), compiled.flags & re.IGNORECASE)
+    found = anchor(pattern)
+    for text in texts:
+        data = text.encode()
+        if found is None or pattern.search(data) is None:
+            continue
+        seen = data.lower() if found.folded else data
+        ends = [seen, seen[:-1]] if found.before_newline and seen.endswith(b"\n") else [seen]
+        if found.at_start:
+            assert any(seen.startswith(key) for key in found.keys), (pattern, text)
+        else:
+            assert any(e.endswith(key) for e in ends for key in found.keys), (pattern, text)
