@@ -185,15 +185,8 @@ class Matcher:
         self.table = table
         self._tries: dict[str, _Node] = {method: _Node() for method in METHODS}
         self._any = _Node()  # for methods no route names: only `*` routes can match
-        by_method: dict[str, list[tuple[int, Route]]] = {method: [] for method in METHODS}
-        any_method: list[tuple[int, Route]] = []
         for index, route in enumerate(table.routes):
             if route.pattern is not None:
-                for method, found in by_method.items():
-                    if route.allows(method):
-                        found.append((index, route))
-                if route.methods is None:
-                    any_method.append((index, route))
                 continue
             leaf = _leaf(index, route)
             for method, trie in self._tries.items():
@@ -201,25 +194,14 @@ class Matcher:
                     trie.insert(leaf)
             if route.methods is None:
                 self._any.insert(leaf)
-        self._patterns: dict[str, patterns.PatternIndex] | None = None
-        self._any_patterns: patterns.PatternIndex | None = None
-        if any(by_method.values()):
-            # methods that allow the same routes share one index (all of them, usually)
-            built: dict[tuple[int, ...], patterns.PatternIndex] = {}
-            for entries in (*by_method.values(), any_method):
-                key = tuple(index for index, _ in entries)
-                if key not in built:
-                    built[key] = patterns.PatternIndex(entries)
-            self._patterns = {m: built[tuple(i for i, _ in e)] for m, e in by_method.items()}
-            self._any_patterns = built[tuple(i for i, _ in any_method)]
+        self._patterns = patterns.by_method(table.routes, METHODS)
 
     def match(self, method: str, path: str) -> RouteMatch | NoRoute:
         """`path` is normalised: it starts with "/" and has no empty, "." or ".." segments."""
         trie = self._tries.get(method, self._any)
         best = _walk(trie, path[1:].split("/"), 0, (), None)
         if self._patterns is not None:
-            index = self._patterns.get(method, self._any_patterns)
-            assert index is not None
+            index = self._patterns.get(method) or self._patterns[patterns.ANY]
             found = index.find(path, best[0].index if best is not None else _NO_INDEX)
             if found is not None:
                 pattern = found[1].pattern

@@ -24,37 +24,14 @@ Captures (`rest`, named groups, group numbers) are computed for the chosen route
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from proxy.table.alternation import Block, blocks
 from proxy.table.literals import Anchor, anchor
 from proxy.table.model import PathPattern, PathRegex, Route
 
-_NAME = re.compile(rb"\(\?P([<=])([A-Za-z_][A-Za-z0-9_]*)([>)])")
 _NEVER = 1 << 62
-
-
-@dataclass(slots=True)
-class _Block:
-    """Regex routes of one scope that are tried together: one alternation, or one route."""
-
-    low: int
-    compiled: re.Pattern[bytes] | None  # the alternation; None: a route of several regexes
-    routes: dict[int, tuple[int, Route]]  # group number of each alternative → (index, route)
-    alone: tuple[int, Route] | None = None
-
-    def find(self, data: bytes) -> tuple[int, Route] | None:
-        if self.compiled is None:
-            assert self.alone is not None
-            pattern = self.alone[1].pattern
-            assert pattern is not None
-            if all(r.compiled.search(data) for r in pattern.regexes):
-                return self.alone
-            return None
-        found = self.compiled.match(data)
-        if found is None:
-            return None
-        return self.routes[found.lastindex or 0]
 
 
 Hit = tuple[int, Route]
@@ -102,7 +79,7 @@ class _Scope:
     low: int = _NEVER
     entries: list[tuple[int, Route]] = field(default_factory=list)
     anchored: _Anchored = field(default_factory=_Anchored)
-    blocks: list[_Block] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
     def find(self, data: bytes, bound: int) -> Hit | None:
         best: Hit | None = None
@@ -156,7 +133,7 @@ class PatternIndex:
                     others.append((index, route))
                 else:
                     scope.anchored.add((index, route), found)
-            scope.blocks = _blocks(others)
+            scope.blocks = blocks(others)
 
     def find(self, path: str, bound: int) -> tuple[int, Route] | None:
         """The lowest-indexed pattern route below `bound` matching `path` (normalised)."""
@@ -187,6 +164,31 @@ class PatternIndex:
             if hit is not None:
                 best, bound = hit, hit[0]
         return best
+
+
+ANY = "*"  # the index for methods no route names: only `*` routes can match
+
+
+def by_method(routes: Sequence[Route], methods: Sequence[str]) -> dict[str, PatternIndex] | None:
+    """A PatternIndex per method (and one under ANY), or None for a table of templates only.
+    Methods that allow the same routes share one index: all of them, usually."""
+    entries: dict[str, list[Hit]] = {method: [] for method in (*methods, ANY)}
+    for index, route in enumerate(routes):
+        if route.pattern is None:
+            continue
+        for method, found in entries.items():
+            if (route.methods is None) if method == ANY else route.allows(method):
+                found.append((index, route))
+    if not any(entries.values()):
+        return None
+    built: dict[tuple[int, ...], PatternIndex] = {}
+    out = {}
+    for method, found in entries.items():
+        key = tuple(index for index, _ in found)
+        if key not in built:
+            built[key] = PatternIndex(found)
+        out[method] = built[key]
+    return out
 
 
 def captures(pattern: PathPattern, path: str) -> dict[str, str]:
@@ -223,110 +225,3 @@ def _anchor(regex: PathRegex) -> Anchor | None:
 
 def _text(value: bytes | None) -> str:
     return "" if value is None else value.decode("utf-8", "surrogateescape")
-
-
-def _blocks(entries: list[tuple[int, Route]]) -> list[_Block]:
-    """Consecutive single-regex routes share an alternation; the rest stand alone."""
-    blocks: list[_Block] = []
-    run: list[tuple[int, Route, bytes]] = []
-    for index, route in entries:
-        assert route.pattern is not None
-        alternative = _alternative(route.pattern, len(run))
-        if alternative is None:
-            blocks += _alternation(run)
-            run = []
-            blocks.append(_Block(index, None, {}, (index, route)))
-        else:
-            run.append((index, route, alternative))
-    blocks += _alternation(run)
-    return blocks
-
-
-def _alternation(run: list[tuple[int, Route, bytes]]) -> list[_Block]:
-    if not run:
-        return []
-    text = b"|".join(alternative for _, _, alternative in run)
-    try:
-        compiled = re.compile(text)
-    except (re.error, RecursionError):
-        # one of them cannot share (a flag Python allows only at the start, say): halve it
-        if len(run) == 1:
-            index, route, _ = run[0]
-            return [_Block(index, None, {}, (index, route))]
-        middle = len(run) // 2
-        return _alternation(_renumbered(run[:middle])) + _alternation(_renumbered(run[middle:]))
-    routes = {
-        compiled.groupindex[f"_r{k}"]: (index, route) for k, (index, route, _) in enumerate(run)
-    }
-    return [_Block(run[0][0], compiled, routes)]
-
-
-def _renumbered(run: list[tuple[int, Route, bytes]]) -> list[tuple[int, Route, bytes]]:
-    out = []
-    for k, (index, route, _) in enumerate(run):
-        assert route.pattern is not None
-        alternative = _alternative(route.pattern, k)
-        assert alternative is not None
-        out.append((index, route, alternative))
-    return out
-
-
-def _alternative(pattern: PathPattern, k: int) -> bytes | None:
-    """The pattern as alternative number `k`, its group names made unique; None when it cannot
-    share an alternation."""
-    if len(pattern.regexes) != 1:
-        return None
-    regex = pattern.regexes[0]
-    renamed = _renamed(regex.compiled.pattern, f"g{k}_")
-    if renamed is None:
-        return None
-    flags = b"(?i:" if regex.caseless else b"(?:"
-    alternative = b"(?P<_r%d>" % k + flags + rb"[\x00-\xff]*?(?:" + renamed + b")))"
-    try:
-        re.compile(alternative)  # an inline flag, say, is allowed at the start of a pattern only
-    except (re.error, RecursionError):
-        return None
-    return alternative
-
-
-def _renamed(source: bytes, prefix: str) -> bytes | None:
-    """`source` with every group name prefixed; None if it refers to groups by number or holds
-    a conditional, which an alternation would renumber."""
-    out = bytearray()
-    i, in_class = 0, False
-    while i < len(source):
-        c = source[i : i + 1]
-        if c == b"\\":
-            escaped = source[i + 1 : i + 2]
-            if not in_class and escaped.isdigit() and escaped != b"0":
-                return None
-            out += source[i : i + 2]
-            i += 2
-            continue
-        if in_class:
-            if c == b"]":
-                in_class = False
-            out += c
-            i += 1
-            continue
-        if c == b"[":
-            in_class = True
-            out += c
-            i += 1
-            if source[i : i + 1] == b"^":
-                out += b"^"
-                i += 1
-            if source[i : i + 1] == b"]":
-                out += b"]"
-                i += 1
-            continue
-        if source.startswith(b"(?(", i):
-            return None
-        found = _NAME.match(source, i)
-        if found is not None:
-            out += b"(?P" + found[1] + prefix.encode() + found[2] + found[3]
-            i = found.end()
-            continue
-        out += c
-        i += 1
-    return bytes(out)

@@ -143,8 +143,11 @@ def _return(d: Directive, loc: Location, ctx: Context) -> Action:
         code, text = int(args[0]), (args[1] if len(args) > 1 else None)
     if code in REDIRECTS and text is not None:
         to, notes = _translate(text, loc, ctx)
-        ctx.report.mark(d, Status.APPROXIMATED if notes else Status.MAPPED,
-                        "; ".join(notes) or f"a redirect route ({code})")  # fmt: skip
+        ctx.report.mark(
+            d,
+            Status.APPROXIMATED if notes else Status.MAPPED,
+            "; ".join(notes) or f"a redirect route ({code})",
+        )
         return Action(Kind.REDIRECT, status=code, to=to, why=_why(d), notes=tuple(notes))
     notes = []
     if text is not None and "$" in text:
@@ -154,8 +157,11 @@ def _return(d: Directive, loc: Location, ctx: Context) -> Action:
     if code < 200:
         notes.append(f"{code} is not a final status: the gateway answers 500")
         code = 500
-    ctx.report.mark(d, Status.APPROXIMATED if notes else Status.MAPPED,
-                    "; ".join(notes) or f"a route answering {code}")  # fmt: skip
+    ctx.report.mark(
+        d,
+        Status.APPROXIMATED if notes else Status.MAPPED,
+        "; ".join(notes) or f"a route answering {code}",
+    )
     content_type = _inherited(loc, "default_type", ctx)
     return Action(
         Kind.RESPOND,
@@ -246,8 +252,7 @@ def _proxy(d: Directive, loc: Location, ctx: Context) -> Action:
     mapped = f"a {side} route ({where} {passed.address.url})"
     if path is not None:
         mapped += f", {side}_path {path}"
-    ctx.report.mark(d, Status.APPROXIMATED if notes else Status.MAPPED,
-                    "; ".join([mapped, *notes]))  # fmt: skip
+    ctx.report.mark(d, Status.APPROXIMATED if notes else Status.MAPPED, "; ".join([mapped, *notes]))
     return Action(
         Kind.SIDE,
         side=side,

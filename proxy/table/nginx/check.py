@@ -63,8 +63,13 @@ def _verdict(imported: Imported, tree: LocationTree, matcher: Matcher, target: s
             return Verdict(target, nginx, table, True)
         return Verdict(target, nginx, table, True, "the gateway refuses this path (400)")
     if parsed is None:
-        return Verdict(target, nginx, _route(imported, matcher, path)[0], True,
-                       "nginx refuses this target (400); the gateway reads it")  # fmt: skip
+        return Verdict(
+            target,
+            nginx,
+            _route(imported, matcher, path)[0],
+            True,
+            "nginx refuses this target (400); the gateway reads it",
+        )
     table, choice = _route(imported, matcher, path)
     return Verdict(target, nginx, table, choice is not None and _same(choice, tree, parsed.path))
 

@@ -9,9 +9,8 @@ every directive (report). Importing no route at all is an error. Pure.
 
 from __future__ import annotations
 
-import posixpath
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from proxy.table.fill import literal
 from proxy.table.nginx import actions, servers
@@ -20,6 +19,7 @@ from proxy.table.nginx.emit import RouteText, flow, line, report_lines, scalar
 from proxy.table.nginx.errors import NginxError
 from proxy.table.nginx.legacy import LegacyBlock, legacy_block
 from proxy.table.nginx.model import Config, Directive, Location, Modifier, Server
+from proxy.table.nginx.names import shortened
 from proxy.table.nginx.plan import Chosen, Plan, Planned, Redirect, plan
 from proxy.table.nginx.report import Entry, Report, Status
 from proxy.table.nginx.upstreams import native_address
@@ -46,6 +46,7 @@ class ImportedRoute:
     id: str
     planned: Planned
     action: Action
+    server_level: bool = False  # the server's own `return`, not a location
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,20 +71,22 @@ def import_server(
     legacy_url: str | None = None,
     source: str = "nginx.conf",
 ) -> Imported:
-    config = _shortened(config)
+    config = shortened(config)
     server = servers.pick(config, server_name, port)
     report = Report()
     native = native_address(native_upstream, config) if native_upstream else None
     names = tuple(n for n in server.names if n and not n.startswith(("~", "*", ".")))
     ctx = Context(config, server, native, report, names)
-    laid = _server_return(server, ctx) or plan(server.locations)
+    server_level = _server_return(server, ctx)
+    laid = server_level or plan(server.locations)
     parents = _parents(server.locations, ())
     decided: dict[int, Action] = {}
     routes: list[ImportedRoute] = []
     used: set[str] = set()
     for planned in laid.routes:
         action = _action(planned, parents, decided, ctx)
-        routes.append(ImportedRoute(_route_id(planned, used), planned, action))
+        route_id = "server-return" if server_level else _route_id(planned, used)
+        routes.append(ImportedRoute(route_id, planned, action, server_level is not None))
     if not routes:
         raise ImportError_(f"{server.where}: {server.label} has no location to import as a route")
     _mark_locations(server, routes, report)
@@ -97,41 +100,6 @@ def import_server(
     routes_text = "\n".join(["routes:", *(line for r in routes for line in _route(r).lines())])
     text = _write(source, server, routes, routes_text, legacy, native is not None, entries)
     return Imported(text, routes_text + "\n", server, tuple(routes), entries, laid.never_chosen)
-
-
-def _shortened(config: Config) -> Config:
-    """The configuration with file names relative to the main file's directory, for comments."""
-    base = posixpath.dirname(config.files[0]) + "/" if config.files else ""
-
-    def name(file: str) -> str:
-        return file[len(base) :] if base != "/" and file.startswith(base) else file
-
-    def directive(d: Directive) -> Directive:
-        block = None if d.block is None else tuple(map(directive, d.block))
-        return replace(d, file=name(d.file), block=block)
-
-    def location(loc: Location) -> Location:
-        return replace(
-            loc,
-            file=name(loc.file),
-            directives=tuple(map(directive, loc.directives)),
-            locations=tuple(map(location, loc.locations)),
-        )
-
-    return Config(
-        tuple(
-            replace(
-                s,
-                file=name(s.file),
-                listens=tuple(replace(x, file=name(x.file)) for x in s.listens),
-                directives=tuple(map(directive, s.directives)),
-                locations=tuple(map(location, s.locations)),
-            )
-            for s in config.servers
-        ),
-        tuple(map(directive, config.http)),
-        tuple(map(name, config.files)),
-    )
 
 
 def _mark_locations(server: Server, routes: list[ImportedRoute], report: Report) -> None:
@@ -246,8 +214,14 @@ def _write(
         *legacy.lines,
         *legacy.static,
     ]
-    native_url = next((r.action.proxy.url for r in routes if r.action.side == "native" and
-                       r.action.proxy is not None), None)  # fmt: skip
+    native_url = next(
+        (
+            r.action.proxy.url
+            for r in routes
+            if r.action.side == "native" and r.action.proxy is not None
+        ),
+        None,
+    )
     if native and native_url is not None:
         out += ["", "native:", line(f"  url: {native_url}", "--native-upstream")]
         out.append(line("  timeout: 60s", "nginx's proxy_read_timeout default"))
@@ -263,6 +237,8 @@ def _route(route: ImportedRoute) -> RouteText:
     loc = planned.location
     assert loc is not None
     comments = [f"location {loc.label} ({loc.where})"]
+    if route.server_level:
+        comments = [f"the server's own return ({loc.where}), before any location"]
     if planned.scope is not None:
         comments[0] += f", for paths under {planned.scope.label} ({planned.scope.where})"
     if planned.exact is not None and planned.exact != loc.pattern:

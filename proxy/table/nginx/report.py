@@ -174,27 +174,28 @@ class Report:
     """The verdicts so far, one per directive (a stronger verdict replaces a weaker one)."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, int, str], Entry] = {}
+        # keyed by what was written where: two directives may share a line
+        self._entries: dict[tuple[str, int, str, tuple[str, ...]], Entry] = {}
 
     def mark(self, d: Directive, status: Status, note: str) -> None:
-        key = (d.file, d.line, d.name)
+        key = (d.file, d.line, d.name, d.args)
         old = self._entries.get(key)
         if old is not None and _RANK[old.status] >= _RANK[status]:
             return
         self._entries[key] = Entry(d.where, _written(d), status, note, d.file, d.line)
 
     def has(self, d: Directive) -> bool:
-        return (d.file, d.line, d.name) in self._entries
+        return (d.file, d.line, d.name, d.args) in self._entries
 
     def close(self, server: Server, http: Iterable[Directive]) -> tuple[Entry, ...]:
         """Every directive of `server` and `http`, each with its verdict, in the order nginx
         reads them (an included file's directives where the include stands)."""
-        order: list[tuple[str, int, str]] = []
+        order: list[tuple[str, int, str, tuple[str, ...]]] = []
         for d in _directives(server, http):
             if not self.has(d):
                 status, note = DEFAULTS.get(d.name, (Status.NOT_IMPORTED, _GENERIC))
                 self.mark(d, status, note)
-            order.append((d.file, d.line, d.name))
+            order.append((d.file, d.line, d.name, d.args))
         listed = dict.fromkeys(order)
         rest = [key for key in self._entries if key not in listed]
         return tuple(self._entries[key] for key in (*listed, *rest))
