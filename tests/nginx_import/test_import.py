@@ -338,3 +338,27 @@ def test_check_names_both_choices() -> None:
     assert isinstance(LocationTree(result.server.locations).choose(b"/api/php"), NginxRedirect)
     assert isinstance(LocationTree(result.server.locations).choose(b"/"), Chosen)
     assert normalise(b"/%2F") is not None
+
+
+def test_try_files_falling_back_to_a_proxying_named_location_goes_where_it_proxies() -> None:
+    result = import_server(
+        load_text(
+            """\
+server {
+    listen 80;
+    root /srv/app/public;
+    location / { try_files $uri $uri/ @app; }
+    location @app { proxy_pass http://127.0.0.1:3000; }
+}
+""",
+            "site.conf",
+            DiskSource(),
+        ),
+        source="site.conf",
+    )
+    table = parse(result.text, env={})
+    assert table.legacy.url == "http://127.0.0.1:3000"
+    assert [(r.id, r.mode) for r in table.routes] == [("root", Mode.LEGACY)]
+    verdicts = {e.text: e.status for e in result.report}
+    assert verdicts["try_files $uri $uri/ @app"] is Status.APPROXIMATED
+    assert verdicts["location @app"] is Status.MAPPED

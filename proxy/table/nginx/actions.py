@@ -89,12 +89,36 @@ def decide(loc: Location, parents: Sequence[Location], ctx: Context) -> Action:
         address = upstreams.fastcgi_pass(d, ctx.config)
         ctx.report.mark(d, Status.MAPPED, f"legacy.fastcgi {address.url}")
         return Action(Kind.SIDE, fastcgi=address, why=_why(d))
+    fallback = _named_fallback(loc, ctx)
+    if fallback is not None:
+        return fallback
     for name in _OTHER_PASSES:
         for d in loc.find(name):
             note = f"{name} is not a side the gateway speaks: requests go to the legacy side"
             ctx.report.mark(d, Status.NOT_IMPORTED, note)
             return Action(Kind.SIDE, why=_why(d), notes=(note,))
     return Action(Kind.SIDE, why=f"location {loc.label} ({loc.where}): files and try_files")
+
+
+def _named_fallback(loc: Location, ctx: Context) -> Action | None:
+    """`try_files $uri ... @app` whose named location proxies: the request goes where that
+    location sends it (the files nginx would answer first are the legacy side's then)."""
+    for d in loc.find("try_files"):
+        last = d.args[-1] if d.args else ""
+        named = next((x for x in ctx.server.locations if x.pattern == last), None)
+        if not last.startswith("@") or named is None:
+            continue
+        for passed in named.find("proxy_pass"):
+            action = _proxy(passed, named, ctx)
+            note = (
+                f"try_files answers files under root before {last}: the gateway asks the "
+                f"{action.side} side for them too"
+            )
+            ctx.report.mark(d, Status.APPROXIMATED, note)
+            reached = Directive("location", (named.label,), named.file, named.line)
+            ctx.report.mark(reached, Status.MAPPED, f"reached by try_files ({d.where})")
+            return replace(action, notes=(*action.notes, note))
+    return None
 
 
 def for_path(action: Action, loc: Location, path: str) -> Action:

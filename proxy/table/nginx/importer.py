@@ -110,8 +110,9 @@ def _mark_locations(server: Server, routes: list[ImportedRoute], report: Report)
     for loc in _walk(server.locations):
         d = Directive("location", (loc.label,), loc.file, loc.line)
         if loc.modifier is Modifier.NAMED:
-            note = "a named location is no route: try_files, error_page and rewrites reach it"
-            report.mark(d, Status.NOT_IMPORTED, note)
+            if not report.has(d):  # reached by a try_files that was imported, or by nothing
+                note = "a named location is no route: try_files, error_page and rewrites reach it"
+                report.mark(d, Status.NOT_IMPORTED, note)
         elif id(loc) in ids:
             listed = ", ".join(ids[id(loc)])
             report.mark(d, Status.MAPPED, f"route{'s' if len(ids[id(loc)]) > 1 else ''} {listed}")

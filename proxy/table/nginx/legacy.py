@@ -89,8 +89,9 @@ def legacy_block(
             report.mark(
                 d,
                 Status.APPROXIMATED,
-                "with an HTTP legacy side the gateway serves "
-                "no files: requests for them go to legacy.url",
+                "not legacy.root: the gateway would answer the "
+                "files under it for every legacy route, where nginx proxies; they are asked "
+                "of legacy.url",
             )
     else:
         block.lines += phpfpm.fastcgi_lines(config, server, fastcgi[0], report)
