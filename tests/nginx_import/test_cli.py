@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from proxy.cli.main import main
+from proxy.table.nginx import load as load_nginx
+from proxy.table.nginx.importer import import_server
 from proxy.table.parser import load
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -80,7 +82,9 @@ def test_check_prints_both_choices_and_passes_when_they_agree(
     )  # fmt: skip
     assert code == 0
     assert "/api/v1/x.CSV\n  nginx: location ~* \\.csv$ (split.conf:20)\n" in printed
-    assert "  table: route csv.in.api-v1 (routing.yaml:85)\n  same\n" in printed
+    written = import_server(load_nginx(SPLIT), native_upstream="python_api", source=SPLIT).text
+    line = written.splitlines().index("  - id: csv.in.api-v1") + 1
+    assert f"  table: route csv.in.api-v1 (routing.yaml:{line})\n  same\n" in printed
     assert "deliberate: the gateway refuses this path (400)" in printed
     assert printed.endswith("3 paths, 0 disagreeing\n")
 

@@ -87,8 +87,10 @@ def decide(loc: Location, parents: Sequence[Location], ctx: Context) -> Action:
         return _proxy(d, loc, ctx)
     for d in loc.find("fastcgi_pass"):
         address = upstreams.fastcgi_pass(d, ctx.config)
-        ctx.report.mark(d, Status.MAPPED, f"legacy.fastcgi {address.url}")
-        return Action(Kind.SIDE, fastcgi=address, why=_why(d))
+        notes = _php_notes(loc)
+        status = Status.APPROXIMATED if notes else Status.MAPPED
+        ctx.report.mark(d, status, "; ".join([f"legacy.fastcgi {address.url}", *notes]))
+        return Action(Kind.SIDE, fastcgi=address, why=_why(d), notes=tuple(notes))
     fallback = _named_fallback(loc, ctx)
     if fallback is not None:
         return fallback
@@ -97,7 +99,33 @@ def decide(loc: Location, parents: Sequence[Location], ctx: Context) -> Action:
             note = f"{name} is not a side the gateway speaks: requests go to the legacy side"
             ctx.report.mark(d, Status.NOT_IMPORTED, note)
             return Action(Kind.SIDE, why=_why(d), notes=(note,))
-    return Action(Kind.SIDE, why=f"location {loc.label} ({loc.where}): files and try_files")
+    why = f"location {loc.label} ({loc.where}): files and try_files"
+    if loc.find("try_files"):
+        return Action(Kind.SIDE, why=why)
+    note = (
+        "nginx answers files alone here (404 for a missing one); through the gateway a "
+        "missing file is the legacy application's to answer"
+    )
+    ctx.report.mark(_location(loc), Status.APPROXIMATED, note)
+    return Action(Kind.SIDE, why=why, notes=(note,))
+
+
+def _location(loc: Location) -> Directive:
+    """The report's entry for a location itself."""
+    return Directive("location", (loc.label,), loc.file, loc.line)
+
+
+def _php_notes(loc: Location) -> list[str]:
+    """How the gateway's FastCGI side runs scripts where this PHP location would not."""
+    if not loc.modifier.is_regex:
+        return []
+    regex = compile_pcre(loc.pattern, caseless=loc.modifier is Modifier.REGEX_CASELESS)
+    if regex.search(b"/a.php/rest") is not None or loc.find("fastcgi_split_path_info"):
+        return []
+    return [
+        "the gateway runs /a.php/rest as /a.php with PATH_INFO /rest (as Debian's "
+        "snippets/fastcgi-php.conf); this location's regex sends /a.php/rest elsewhere"
+    ]
 
 
 def _named_fallback(loc: Location, ctx: Context) -> Action | None:
@@ -115,8 +143,7 @@ def _named_fallback(loc: Location, ctx: Context) -> Action | None:
                 f"{action.side} side for them too"
             )
             ctx.report.mark(d, Status.APPROXIMATED, note)
-            reached = Directive("location", (named.label,), named.file, named.line)
-            ctx.report.mark(reached, Status.MAPPED, f"reached by try_files ({d.where})")
+            ctx.report.mark(_location(named), Status.MAPPED, f"reached by try_files ({d.where})")
             return replace(action, notes=(*action.notes, note))
     return None
 

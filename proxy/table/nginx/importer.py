@@ -115,7 +115,9 @@ def _mark_locations(server: Server, routes: list[ImportedRoute], report: Report)
                 report.mark(d, Status.NOT_IMPORTED, note)
         elif id(loc) in ids:
             listed = ", ".join(ids[id(loc)])
-            report.mark(d, Status.MAPPED, f"route{'s' if len(ids[id(loc)]) > 1 else ''} {listed}")
+            routes_text = f"route{'s' if len(ids[id(loc)]) > 1 else ''} {listed}"
+            report.mark(d, Status.MAPPED, routes_text)
+            report.annotate(d, routes_text)
         else:
             report.mark(d, Status.NOT_IMPORTED, "no path reaches it")
 

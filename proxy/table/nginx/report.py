@@ -10,7 +10,7 @@ nothing is ever dropped in silence. Pure.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from proxy.table.nginx.model import Directive, Location, Server
@@ -183,6 +183,13 @@ class Report:
         if old is not None and _RANK[old.status] >= _RANK[status]:
             return
         self._entries[key] = Entry(d.where, _written(d), status, note, d.file, d.line)
+
+    def annotate(self, d: Directive, text: str) -> None:
+        """Add `text` to the verdict already given (a location's routes to its approximation)."""
+        key = (d.file, d.line, d.name, d.args)
+        old = self._entries.get(key)
+        if old is not None and text not in old.note:
+            self._entries[key] = replace(old, note=f"{text}; {old.note}")
 
     def has(self, d: Directive) -> bool:
         return (d.file, d.line, d.name, d.args) in self._entries
