@@ -1,6 +1,7 @@
 """In-process micro-benchmarks, timeit-style (autorange, several repeats, per-call figures):
 
     matcher   proxy.table.matcher.compile_table + Matcher.match on tables of 10 .. 10,000 routes
+    patterns  the same for `match:` mappings (exact, prefix, regex), as import-nginx writes them
     compare   the shadow package's comparison, equal and unequal bodies of growing size
     store     the parity store's write rate on SQLite and MariaDB
 
@@ -100,6 +101,62 @@ def bench_matcher(repeat: int) -> dict[str, Any]:
             found = matcher.match(method, path)
             row[label] = {**per_call(lambda m=method, p=path, x=matcher: x.match(m, p), repeat)}
             row[label]["route"] = getattr(getattr(found, "route", None), "id", None)
+        out["sizes"][str(n)] = row
+    return out
+
+
+def pattern_table_text(n: int, regex_share: int = 5) -> str:
+    """A table of `n` routes shaped like an imported nginx server: exact paths, prefixes
+    (literal text), nested prefixes, regexes scoped to one of ten prefixes, and one unscoped
+    regex in every `regex_share` routes' worth."""
+    lines = [
+        "version: 1",
+        "legacy: {url: 'http://127.0.0.1:9', timeout: 30s}",
+        "native: {url: 'http://127.0.0.1:8', timeout: 10s}",
+        "routes:",
+    ]
+    for k in range(n):
+        shape = k % regex_share
+        if shape == 0:
+            match = f"{{regex: '\\.x{k}$', caseless: true}}"
+        elif shape == 1:
+            match = f"{{exact: /e{k}/x}}"
+        elif shape == 2:
+            match = f"{{prefix: /s{k % 10}/, regex: '^/s{k % 10}/r{k}$'}}"
+        elif shape == 3:
+            match = f"{{prefix: /q{k}/deep/}}"
+        else:
+            match = f"{{prefix: /p{k}/}}"
+        lines.append(f"  - {{id: 'r{k}', match: {match}, mode: legacy}}")
+    return "\n".join(lines) + "\n"
+
+
+def bench_patterns(repeat: int) -> dict[str, Any]:
+    """Matching time of pattern routes (exact, prefix, regex) as tables grow."""
+    from proxy.table.matcher import compile_table
+    from proxy.table.parser import parse
+
+    out: dict[str, Any] = {"sizes": {}}
+    for n in (10, 100, 1000, 10000):
+        table = parse(pattern_table_text(n), "bench.yaml", {})
+        compile_t = per_call(lambda table=table: compile_table(table), 1, 0.5)
+        matcher = compile_table(table)
+        last = n - 1
+        last_of = {s: max(k for k in range(n) if k % 5 == s) for s in range(5)}
+        lookups = {
+            "exact": f"/e{last_of[1]}/x",
+            "prefix_long": f"/q{last_of[3]}/deep/a/b",
+            "prefix_short": f"/p{last_of[4]}/x",
+            "scoped_regex": f"/s{last_of[2] % 10}/r{last_of[2]}",
+            "last_regex": f"/a/b.X{last_of[0]}",
+            "miss": "/login/not/a/route",
+        }
+        row: dict[str, Any] = {"compile": compile_t}
+        for label, path in lookups.items():
+            found = matcher.match("GET", path)
+            row[label] = {**per_call(lambda p=path, x=matcher: x.match("GET", p), repeat)}
+            row[label]["route"] = getattr(getattr(found, "route", None), "id", None)
+        row["routes"] = last + 1
         out["sizes"][str(n)] = row
     return out
 
@@ -205,7 +262,7 @@ def _store_rate(store_mod: Any, url: str, rows: int, repeat: int) -> dict[str, A
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("part", choices=["matcher", "compare", "store"])
+    parser.add_argument("part", choices=["matcher", "patterns", "compare", "store"])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--mysql-url")
@@ -217,6 +274,8 @@ def main() -> None:
         TARGET = 0.02
     if args.part == "matcher":
         result = bench_matcher(args.repeat)
+    elif args.part == "patterns":
+        result = bench_patterns(args.repeat)
     elif args.part == "compare":
         result = bench_compare(args.repeat)
     else:

@@ -22,12 +22,14 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from proxy import errors, logs
+from proxy.modes import answer
 from proxy.modes.call import Call, ModeHandler
 from proxy.operator.metrics import Metrics, default_metrics
 from proxy.paths import PathRejected, normalise
 from proxy.sides import limits, native
 from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap, tapped
 from proxy.sides.headers import DRY_RUN, body_framing, read_request, without
+from proxy.table import fill
 from proxy.table.model import Mode, RouteMatch, Side
 from proxy.table.snapshot import UNMATCHED, TableHolder
 
@@ -121,11 +123,23 @@ class Gateway:
             route = found.route if isinstance(found, RouteMatch) else None
             route_id = route.id if route is not None else UNMATCHED
             self.holder.counts[route_id] += 1
+            if route is not None and route.answer is not None:
+                assert isinstance(found, RouteMatch)
+                mode = answer.kind(route.answer)
+                await answer.send_answer(
+                    route.answer, found.params, scope, send, path, view, exchange
+                )
+                return
             chosen = route.mode if route is not None else Mode.LEGACY
             mode = side = chosen.value
             if route is not None and route.shadow is not None:
                 side = route.shadow.primary.value
             call = Call(scope, receive, send, path, view, snapshot, route, exchange)
+            if route is not None and isinstance(found, RouteMatch):
+                if route.legacy_path is not None:
+                    call.legacy_path = fill.render(route.legacy_path, found.params)
+                if route.native_path is not None:
+                    call.native_path = fill.render(route.native_path, found.params)
             limit = snapshot.table.limits.request_body
             if limit is None:
                 await self.handlers[chosen](call)
@@ -174,7 +188,7 @@ class Gateway:
             call.scope,
             call.receive,
             call.send,
-            call.path,
+            call.path_for(native=False),
             call.view,
             call.snapshot.legacy,
             call.exchange,
@@ -189,7 +203,7 @@ class Gateway:
                 call.scope,
                 call.receive,
                 call.send,
-                call.path,
+                call.path_for(native=True),
                 call.view,
                 snapshot.native_url,
                 call.exchange,
@@ -208,7 +222,7 @@ class Gateway:
             call.scope,
             call.receive,
             send,
-            call.path,
+            call.path_for(native=True),
             snapshot.native_timeout,
             call.exchange,
             self.native_state,

@@ -20,10 +20,11 @@ from rich.table import Table
 
 from proxy.cli import controls as controlcli
 from proxy.cli import flips as flipcli
+from proxy.cli import nginx as nginx_cli
 from proxy.cli import parity as parity_cli
 from proxy.table import checks, controls
 from proxy.table.matcher import METHODS, compile_table, unreachable_routes
-from proxy.table.model import Mode, NoRoute, Problem, Route, RouteTable, TableError
+from proxy.table.model import Mode, NoRoute, Problem, Redirect, Route, RouteTable, TableError
 from proxy.table.parser import default_config_path, load
 
 Handler = Callable[[argparse.Namespace], int]
@@ -51,6 +52,13 @@ def _methods_text(route: Route) -> str:
     if route.methods is None:
         return "*"
     return "|".join(method for method in METHODS if method in route.methods)
+
+
+def _mode_text(route: Route) -> str:
+    """The route's mode, or what the gateway answers for a route that answers itself."""
+    if route.answer is None:
+        return route.mode.value
+    return "redirect" if isinstance(route.answer, Redirect) else "respond"
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -166,9 +174,11 @@ def _check(args: argparse.Namespace) -> int:
         _show(finding)
     if any(not finding.warning for finding in findings):
         return 1
-    counts = Counter(route.mode for route in table.routes)
+    counts = Counter(route.mode for route in table.routes if route.answer is None)
     shown = [mode for mode in Mode if counts[mode] or mode is not Mode.CANARY]
     by_mode = ", ".join(f"{counts[mode]} {mode.value}" for mode in shown)
+    if answered := sum(route.answer is not None for route in table.routes):
+        by_mode += f", {answered} answered by the gateway"
     print(f"{table.source}: ok, {len(table.routes)} routes ({by_mode})")
     return 0
 
@@ -192,7 +202,11 @@ def _routes(args: argparse.Namespace) -> int:
         view.add_column(column, no_wrap=True, justify="right" if column == "line" else "left")
     for route in table.routes:
         view.add_row(
-            route.id, _methods_text(route), route.template.source, route.mode.value, str(route.line)
+            route.id,
+            _methods_text(route),
+            route.template.source,
+            _mode_text(route),
+            str(route.line),
         )
     console = Console()
     if not console.is_terminal:  # piped: never wrap or cut a path
@@ -268,7 +282,7 @@ def _match(args: argparse.Namespace) -> int:
     params = "".join(f", {name}={value}" for name, value in result.params.items())
     print(
         f"matched route '{route.id}' ({table.source}:{route.line}) {_methods_text(route)} "
-        f"{route.template.source} → mode {route.mode.value}{params}"
+        f"{route.template.source} → mode {_mode_text(route)}{params}"
     )
     if route.mode is Mode.CANARY or (route.guard is not None and route.mode is Mode.NATIVE):
         print(_effective(table, route))
@@ -332,6 +346,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         controlcli.configure_resume,
         controlcli.run_resume,
     ),
+    "import-nginx": (
+        "a routing.yaml from an nginx server block; --check compares their choices",
+        nginx_cli.configure,
+        nginx_cli.run,
+    ),
 }
 
 
@@ -351,7 +370,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        # a command may take positionals after its options (import-nginx FILE --opt X PATH...)
+        trailing: str | None = getattr(args, "trailing", None)
+        if extra and (trailing is None or any(e.startswith("-") for e in extra)):
+            parser.parse_args(argv)  # reports what is not recognised, as argparse does
+        if extra and trailing is not None:
+            getattr(args, trailing).extend(extra)
     except SystemExit as exc:  # --help, or a usage error argparse has already printed
         return exc.code if isinstance(exc.code, int) else 1
     if args.command is None:

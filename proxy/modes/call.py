@@ -33,6 +33,14 @@ class Call:
     snapshot: Snapshot  # the table this request started with, to its end
     route: Route | None  # None: no route matched (the request goes to legacy)
     exchange: Exchange
+    # the path a side is sent when the route's legacy_path / native_path fills in another
+    legacy_path: str | None = None
+    native_path: str | None = None
+
+    def path_for(self, native: bool) -> str:
+        """The path the native side (or legacy, for False) is sent."""
+        sent = self.native_path if native else self.legacy_path
+        return self.path if sent is None else sent
 
 
 ModeHandler = Callable[[Call], Awaitable[None]]

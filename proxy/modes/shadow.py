@@ -232,7 +232,7 @@ class ShadowMode:
         native = (plan.primary is Primary.NATIVE) == again
         side = Side.PRIMARY if again else Side.CANDIDATE
         data = body.data if has_body(call.scope["headers"]) else None
-        scope, path, view = call.scope, call.path, call.view
+        scope, path, view = call.scope, call.path_for(native), call.view
         target = snapshot.legacy if not native else snapshot.native_url
 
         async def upstream() -> Observation:

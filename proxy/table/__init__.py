@@ -1,7 +1,9 @@
 """The route table: routing.yaml → RouteTable, and everything derived from a table alone.
 
-`parser` reads the text into the frozen `model`; `matcher` compiles the routes once and
-matches a request in a per-method segment trie; `targets` compiles where each side is;
+`parser` reads the text into the frozen `model` (a route's path keys through `routekeys` and
+`fill`); `matcher` compiles the routes once and matches a request in a per-method segment trie,
+and the `match:` mappings (exact, prefix, regex) in `patterns` (with `literals` and
+`alternation`); `targets` compiles where each side is;
 `snapshot` holds the table in force and swaps it atomically; `reload` reads a changed file in a
 thread and swaps; `checks` validates a table against the world (does the native app serve its
 routes?). Pure where it can be. This room imports no other room of proxy/, only the leaves

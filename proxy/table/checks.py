@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from starlette.routing import BaseRoute, Host, Match, Mount
 from starlette.types import Scope
 
+from proxy.table import fill
 from proxy.table.matcher import METHODS
 from proxy.table.model import (
     SAFE_METHODS,
@@ -131,10 +132,25 @@ def check_native_coverage(table: RouteTable, app: object | None = None) -> list[
     return found
 
 
+def native_sample(route: Route) -> str | None:
+    """A path the native side is sent for this route (its native_path filled with sample
+    captures); None for a regex match without a native_path, which has no sample."""
+    if route.native_path is not None:
+        return fill.render(route.native_path, dict.fromkeys(route.native_path.names, "1"))
+    pattern = route.pattern
+    if pattern is None:
+        return sample_path(route.template)
+    if pattern.regexes:
+        return None
+    return pattern.exact or pattern.prefix
+
+
 def _route_coverage(
     source: str, route: Route, app_routes: Sequence[BaseRoute], name: str
 ) -> list[Problem]:
-    path = sample_path(route.template)
+    path = native_sample(route)
+    if path is None:
+        return []
     methods = _methods_of([route])
     # only a failure the client would see is an error
     warning = route.mode is Mode.SHADOW and (

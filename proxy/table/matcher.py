@@ -16,6 +16,8 @@ Semantics (shared with `naive_match`, the linear reference the property test com
 - `{name}` is one non-empty segment, `{name:int}` one segment of ASCII digits, `{name:path}` one
   or more remaining segments joined by "/" (so `/files/{p:path}` matches `/files/` with p="" but
   not `/files`), as in Starlette. Parameters are returned as strings.
+- Routes whose `match:` is a mapping (exact, prefix, regex; proxy.table.routekeys) are compiled
+  apart by proxy.table.patterns; the lowest index of the two wins.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from proxy.table import patterns
 from proxy.table.model import (
     NoRoute,
     PathTemplate,
@@ -41,6 +44,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONVERTORS = {None: SegmentKind.STR, "int": SegmentKind.INT, "path": SegmentKind.PATH}
 _ROOT = (Segment(SegmentKind.LITERAL, ""),)  # "/" as the walk sees it: one empty segment
 _NO_ROUTE = NoRoute()
+_NO_INDEX = 1 << 62
 
 
 def parse_match(spec: str) -> tuple[frozenset[str] | None, PathTemplate]:
@@ -174,24 +178,35 @@ def _walk(node: _Node, parts: list[str], i: int, caps: tuple[str, ...], best: _B
 
 
 class Matcher:
-    """A compiled table: one trie per method named anywhere, and one for `*` routes alone."""
+    """A compiled table: one trie per method named anywhere, and one for `*` routes alone; the
+    pattern routes likewise, in a PatternIndex per method (None when the table has none)."""
 
     def __init__(self, table: RouteTable) -> None:
         self.table = table
         self._tries: dict[str, _Node] = {method: _Node() for method in METHODS}
         self._any = _Node()  # for methods no route names: only `*` routes can match
         for index, route in enumerate(table.routes):
+            if route.pattern is not None:
+                continue
             leaf = _leaf(index, route)
             for method, trie in self._tries.items():
                 if route.allows(method):
                     trie.insert(leaf)
             if route.methods is None:
                 self._any.insert(leaf)
+        self._patterns = patterns.by_method(table.routes, METHODS)
 
     def match(self, method: str, path: str) -> RouteMatch | NoRoute:
         """`path` is normalised: it starts with "/" and has no empty, "." or ".." segments."""
         trie = self._tries.get(method, self._any)
         best = _walk(trie, path[1:].split("/"), 0, (), None)
+        if self._patterns is not None:
+            index = self._patterns.get(method) or self._patterns[patterns.ANY]
+            found = index.find(path, best[0].index if best is not None else _NO_INDEX)
+            if found is not None:
+                pattern = found[1].pattern
+                assert pattern is not None
+                return RouteMatch(found[1], patterns.captures(pattern, path))
         if best is None:
             return _NO_ROUTE
         leaf, caps = best
@@ -222,6 +237,10 @@ def template_regex(template: PathTemplate) -> re.Pattern[str]:
 def naive_match(table: RouteTable, method: str, path: str) -> RouteMatch | NoRoute:
     """The reference matcher: one regular expression per route, tried in file order."""
     for route in table.routes:
+        if route.pattern is not None:
+            if route.allows(method) and patterns.matches(route.pattern, path):
+                return RouteMatch(route, patterns.captures(route.pattern, path))
+            continue
         found = template_regex(route.template).fullmatch(path)
         if route.allows(method) and found is not None:
             return RouteMatch(route, found.groupdict())
@@ -238,6 +257,8 @@ def unreachable_routes(table: RouteTable) -> list[tuple[Route, Route]]:
     found: list[tuple[Route, Route]] = []
     trie = _Node()
     for index, route in enumerate(table.routes):
+        if route.pattern is not None:
+            continue  # patterns (regexes above all) are not compared with templates here
         covering = [
             leaf
             for leaf in _covering(trie, _walk_segments(route.template), 0)

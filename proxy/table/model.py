@@ -7,6 +7,7 @@ a matcher; dispatch turns a match into behaviour. Nothing here does I/O or reads
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 
@@ -49,6 +50,78 @@ class Segment:
 class PathTemplate:
     source: str  # as written, e.g. "/api/v1/admin/users/{id:int}"
     segments: tuple[Segment, ...]  # split on "/", leading "/" dropped; "/" alone is ()
+
+
+@dataclass(frozen=True, slots=True)
+class PathRegex:
+    """A regular expression of a `match:` mapping: PCRE as nginx reads it, translated and
+    compiled once at load, searched (unanchored) on the UTF-8 bytes of the normalised path."""
+
+    source: str  # as written
+    caseless: bool  # ASCII letters match in either case (nginx's `~*`)
+    compiled: re.Pattern[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class PathPattern:
+    """`match:` as a mapping: an exact path, a literal prefix (`/api` also covers `/apis`),
+    regexes, or a prefix and regexes together (all must hold)."""
+
+    exact: str | None = None
+    prefix: str | None = None
+    regexes: tuple[PathRegex, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """The pattern in words, for listings: `exact /api/me`, `prefix /api/ and ~* \\.csv$`."""
+        if self.exact is not None:
+            return f"exact {self.exact}"
+        words = [f"prefix {self.prefix}"] if self.prefix is not None else []
+        words += [f"{'~*' if r.caseless else '~'} {r.source}" for r in self.regexes]
+        return " and ".join(words)
+
+    @property
+    def captures(self) -> tuple[str, ...]:
+        """What a template may use: `rest` (the path after the prefix), then each regex's
+        named groups and group numbers."""
+        names = ["rest"] if self.prefix is not None else []
+        for regex in self.regexes:
+            names += [n for n in regex.compiled.groupindex if n not in names]
+            names += [str(i) for i in range(1, regex.compiled.groups + 1) if str(i) not in names]
+        return tuple(names)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """A path or URL filled in from a request: literal text and `{name}` places (a capture of
+    the match, or a variable of a redirect). `parts` alternate: literal, name, literal, ..."""
+
+    source: str  # as written
+    parts: tuple[str, ...]  # even indexes: literal text; odd indexes: names
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.parts[1::2]
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    """The gateway answers the route itself, as nginx's `deny all` or `return 200 "text"`."""
+
+    status: int
+    body: str | None = None  # None: the gateway's JSON error for the status, or nothing below 400
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """The gateway answers with a redirect, as nginx's `return 301 URL`."""
+
+    status: int  # 301, 302, 303, 307 or 308
+    to: Fill  # the Location, with captures and the variables of proxy.table.fill
+
+
+Answer = Respond | Redirect
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +255,13 @@ class Route:
     fallback: Fallback | None = None
     guard: GuardConfig | None = None
     legacy_removed: bool = False  # the legacy side no longer serves this route
+    # `match:` as a mapping (exact, prefix, regex); `template` then only carries its text
+    pattern: PathPattern | None = None
+    # the path each side is sent, filled from the match's captures (None: the matched path);
+    # kept in every mode, so a flip is one line
+    legacy_path: Fill | None = None
+    native_path: Fill | None = None
+    answer: Answer | None = None  # the gateway answers; no side is called (mode is unused)
 
     def allows(self, method: str) -> bool:
         if self.methods is None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from proxy.table import controls, units
+from proxy.table import controls, routekeys, units
 from proxy.table.matcher import parse_match
 from proxy.table.model import (
     SAFE_METHODS,
@@ -34,10 +34,12 @@ from proxy.table.model import (
     Limits,
     Mode,
     NativeConfig,
+    PathPattern,
     PathTemplate,
     Problem,
     Route,
     RouteTable,
+    SegmentKind,
     ShadowConfig,
     Side,
     TableError,
@@ -168,7 +170,9 @@ EDGE_KEYS: dict[str, Parser] = {
 TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "canary", "edge", "routes")
 ROUTE_KEYS = (
     "id", "match", "mode", "shadow", "gate", "canary", "fallback", "guard", "legacy_removed",
+    "legacy_path", "native_path", "respond", "redirect",
 )  # fmt: skip
+ANSWER_KEYS = ("respond", "redirect")
 # a route's own blocks, and the modes that use them; in any other mode a block is kept, checked
 # and inert, so that a flip (and its rollback) changes nothing but the `mode:` line
 ROUTE_BLOCKS: dict[str, frozenset[Mode]] = {
@@ -434,6 +438,7 @@ def _read_route(
     _check_keys(p, item, ROUTE_KEYS, "route", route_id)
     route_gate = _read_gate(p, item, gate, route_id)
     matched = _read_match(p, item, route_id)
+    targets = _read_targets(p, item, route_id, matched)
     mode = _read_mode(p, item, route_id)
     controlled = _read_controls(p, item, route_id, mode, canary)
     # read in every mode: a kept block must be valid the day the route flips back to shadow
@@ -445,9 +450,10 @@ def _read_route(
     inert = tuple(
         name for name, modes in ROUTE_BLOCKS.items() if name in item and mode not in modes
     )
+    methods, template, pattern = matched
     route = Route(
-        route_id, matched[0], matched[1], mode, item.line, route_shadow, route_gate, inert,
-        **controlled,
+        route_id, methods, template, mode, item.line, route_shadow, route_gate, inert,
+        pattern=pattern, **targets, **controlled,
     )  # fmt: skip
     compared = mode is Mode.SHADOW or (route.canary is not None and route.canary.compare)
     if route_shadow is not None and compared:
@@ -484,24 +490,75 @@ def _read_controls(
     return values
 
 
-def _read_match(
-    p: _Problems, item: _Map, route_id: str | None
-) -> tuple[frozenset[str] | None, PathTemplate] | None:
+Matched = tuple[frozenset[str] | None, PathTemplate, PathPattern | None]
+
+
+def _read_match(p: _Problems, item: _Map, route_id: str | None) -> Matched | None:
     if "match" not in item:
         p.add(item.line, "missing key 'match' (e.g. match: GET /api/v1/admin/users)", route_id)
         return None
     spec = item["match"]
+    if isinstance(spec, _Map):
+        try:
+            methods, pattern = routekeys.read_pattern(spec)
+        except routekeys.KeyProblem as exc:
+            p.add(_key_line(spec, exc.key, item.key_lines["match"]), exc.reason, route_id)
+            return None
+        # the template only carries the pattern's text, for listings
+        return methods, PathTemplate(pattern.source, ()), pattern
     try:
         if not isinstance(spec, str):
-            raise ValueError(f"match {spec!r} must be a string like 'GET /path'")
-        return parse_match(spec)
+            raise ValueError(f"match {spec!r} must be a string like 'GET /path' or a mapping")
+        methods, template = parse_match(spec)
     except ValueError as exc:
         p.add(item.key_lines["match"], str(exc), route_id)
         return None
+    return methods, template, None
+
+
+def _read_targets(
+    p: _Problems, item: _Map, route_id: str | None, matched: Matched | None
+) -> dict[str, Any]:
+    """legacy_path, native_path and the answer (respond or redirect), checked against what the
+    match captures."""
+    if matched is None:
+        captures: tuple[str, ...] = ()
+    elif matched[2] is not None:
+        captures = matched[2].captures
+    else:
+        captures = tuple(s.value for s in matched[1].segments if s.kind is not SegmentKind.LITERAL)
+    values: dict[str, Any] = {}
+    answers = [key for key in ANSWER_KEYS if key in item]
+    for key in answers:
+        try:
+            values["answer"] = routekeys.read_answer(key, item[key], captures)
+        except routekeys.KeyProblem as exc:
+            p.add(_key_line(item[key], exc.key, item.key_lines[key]), exc.reason, route_id)
+    for key in ("legacy_path", "native_path"):
+        if key not in item:
+            continue
+        if answers:
+            reason = f"{key} on a route that answers itself ({answers[0]}): no side is called"
+            p.add(item.key_lines[key], reason, route_id)
+            continue
+        try:
+            values[key] = routekeys.read_path_fill(item[key], key, captures)
+        except routekeys.KeyProblem as exc:
+            p.add(item.key_lines[key], exc.reason, route_id)
+    if len(answers) > 1:
+        p.add(item.key_lines[answers[1]], "respond and redirect: keep one", route_id)
+    return values
 
 
 def _read_mode(p: _Problems, item: _Map, route_id: str | None) -> Mode | None:
     expected = ", ".join(mode.value for mode in Mode)
+    answers = [key for key in ANSWER_KEYS if key in item]
+    if answers:
+        # the gateway answers: no side, so no mode; the route is legacy's as nginx's answers were
+        if "mode" in item:
+            reason = f"mode on a route that answers itself ({answers[0]}): remove one of them"
+            p.add(item.key_lines["mode"], reason, route_id)
+        return Mode.LEGACY
     if "mode" not in item:
         p.add(item.line, f"missing key 'mode' (expected {expected})", route_id)
         return None

@@ -67,6 +67,22 @@ class Answer:
     body: str
 
 
+def ask(port: int, target: str, host: str | None = "oracle", address: str = "127.0.0.1") -> Answer:
+    """Send `GET target` exactly as written (no client-side normalising) with `host` as the
+    Host (None: an HTTP/1.0 request without one), to any server."""
+    with socket.create_connection((address, port), timeout=5) as sock:
+        head = (
+            f"GET {target} HTTP/1.0\r\n"
+            if host is None
+            else (f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n")
+        )
+        sock.sendall(head.encode("latin-1") + b"\r\n")
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read().decode("utf-8", "replace")
+        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+
+
 @dataclass(frozen=True)
 class Nginx:
     directory: Path
@@ -74,19 +90,8 @@ class Nginx:
     def ask(
         self, port: int, target: str, host: str | None = "oracle", address: str = "127.0.0.1"
     ) -> Answer:
-        """Send `GET target` exactly as written (no client-side normalising) with `host` as the
-        Host (None: an HTTP/1.0 request without one)."""
-        with socket.create_connection((address, port), timeout=5) as sock:
-            head = (
-                f"GET {target} HTTP/1.0\r\n"
-                if host is None
-                else (f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n")
-            )
-            sock.sendall(head.encode("latin-1") + b"\r\n")
-            response = http.client.HTTPResponse(sock)
-            response.begin()
-            body = response.read().decode("utf-8", "replace")
-            return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+        """`ask` this nginx."""
+        return ask(port, target, host, address)
 
     def error_log(self) -> str:
         path = self.directory / "error.log"
