@@ -15,4 +15,7 @@ by tests/test_architecture.py:
     operator/              what an operator sees: admin surface, dashboard, metrics, flip
                            history, parity reads; reads table/, sides/ and modes/
     cli/                   the `strangler` commands; imported by nothing but the console script
+    edge/                  the client-facing HTTP/1.1 server (uvicorn's httptools protocol with
+                           nginx's head limits, timeouts, connection bound and Host rules);
+                           imports no other room
 """

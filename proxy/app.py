@@ -24,7 +24,7 @@ from proxy.operator.admin import AdminContext, create_admin
 from proxy.operator.controls import control_routes, describe
 from proxy.operator.history import record_flip
 from proxy.operator.insight import Insight
-from proxy.operator.metrics import Metrics
+from proxy.operator.metrics import Metrics, default_metrics
 from proxy.operator.parity import parity_route
 from proxy.settings import Settings
 from proxy.sides import native
@@ -156,6 +156,14 @@ def create_app(
     shadow.attach(gateway)
     controls.attach(gateway)
     return gateway
+
+
+def edge_refused(reason: str, peer: str) -> None:
+    """The client-facing server's refusal callback (proxy.edge): counted and logged once with
+    the peer's address, never with the offending bytes. Module-level: with several workers the
+    server's protocol class, this included, is sent to each by pickling."""
+    default_metrics().refused(reason)
+    logs.get_logger("proxy.edge").warning("refused", reason=reason, peer=peer)
 
 
 def app_from_env() -> ASGIApp:

@@ -109,6 +109,7 @@ class Gateway:
                 path = normalise(raw)
             except PathRejected as exc:
                 exchange.status, exchange.error = errors.BAD_PATH, exc.reason
+                self.refused("bad_path", client)
                 exchange.bytes_out = await errors.send_error(
                     send, errors.BAD_PATH, f"bad path: {exc.reason}", view.request_id
                 )
@@ -167,7 +168,7 @@ class Gateway:
         if not chunked:  # the server holds a body to its declared length
             length = limits.declared_length(value)
             if length is not None and length > limit:
-                await _too_large(call.send, call.exchange)
+                await self._too_large(call)
             else:
                 await self.handlers[mode](call)
             return
@@ -178,7 +179,21 @@ class Gateway:
             if counted.sent:  # too late for an answer: the client sees the connection cut
                 call.exchange.error = limits.TOO_LARGE_MESSAGE
                 raise errors.UpstreamBroken(limits.TOO_LARGE_MESSAGE) from None
-            await _too_large(call.send, call.exchange)
+            await self._too_large(call)
+
+    async def _too_large(self, call: Call) -> None:
+        exchange = call.exchange
+        exchange.status, exchange.error = errors.TOO_LARGE, limits.TOO_LARGE_MESSAGE
+        self.refused("body_too_large", call.scope.get("client"))
+        exchange.bytes_out = await errors.send_error(
+            call.send, errors.TOO_LARGE, limits.TOO_LARGE_MESSAGE, exchange.request_id
+        )
+
+    def refused(self, reason: str, client: tuple[str, int] | None) -> None:
+        """A request the gateway refuses itself: counted, and logged once with the peer."""
+        self.metrics.refused(reason)
+        peer = f"{client[0]}:{client[1]}" if client else ""
+        logs.get_logger("proxy.dispatch").warning("refused", reason=reason, peer=peer)
 
     # ------------------------------------------------------------ the sides, for any mode
 
@@ -267,10 +282,3 @@ class Gateway:
             await send({"type": f"{kind}.complete"})
             if kind == "lifespan.shutdown":
                 return
-
-
-async def _too_large(send: Send, exchange: Exchange) -> None:
-    exchange.status, exchange.error = errors.TOO_LARGE, limits.TOO_LARGE_MESSAGE
-    exchange.bytes_out = await errors.send_error(
-        send, errors.TOO_LARGE, limits.TOO_LARGE_MESSAGE, exchange.request_id
-    )

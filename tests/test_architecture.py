@@ -25,12 +25,17 @@ ROOM_FORBIDDEN = {
     "modes": {"operator", "cli", "app", "dispatch"},
     "operator": {"cli", "app", "dispatch"},
     "cli": set(),
+    # the client-facing server: built on uvicorn and the leaves, nothing of the gateway's rooms
+    "edge": {"table", "sides", "modes", "operator", "cli", "app", "dispatch", "settings"},
 }
 LEAVES = ["logs", "clock", "errors", "paths"]
-ROOMS = {"table", "sides", "modes", "operator", "cli"}
+ROOMS = {"table", "sides", "modes", "operator", "cli", "edge"}
 
 # modules that must stay pure: no I/O, no clock, no randomness
 PURE = [
+    "proxy/edge/scan.py",
+    "proxy/edge/host.py",
+    "proxy/edge/fields.py",
     "proxy/table/model.py",
     "proxy/table/matcher.py",
     "proxy/table/units.py",

@@ -23,12 +23,14 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from proxy import logs
+from proxy.app import edge_refused
+from proxy.edge import EdgeLimits, edge_protocol
 from proxy.operator.metrics import multiprocess_dir
 from proxy.settings import Settings
 from proxy.sides import native
 from proxy.table import parser as table
 from proxy.table.checks import AppImportError
-from proxy.table.model import RouteTable, TableError
+from proxy.table.model import Limits, RouteTable, TableError
 
 
 def _fastest(module: str, fallback: str) -> str:
@@ -101,7 +103,7 @@ def serve(
     previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
     try:
         with multiprocess_dir(workers):
-            options = _uvicorn_options(host, port, workers, settings)
+            options = _uvicorn_options(host, port, workers, settings, loaded.limits)
             if tls is not None:
                 # the scheme of every request is then https: it reaches the sides as such
                 options.update(ssl_certfile=tls[0], ssl_keyfile=tls[1])
@@ -115,14 +117,33 @@ def serve(
     return 0
 
 
-def _uvicorn_options(host: str, port: int, workers: int, settings: Settings) -> dict[str, Any]:
+def edge_limits(limits: Limits) -> EdgeLimits:
+    """The client-facing server's limits from the table's `limits:` block."""
+    return EdgeLimits(
+        max_request_line=limits.request_line,
+        max_header_line=limits.header_line,
+        max_head=limits.head,
+        max_headers=limits.headers,
+        header_timeout=limits.header_timeout,
+        body_timeout=limits.body_timeout,
+        keepalive_timeout=limits.keepalive_timeout,
+        max_connections=limits.connections,
+    )
+
+
+def _uvicorn_options(
+    host: str, port: int, workers: int, settings: Settings, limits: Limits | None = None
+) -> dict[str, Any]:
+    # the gateway's own HTTP/1.1 server protocol (proxy.edge): uvicorn's httptools protocol with
+    # nginx's head limits and timeouts, the connection bound and the Host rules
+    http = edge_protocol(edge_limits(limits or Limits()), edge_refused)
     return {
         "factory": True,
         "host": host,
         "port": port,
         "workers": workers,
         "loop": _fastest("uvloop", "asyncio"),
-        "http": _fastest("httptools", "h11"),
+        "http": http,
         "lifespan": "on",
         "access_log": False,  # the gateway writes its own access line
         # the gateway is the edge: a client's X-Forwarded-For must never become its address

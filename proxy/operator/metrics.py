@@ -11,6 +11,7 @@
     strangler_store_dropped_total                        results that never reached the store
     strangler_reloads_total{trigger, outcome}            applied, unchanged, rejected
     strangler_reload_errors_total{trigger}               rejected tables
+    strangler_refused_total{reason}                      refusals at the edge and by dispatch
     strangler_side_answers_total{route, side, result}    answers of canary and guarded routes by
                                                          the side that gave them (ok | error)
     strangler_fallbacks_total{route, reason}             native failed a safe request, legacy
@@ -85,6 +86,11 @@ class Metrics:
         self.reload_errors = Counter(
             "strangler_reload_errors", "Rejected tables by trigger", ["trigger"], registry=registry
         )
+        self.refusals = Counter(
+            "strangler_refused", "Requests and connections refused, by reason (head limits, "
+            "timeouts, connection bound, bad paths and hosts, bodies over the limit)",
+            ["reason"], registry=registry,
+        )  # fmt: skip
         self.side_answers = Counter(
             "strangler_side_answers", "Answers of canary and guarded routes by side and result",
             ["route", "side", "result"], registry=registry,
@@ -148,6 +154,9 @@ class Metrics:
                 route, side, "error" if error else "ok"
             )
         child.inc()
+
+    def refused(self, reason: str) -> None:
+        self.refusals.labels(reason).inc()
 
     def fell_back(self, route: str, reason: str) -> None:
         self.fallbacks.labels(route, reason).inc()

@@ -170,6 +170,24 @@ class Limits:
     # response bytes read from an upstream ahead of a slow client: a response that fits frees
     # its upstream connection at once
     buffer_response: int = 1024 * 1024
+    # the client-facing server (proxy.edge), with nginx's defaults; read when the gateway starts
+    request_line: int = 8192  # a longer request line → 414
+    header_line: int = 8192  # a longer header line → 431
+    head: int = 32768  # a larger request head → 431
+    headers: int = 100  # more header lines → 431
+    header_timeout: float = 60.0  # the whole head must arrive within this, or the connection closes
+    body_timeout: float = 60.0  # between two reads of a request body → 408
+    keepalive_timeout: float = 75.0  # an idle kept-alive connection is closed
+    connections: int | None = None  # open client connections per process (None: from the
+    # descriptor limit); over it → 503
+
+    def edge_keys(self) -> tuple[object, ...]:
+        """What the client-facing server takes when the gateway starts (a reload cannot change
+        a running server's protocol)."""
+        return (
+            self.request_line, self.header_line, self.head, self.headers, self.header_timeout,
+            self.body_timeout, self.keepalive_timeout, self.connections,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

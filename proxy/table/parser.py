@@ -163,6 +163,14 @@ LIMITS_KEYS: dict[str, Parser] = {
     "request_body": units.parse_size,
     "buffer_request": units.parse_size_or_zero,
     "buffer_response": units.parse_size,
+    "request_line": units.parse_size,
+    "header_line": units.parse_size,
+    "head": units.parse_size,
+    "headers": units.parse_positive_int,
+    "header_timeout": units.parse_duration,
+    "body_timeout": units.parse_duration,
+    "keepalive_timeout": units.parse_duration,
+    "connections": units.parse_positive_int,
 }
 EDGE_KEYS: dict[str, Parser] = {
     "trusted_proxies": units.parse_networks,

@@ -140,8 +140,10 @@ class Reloader:
                 return self._record(trigger, old, digest, problems)
             if prepared.table.digest == old.table.digest:
                 return self._record(trigger, old, digest, (), changed=False)
-            warnings = _warnings(prepared, self.native_app) + rules_changed(
-                old.table, prepared.table
+            warnings = (
+                _warnings(prepared, self.native_app)
+                + rules_changed(old.table, prepared.table)
+                + edge_changed(old.table, prepared.table)
             )
             installed = self.holder.install(prepared)
             log.info(
@@ -270,6 +272,18 @@ def rules_changed(old: RouteTable, new: RouteTable) -> tuple[str, ...]:
                 f"`strangler reset {route.id}` or the route page's button"
             )
     return tuple(lines)
+
+
+def edge_changed(old: RouteTable, new: RouteTable) -> tuple[str, ...]:
+    """The client-facing server reads its limits when it starts: say so when a reload changes
+    them, rather than let the operator believe they are in force."""
+    if old.limits.edge_keys() == new.limits.edge_keys():
+        return ()
+    return (
+        "limits: the head limits, timeouts and connection bound take effect when the gateway "
+        "restarts (the client-facing server reads them at start); the rest of the table is in "
+        "force",
+    )
 
 
 def _warnings(new: Snapshot, running: str | None) -> tuple[str, ...]:
