@@ -90,6 +90,14 @@ class Response(Stream):
         self._final = False
         super().begin(deadline)
 
+    def _retired(self) -> None:
+        self.parser = None  # its callbacks are this object's methods: a cycle per exchange
+
+    def _recycled(self) -> None:
+        super()._recycled()
+        if self._head_only:
+            self.parser = None  # left waiting for a body a HEAD answer never has
+
     def _reset(self) -> None:
         if self._head_only:
             self.parser = None
@@ -114,7 +122,7 @@ class Response(Stream):
         except httptools.HttpParserError:
             self._fail(UpstreamInvalid())
         else:
-            self._settle()  # a complete response frees its connection while it is read
+            self._settle_if_busy()
 
     def _unasked(self) -> None:
         """Bytes after a complete response: the response stands, the connection is dropped."""

@@ -31,7 +31,6 @@ from proxy.sides.headers import (
     ClientView,
     Headers,
     body_framing,
-    has_body,
     request_headers,
     response_headers,
     without_length,
@@ -171,7 +170,8 @@ class Forwarder:
         spool: Spool | None = None
         reading: _BodyReader | None = None
         body: Body | None = None
-        if has_body(scope["headers"]):
+        request = outgoing(scope, path, view, upstream)
+        if request.has_body:
             if target.buffer_request:
                 # the whole body first: a slow upload holds no upstream connection meanwhile
                 try:
@@ -179,10 +179,9 @@ class Forwarder:
                 except ClientGone as exc:
                     await _fail(send, exchange, exc, None)
                     return
+                request = outgoing(scope, path, view, upstream, spooled=spool.length)
             else:
                 reading = body = _BodyReader(receive)
-        spooled = spool.length if spool is not None else None
-        request = outgoing(scope, path, view, upstream, spooled=spooled)
         try:
             try:
                 response = await request.send(client, target, body)

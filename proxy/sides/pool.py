@@ -103,6 +103,7 @@ class Stream(asyncio.Protocol):
         self._writing_paused = False
         self._active = False
         self._sent = False  # the whole request has been written
+        self._handed_over = False  # its connection went on in another object (see _settle)
 
     # -- the exchange, as the caller drives it
 
@@ -171,7 +172,9 @@ class Stream(asyncio.Protocol):
         self._chunks.clear()
         self._buffered = 0
         if self.transport is None and not self.counted:
-            return  # released when the response completed, or already closed
+            if self._handed_over:  # its connection carries on in another object: this one,
+                self.pool.spare(self)  # its parser between two messages, may carry the next
+            return  # released when the response completed, or closed
         if self._reusable() and not self._reading_paused:
             self._reset()
             self.pool.release(self)
@@ -209,20 +212,37 @@ class Stream(asyncio.Protocol):
     def _reset(self) -> None:
         """Make ready for the connection's next exchange (a parser that must start afresh)."""
 
+    def _retired(self) -> None:
+        """This object carries no more exchanges: drop what refers back to it (a parser holding
+        its callbacks), so it is freed when its reader is done, not by a garbage collection."""
+
+    def _settle_if_busy(self) -> None:
+        """After bytes arrived: a response complete while its reader is busy elsewhere (sending
+        to a slow client) gives its connection back now, not when that reader is done."""
+        if self.complete and self._waiter is None:
+            self._settle()
+
     def _settle(self) -> None:
-        """A complete response while the caller may still be reading it: hand the connection
-        to a fresh protocol object in the pool, keeping only the buffered body here."""
+        """A complete response while the caller is busy elsewhere: hand the connection to
+        another protocol object in the pool, keeping only the buffered body here. (A caller
+        waiting to read gets the response at once and ends the exchange itself: no hand-over.)"""
         transport = self.transport
         if transport is None or not self._reusable() or not (self._sent and self._active):
             return
-        successor = self.pool.factory()
+        successor = self.pool.successor()
         successor.transport = transport
         transport.set_protocol(successor)
         if self._reading_paused:
             transport.resume_reading()
-        self.transport, self.counted = None, False
+        self.transport, self.counted, self._handed_over = None, False, True
         self.pool.unwatch(self)
         self.pool.release(successor)
+
+    def _recycled(self) -> None:
+        """Ready to carry another connection's exchanges (an object handed back by `finish`)."""
+        self.counted, self.error, self._handed_over = True, None, False
+        self._reading_paused = self._writing_paused = False
+        self._waiter = self._drain = None
 
     # -- asyncio.Protocol
 
@@ -301,12 +321,17 @@ class Pool(Generic[S]):
         # than a timer per request, and a budget is seconds, not milliseconds)
         self.active: dict[S, None] = {}
         self.sweeping: asyncio.TimerHandle | None = None
+        # protocol objects whose connection moved on when their response completed: reused for
+        # the next hand-over, so a request allocates none (and leaves no garbage to collect)
+        self.spares: list[S] = []
         self._sweep_at = 0.0
+        self._idle_sweep = False  # the pending sweep is the slow one for idle connections
         self._idle_checked = 0.0
 
     def watch(self, conn: S) -> None:
         self.active[conn] = None
-        self._schedule()
+        if self.sweeping is None or self._idle_sweep:
+            self._schedule()
 
     def unwatch(self, conn: S) -> None:
         self.active.pop(conn, None)
@@ -319,7 +344,7 @@ class Pool(Generic[S]):
             if self._sweep_at <= due:
                 return
             self.sweeping.cancel()
-        self._sweep_at = due
+        self._sweep_at, self._idle_sweep = due, not self.active
         self.sweeping = self.loop.call_at(due, self._sweep)
 
     def _sweep(self) -> None:
@@ -382,14 +407,30 @@ class Pool(Generic[S]):
             )
         return conn
 
+    def successor(self) -> S:
+        """A protocol object to take over a connection whose response has completed."""
+        if self.spares:
+            conn = self.spares.pop()
+            conn._recycled()
+            return conn
+        return self.factory()
+
+    def spare(self, conn: S) -> None:
+        if len(self.spares) < self.limit:
+            self.spares.append(conn)
+        else:
+            conn._retired()
+
     def release(self, conn: S) -> None:
         if len(self.idle) >= self.max_idle:
             conn.close()  # more idle connections than asked for: each may pin an upstream worker
             return
         conn.idle_since = self.loop.time()
         self.idle.append(conn)
-        self._schedule()
-        self._wake_one()
+        if self.sweeping is None:
+            self._schedule()
+        if self.waiters:
+            self._wake_one()
 
     def forget(self, conn: S) -> None:
         if conn.counted:
