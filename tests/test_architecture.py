@@ -86,6 +86,8 @@ PURE = [
     "shadow/records.py",
     "shadow/gate.py",
     "shadow/samples.py",
+    "shadow/recording.py",
+    "shadow/runs.py",
 ]
 IMPURE_MODULES = {
     "os",
