@@ -86,6 +86,7 @@ from shadow.tables import (
 from shadow.writer import StoreWriter
 
 _SAMPLE_CHARS = 256 * 1024  # one stored side at most; a sample shows a place, not a dump
+_CREATE_ATTEMPTS = len(metadata.tables) + 1  # each collision means one more table exists
 
 __all__ = [
     "CountRow", "Epoch", "FieldRow", "LatencyRow", "Rows", "Store", "StoreMissing", "StoreWriter",
@@ -193,13 +194,26 @@ class Store:
 
     def create(self) -> None:
         """Create the tables that are missing, and bring older ones up to date."""
-        try:
-            metadata.create_all(self.engine)
-        except DatabaseError:
-            # another gateway created a table between our check and our CREATE: look again
-            metadata.create_all(self.engine)
+        seen = -1
+        for attempt in range(_CREATE_ATTEMPTS):
+            try:
+                metadata.create_all(self.engine)
+                break
+            except DatabaseError:
+                # another opener (a gateway, the flip history beside us) created a table between
+                # our check and our CREATE, and may still be creating the next: look again, for
+                # as long as tables keep appearing (a store that cannot be reached makes none)
+                present = self._present()
+                if attempt == _CREATE_ATTEMPTS - 1 or present <= seen:
+                    raise
+                seen = present
         if self.engine.dialect.name in ("mysql", "mariadb"):
             self._widen_floats()
+
+    def _present(self) -> int:
+        """How many of the store's tables exist now."""
+        with self.engine.connect() as conn:
+            return len(set(inspect(conn).get_table_names()) & set(metadata.tables))
 
     def _widen_floats(self) -> None:
         """Stores made before times were DOUBLE hold them as 4-byte FLOATs: widen them (the

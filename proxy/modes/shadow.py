@@ -52,7 +52,7 @@ from proxy.table.model import SAFE_METHODS, Route, RouteTable, ShadowConfig
 from proxy.table.model import Side as Primary
 from shadow.experiment import Experiment, RequestInfo, observe
 from shadow.observation import Observation, Side
-from shadow.records import Result
+from shadow.records import Recorded, Result
 from shadow.settings import ShadowSettings, sampled
 from shadow.store import Store
 
@@ -128,6 +128,9 @@ class ShadowMode:
         await self.stores.stop()
 
     def plan(self, snapshot: Snapshot, route: Route) -> RoutePlan:
+        return self._plans_of(snapshot)[route.id]
+
+    def _plans_of(self, snapshot: Snapshot) -> dict[str, RoutePlan]:
         cached = self._plans.get(id(snapshot))
         if cached is None or cached[0] is not snapshot:
             cached = (snapshot, plan_routes(snapshot.table))
@@ -136,7 +139,12 @@ class ShadowMode:
             self._plans[id(snapshot)] = cached
             self.experiment.settings = shadow_settings(snapshot.table.shadow)
             self.stores.follow(snapshot.table)
-        return cached[1][route.id]
+        return cached[1]
+
+    def keep(self, snapshot: Snapshot, request: Recorded) -> bool:
+        """A recorded request (`record:`), to the store of the table it was served on."""
+        self._plans_of(snapshot)  # the first request on a table opens its store
+        return self.stores.sink.put(request)
 
     # ------------------------------------------------------------ one request
 
