@@ -165,6 +165,7 @@ class Gateway:
                 elapsed * 1000,
                 exchange.bytes_out,
                 exchange.error,
+                scope["query_string"].decode("latin-1"),
             )
             metrics.finished(route_id, mode, side, exchange.status, elapsed)
             if recording is not None:
