@@ -40,7 +40,6 @@ class LeftOut(enum.Enum):
     NOT_COMPARED = "not_compared"  # its route has no native side to compare (legacy mode)
     UNKNOWN_ROUTE = "unknown_route"  # the source names a route the table does not have
     BAD_PATH = "bad_path"  # a path the gateway refuses (400): no side would see it
-    OVER_LIMIT = "over_limit"  # past --limit
 
 
 @dataclass(slots=True)

@@ -61,6 +61,7 @@ class Request:
     status: int | None = None  # the status the client got then
     side: str | None = None  # legacy | native: the side that gave that answer, when known
     route: str | None = None  # the route the source says it took, when it says
+    recorded: int | None = None  # the recorded request's row number, when it is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,5 +167,5 @@ def from_recorded(rows: Iterable[Recorded]) -> Iterator[Request]:
     for r in rows:
         yield Request(
             r.method, r.target, f"recorded #{r.id}", r.at, r.headers, r.body, r.status, r.side,
-            r.route,
+            r.route, r.id,
         )  # fmt: skip

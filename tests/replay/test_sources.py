@@ -101,5 +101,5 @@ def test_recorded_requests_replay_as_they_were_kept() -> None:
     [request] = from_recorded([row])
     assert request == Request(
         "POST", "/api/users", "recorded #7", 5.0, (("accept", "*/*"),), b"{}", 201, "legacy",
-        "users.create",
+        "users.create", 7,
     )  # fmt: skip
