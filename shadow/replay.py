@@ -55,12 +55,16 @@ Pause = Callable[[asyncio.Event, float], Awaitable[bool]]
 @dataclass(frozen=True, slots=True)
 class Plan:
     """Where a request goes: its route, the route's settings for its method, and the path the
-    gateway matches and forwards (normalised) with its query."""
+    gateway matches (normalised) with its query, and forwards unless the route sends a side
+    another."""
 
     route: str
     settings: ShadowSettings
     path: str
     query: str
+    # the path a side is sent when the route sends it another (None: `path`)
+    legacy_path: str | None = None
+    native_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,7 @@ class Progress:
 
     total: int | None = None  # requests that will be sent, when counted before the run
     sent: int = 0
+    done: int = 0  # of those sent, the ones whose comparison is over
     matched: int = 0  # matched, and ignored (they differed only where differences do not count)
     mismatched: int = 0
     errored: int = 0
@@ -166,20 +171,26 @@ class Replay:
         self.progress.started = self.monotonic()
         room = asyncio.Semaphore(self.limits.concurrency)
         running: set[asyncio.Task[None]] = set()
-        for request, plan, rid in self._sendable(lines, totals):
-            await room.acquire()
-            if stop.is_set() or not await self._paced(stop):
-                room.release()
-                break
-            totals.sent += 1
-            self.progress.sent += 1
-            task = asyncio.create_task(self._one(request, plan, rid))
-            running.add(task)
-            task.add_done_callback(running.discard)
-            task.add_done_callback(lambda _: room.release())
-            await self._keep_up()
-        while running:
-            await asyncio.wait(set(running))
+        try:
+            for request, plan, rid in self._sendable(lines, totals):
+                await room.acquire()
+                if stop.is_set() or not await self._paced(stop):
+                    room.release()
+                    break
+                totals.sent += 1
+                self.progress.sent += 1
+                task = asyncio.create_task(self._one(request, plan, rid))
+                running.add(task)
+                task.add_done_callback(running.discard)
+                task.add_done_callback(lambda _: room.release())
+                await self._keep_up()
+            while running:
+                await asyncio.wait(set(running))
+        except asyncio.CancelledError:  # stopped at once: the requests in flight end too
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
 
     def _sendable(
         self, lines: Iterable[Line], totals: Totals, *, count_only: bool = False
@@ -252,6 +263,8 @@ class Replay:
         except Exception:  # a bug of ours: counted and logged, the run goes on
             self.experiment.faults += 1
             log.exception("replaying %s failed", rid)
+        finally:
+            self.progress.done += 1
 
     async def _compare(self, line: Request, plan: Plan, rid: str) -> None:
         sides, s = self.sides, plan.settings
