@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from proxy.cli import controls as controlcli
+from proxy.cli import export as export_cli
 from proxy.cli import flips as flipcli
 from proxy.cli import nginx as nginx_cli
 from proxy.cli import parity as parity_cli
@@ -356,6 +357,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         "send logged or recorded requests to both sides and compare them; exit 1 on differences",
         replay_cli.configure,
         replay_cli.run,
+    ),
+    "export-tests": (
+        "write a pytest test for each difference a replay found",
+        export_cli.configure,
+        export_cli.run,
     ),
 }
 

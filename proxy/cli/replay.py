@@ -35,12 +35,13 @@ from rich.console import Console
 from proxy.cli import parity as parity_cli
 from proxy.cli import progress
 from proxy.cli.runs import render_run
-from proxy.modes.replay import GatewaySides
+from proxy.modes.replay import GatewaySides, replay_host
 from proxy.modes.shadow import shadow_settings
 from proxy.operator.parity import parse_since
 from proxy.sides.probe import header_lines
 from proxy.table.model import RouteTable, TableError
 from proxy.table.parser import default_config_path, load
+from proxy.table.snapshot import build_snapshot
 from shadow.experiment import Experiment
 from shadow.replay import Limits, Replay
 from shadow.runs import RunInfo, RunState, Totals, run_id
@@ -193,6 +194,7 @@ def _options(args: argparse.Namespace, asked: Asked) -> dict[str, object]:
         "concurrency": limits.concurrency, "writes": "dry_run" if limits.writes else "none",
         "since": limits.since, "until": limits.until,
         "headers": sorted({name.lower() for name, _ in asked.headers}),
+        "host": replay_host(build_snapshot(asked.table), asked.headers),  # not a secret
         "native": asked.table.native.url or asked.table.native.app,
     }  # fmt: skip
 

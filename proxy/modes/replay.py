@@ -63,10 +63,12 @@ class GatewaySides:
         self.table = table
         self.snapshot: Snapshot = build_snapshot(table)
         self.legacy_timeout = table.legacy.timeout
-        self.extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-        if not any(k == b"host" for k, _ in self.extra):
-            host = self.snapshot.legacy.upstream.host_header.encode("latin-1")
-            self.extra.append((b"host", host))
+        self.extra = [
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in headers
+            if k.lower() != "host"
+        ]
+        self.extra.append((b"host", replay_host(self.snapshot, headers).encode("latin-1")))
         self.routes = {route.id: route for route in table.routes}
         self._settings = {route.id: _settings(table, route) for route in table.routes}
         self.native_app = native_app
@@ -158,6 +160,12 @@ class GatewaySides:
             "query_string": plan.query.encode("latin-1", "replace"), "root_path": "",
             "headers": headers, "client": (_PEER, 0), "server": (_PEER, 80),
         }  # fmt: skip
+
+
+def replay_host(snapshot: Snapshot, headers: Sequence[tuple[str, str]]) -> str:
+    """The Host every replayed request carries: the operator's, else the legacy side's own."""
+    given = [v for k, v in headers if k.lower() == "host"]
+    return given[-1] if given else snapshot.legacy.upstream.host_header
 
 
 def _settings(
