@@ -35,6 +35,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -61,6 +62,12 @@ _TALLY_MAX = 100  # requests counted before the tally goes to the writer
 WINDOW = 1.0  # seconds over which in-process calls' share of the time is taken
 _TALLY_SECONDS = 1.0  # ... or once the oldest in it is this old
 Call = Callable[[], Awaitable[Observation]]
+# One tree diff at a time, whatever the compare threads: deepdiff parses paths with
+# ast.literal_eval, and CPython 3.11's AST constructor keeps its recursion depth in state
+# shared by every thread, so two parsing at once can fail ("AST constructor recursion depth
+# mismatch", python/cpython#106905) and lose the comparison. deepdiff holds the interpreter
+# lock throughout anyway: serialising it costs no parallelism.
+TREE_DIFFS = threading.Lock()
 
 
 class ResultSink(Protocol):
@@ -409,7 +416,8 @@ def _compare_within_budget(
         return quick
     allowed = job.budget is None or job.budget.take()
     if allowed or source is Source.AA:
-        return compare(job.primary, other, rules)  # lifting again costs µs; the diff costs ms
+        with TREE_DIFFS:  # lifting again costs µs; the diff costs ms
+            return compare(job.primary, other, rules)
     return quick
 
 
