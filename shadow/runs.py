@@ -51,6 +51,7 @@ class Totals:
     left_out: Counter[str] = field(default_factory=Counter)  # LeftOut value → requests
     # route → requests of it left out because their route cannot be compared
     not_compared_routes: Counter[str] = field(default_factory=Counter)
+    failed: int = 0  # sent, but the comparison failed inside the replay (a bug: see its log)
 
     def leave_out(self, why: LeftOut, route: str | None = None) -> None:
         self.left_out[why.value] += 1
@@ -63,6 +64,7 @@ class Totals:
             "sent": self.sent,
             "left_out": dict(sorted(self.left_out.items())),
             "not_compared_routes": dict(sorted(self.not_compared_routes.items())),
+            "failed": self.failed,
         }
 
     @classmethod
@@ -72,6 +74,7 @@ class Totals:
             int(data.get("sent", 0)),
             Counter({str(k): int(v) for k, v in dict(data.get("left_out", {})).items()}),
             Counter({str(k): int(v) for k, v in dict(data.get("not_compared_routes", {})).items()}),
+            int(data.get("failed", 0)),
         )
 
 

@@ -244,7 +244,7 @@ def _run_report(store: Store, args: argparse.Namespace) -> int:
         sys.stdout.write(render_markdown(run_report(store, info.id), f"Replay {info.id}"))
     else:
         render_run(Console() if sys.stdout.isatty() else Console(width=200), store, info.id)
-    return 1 if failing(run_report(store, info.id)) else 0
+    return 1 if failing(run_report(store, info.id), info) else 0
 
 
 def run_noise(args: argparse.Namespace) -> int:

@@ -252,8 +252,9 @@ async def _main(
         err.print(
             f"{stats.dropped} results could not be stored ({stats.error or 'store too slow'})"
         )
+    totals.failed = experiment.faults
     if experiment.faults:
-        err.print(f"{experiment.faults} requests failed inside the replay (see the log)")
+        err.print(f"{experiment.faults} comparisons failed inside the replay (see the log above)")
     return state, totals
 
 

@@ -7,9 +7,9 @@
     per route, the differing values: the newest stored pair of each field, side by side
     how to turn them into tests: strangler export-tests --run <id>
 
-A run fails (the commands exit 1) when a route differs at a field that is not noise, or a
-comparison errored: a replay has no tree-diff budget and no rate thresholds to wait for, so any
-difference it found is one to look at.
+A run fails (the commands exit 1) when a route differs at a field that is not noise, a
+comparison errored, or one failed inside the replay: a replay has no tree-diff budget and no
+rate thresholds to wait for, so any difference it found is one to look at.
 """
 
 from __future__ import annotations
@@ -41,9 +41,11 @@ def run_report(store: Store, run: str) -> Report:
     return build_report(rows, bucket_seconds=store.bucket_seconds)
 
 
-def failing(report: Report) -> bool:
-    """A route differs at a field that is not noise, or a comparison errored."""
-    return any(r.fields or r.errored for r in report.routes)
+def failing(report: Report, info: RunInfo | None = None) -> bool:
+    """A route differs at a field that is not noise, a comparison errored, or one failed inside
+    the replay (a request sent and never compared)."""
+    failed = info is not None and info.totals.failed > 0
+    return failed or any(r.fields or r.errored for r in report.routes)
 
 
 def summary(info: RunInfo) -> str:
@@ -64,6 +66,8 @@ def summary(info: RunInfo) -> str:
         left.append(part)
     if left:
         text += "; left out: " + ", ".join(left)
+    if t.failed:
+        text += f"; {t.failed:,} comparisons failed inside the replay, uncompared"
     return text + "."
 
 
@@ -87,7 +91,7 @@ def render_run(console: Console, store: Store, run: str) -> bool:
         ))  # fmt: skip
     elif not report.routes:
         console.print(Text("Nothing was compared."))
-    return failing(report)
+    return failing(report, info)
 
 
 def run_json(store: Store, run: str) -> dict[str, Any] | None:

@@ -256,3 +256,21 @@ def test_a_missing_log_or_store_is_named(site: Path, capsys: pytest.CaptureFixtu
     assert "nope.log: no such file" in capsys.readouterr().err
     assert main(["replay", "--recorded", "--config", str(site / "routing.yaml")]) == 1
     assert f"no parity store at {site}/p.db" in capsys.readouterr().err
+
+
+def test_a_comparison_that_failed_inside_the_replay_fails_the_run(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from proxy.cli.runs import render_run
+    from shadow.runs import RunInfo, Totals
+    from shadow.runstore import begin, end
+
+    store = open_store(f"sqlite:///{tmp_path}/p.db")
+    try:
+        begin(store, RunInfo("r1", 1.0, "access log x", {}))
+        end(store, "r1", RunState.FINISHED, 2.0, Totals(read=3, sent=3, failed=1))
+        console = Console(record=True, width=200)
+        assert render_run(console, store, "r1") is True  # nothing differed, one never compared
+        assert "1 comparisons failed inside the replay" in console.export_text()
+    finally:
+        store.close()

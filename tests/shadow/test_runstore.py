@@ -77,7 +77,7 @@ def test_runs_are_listed_newest_first_and_latest_names_the_newest(store: Store) 
     assert (got.state, got.ended, got.options) == (RunState.STOPPED, 1500.0, {"limit": 10})
     assert got.totals.to_json() == {
         "read": 12, "sent": 9, "left_out": {"not_compared": 1, "unmatched": 1},
-        "not_compared_routes": {"legacy.only": 1},
+        "not_compared_routes": {"legacy.only": 1}, "failed": 0,
     }  # fmt: skip
     assert read_run(store, "no-such-run") is None
     assert first.id == "19700101-001640-aaaa"
