@@ -15,7 +15,7 @@ import enum
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -102,3 +102,41 @@ def run_from_row(
         id, float(started), source, json.loads(options or "{}"), RunState(state),
         None if ended is None else float(ended), Totals.from_json(json.loads(totals or "{}")),
     )  # fmt: skip
+
+
+_REASONS = {
+    LeftOut.UNREADABLE.value: "not requests",
+    LeftOut.OUTSIDE.value: "outside the times or routes asked",
+    LeftOut.UNMATCHED.value: "matched no route",
+    LeftOut.NOT_COMPARED.value: "on routes with no native side to compare",
+    LeftOut.UNKNOWN_ROUTE.value: "under a route the table no longer has",
+    LeftOut.BAD_PATH.value: "with a path the gateway refuses",
+}
+
+
+def describe(info: RunInfo) -> str:
+    """The run in one paragraph: how it ended, its source, what was sent and left out."""
+    t = info.totals
+    took = ""
+    if info.ended is not None:
+        took = f" in {timedelta(seconds=round(info.ended - info.started))}"
+    text = (
+        f"Replay {info.id}: {info.state.value}{took}, started {_when(info.started)}; "
+        f"{info.source}; {t.read:,} requests read, {t.sent:,} sent"
+    )
+    left = []
+    for why, n in sorted(t.left_out.items()):
+        part = f"{n:,} {_REASONS.get(why, why)}"
+        if why == LeftOut.NOT_COMPARED.value and t.not_compared_routes:
+            routes = ", ".join(f"{r}: {k:,}" for r, k in sorted(t.not_compared_routes.items()))
+            part += f" ({routes})"
+        left.append(part)
+    if left:
+        text += "; left out: " + ", ".join(left)
+    if t.failed:
+        text += f"; {t.failed:,} comparisons failed inside the replay, uncompared"
+    return text + "."
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")

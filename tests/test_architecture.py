@@ -78,6 +78,7 @@ PURE = [
     "proxy/operator/stages.py",
     "proxy/operator/stagehtml.py",
     "proxy/table/controls.py",
+    "proxy/operator/runpages.py",
     "shadow/compare.py",
     "shadow/fieldpath.py",
     "shadow/report.py",

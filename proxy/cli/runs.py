@@ -14,26 +14,16 @@ rate thresholds to wait for, so any difference it found is one to look at.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-from shadow.report import Report, build_report, fmt_time, render_table, to_json
-from shadow.runs import LeftOut, RunInfo
+from shadow.report import Report, build_report, render_table, to_json
+from shadow.runs import RunInfo, describe
 from shadow.runstore import read_run
 from shadow.samples import pick_samples, render_samples_table
 from shadow.store import Store
-
-_REASONS = {
-    LeftOut.UNREADABLE.value: "not requests",
-    LeftOut.OUTSIDE.value: "outside the times or routes asked",
-    LeftOut.UNMATCHED.value: "matched no route",
-    LeftOut.NOT_COMPARED.value: "on routes with no native side to compare",
-    LeftOut.UNKNOWN_ROUTE.value: "under a route the table no longer has",
-    LeftOut.BAD_PATH.value: "with a path the gateway refuses",
-}
 
 
 def run_report(store: Store, run: str) -> Report:
@@ -48,29 +38,6 @@ def failing(report: Report, info: RunInfo | None = None) -> bool:
     return failed or any(r.fields or r.errored for r in report.routes)
 
 
-def summary(info: RunInfo) -> str:
-    t = info.totals
-    took = ""
-    if info.ended is not None:
-        took = f" in {timedelta(seconds=round(info.ended - info.started))}"
-    text = (
-        f"Replay {info.id}: {info.state.value}{took}, started {fmt_time(info.started)}; "
-        f"{info.source}; {t.read:,} requests read, {t.sent:,} sent"
-    )
-    left = []
-    for why, n in sorted(t.left_out.items()):
-        part = f"{n:,} {_REASONS.get(why, why)}"
-        if why == LeftOut.NOT_COMPARED.value and t.not_compared_routes:
-            routes = ", ".join(f"{r}: {k:,}" for r, k in sorted(t.not_compared_routes.items()))
-            part += f" ({routes})"
-        left.append(part)
-    if left:
-        text += "; left out: " + ", ".join(left)
-    if t.failed:
-        text += f"; {t.failed:,} comparisons failed inside the replay, uncompared"
-    return text + "."
-
-
 def render_run(console: Console, store: Store, run: str) -> bool:
     """Print the run; whether it fails (see the module docstring)."""
     info = read_run(store, run)
@@ -79,7 +46,7 @@ def render_run(console: Console, store: Store, run: str) -> bool:
         return True
     report = run_report(store, info.id)
     samples = store.read_rows(run=info.id).samples
-    console.print(Text(summary(info)))
+    console.print(Text(describe(info)))
     console.print(render_table(report, title=f"Replay {info.id}"))
     for route in report.routes:
         pairs = pick_samples(route, samples)
