@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import canary, services, wrk
+from bench import replay as replay_part
 from bench.procs import CLK_TCK, Proc, Registry, http_get, pin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -447,6 +448,8 @@ class Bench:
                 )
         if "6" in parts:
             canary.start(self)
+        if "7" in parts:
+            replay_part.start(self)  # bench/replay.py: the replay part
         if "4" in parts:
             stream = services.start_stream_upstream(self.reg, s.load_cpu)
             self.stream_up = stream
@@ -626,6 +629,8 @@ class Bench:
                 self.part5(rnd)
             if "6" in self.s.parts:
                 canary.part6(self, rnd)
+            if "7" in self.s.parts:
+                replay_part.part7(self, rnd)
             self.save()
 
     def _rotate(self, names: list[str], rnd: int) -> list[Target]:

@@ -19,6 +19,7 @@ from proxy.dispatch import Gateway, Hook
 from proxy.modes.call import ModeHandler
 from proxy.modes.controls import Controls
 from proxy.modes.guards import Guards
+from proxy.modes.recording import Recorder
 from proxy.modes.shadow import ShadowMode
 from proxy.operator.admin import AdminContext, create_admin
 from proxy.operator.controls import control_routes, describe
@@ -153,6 +154,7 @@ def create_app(
     gateway.reloader = reloader
     gateway.shadow = shadow
     gateway.guards = guards
+    gateway.recorder = Recorder(shadow.keep)
     shadow.attach(gateway)
     controls.attach(gateway)
     return gateway

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from proxy import errors, logs
 from proxy.modes import answer
 from proxy.modes.call import Call, ModeHandler
+from proxy.modes.recording import Recorder, Recording
 from proxy.operator.metrics import Metrics, default_metrics
 from proxy.paths import PathRejected, normalise
 from proxy.sides import limits, native
@@ -69,6 +70,7 @@ class Gateway:
         self.reloader: Any = None  # set by create_app: the Reloader
         self.shadow: Any = None  # set by create_app: the ShadowMode (experiment, store)
         self.guards: Any = None  # set by create_app: the Guards (rollbacks, their evidence)
+        self.recorder: Recorder | None = None  # set by create_app: keeps `record:` requests
         self.on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,6 +106,7 @@ class Gateway:
         side: str | None = None  # the side that answers: legacy, native; None for the gateway
         raw = scope.get("raw_path") or scope["path"].encode("utf-8")
         path = raw.decode("latin-1")
+        recording: Recording | None = None
         try:
             try:
                 path = normalise(raw)
@@ -141,6 +144,9 @@ class Gateway:
                     call.legacy_path = fill.render(route.legacy_path, found.params)
                 if route.native_path is not None:
                     call.native_path = fill.render(route.native_path, found.params)
+            if route is not None and route.record is not None and self.recorder is not None:
+                recording = self.recorder.start(call, route.record)
+                call = recording.call if recording is not None else call
             limit = snapshot.table.limits.request_body
             if limit is None:
                 await self.handlers[chosen](call)
@@ -159,8 +165,11 @@ class Gateway:
                 elapsed * 1000,
                 exchange.bytes_out,
                 exchange.error,
+                scope["query_string"].decode("latin-1"),
             )
             metrics.finished(route_id, mode, side, exchange.status, elapsed)
+            if recording is not None:
+                recording.finish(exchange.status, side)
 
     async def _limited(self, call: Call, mode: Mode, limit: int) -> None:
         """A request under `limits.request_body` (see proxy.sides.limits)."""

@@ -32,6 +32,8 @@ from typing import IO, Any, BinaryIO, TextIO, cast
 import orjson
 import structlog
 
+from shadow.redact import is_secret_key, redact_query
+
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "set_cookie", "x-api-key"}
 )
@@ -237,8 +239,10 @@ def access(
     duration_ms: float,
     bytes_out: int,
     error: str = "",
+    query: str = "",
 ) -> None:
-    """The one access line of a request."""
+    """The one access line of a request. `query`, when there is one, with the values of
+    credential-looking keys masked: the line is enough to replay the request, never a secret."""
     fields: dict[str, Any] = {
         "request_id": request_id,
         "route": route,
@@ -249,6 +253,8 @@ def access(
         "duration_ms": round(duration_ms, 2),
         "bytes_out": bytes_out,
     }
+    if query:
+        fields["query"] = redact_query(query) if is_secret_key(query) else query
     if error:
         fields["error"] = error
     if _fast_write is None:  # the console: a person watching, not a log pipeline

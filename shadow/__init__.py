@@ -24,6 +24,9 @@ Modules, in the order data flows through them:
     report       rows → Report; render_table, render_markdown, to_json
     samples      the newest sample pair of each differing field, values side by side
     gate         rows → Verdict: ready to flip, or blocked and why
+    recording    what of a request a route's `record:` may keep: never a credential
+    runs         replay runs: id, state, what each left out and why
+    runstore     runs and recorded requests in the store; RunSink, a run's evidence apart
 
 Wiring, in the gateway's lifespan:
 

@@ -35,6 +35,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,7 +51,9 @@ from shadow.records import RequestInfo, Result, Sample, Source
 from shadow.redact import redact_query, redact_text, redact_tree
 from shadow.settings import DEFAULTS, DiffBudget, ShadowSettings, compiled, sampled
 
-__all__ = ["DiffBudget", "Experiment", "RequestInfo", "ShadowSettings", "observe", "sampled"]
+__all__ = [
+    "DiffBudget", "Experiment", "RequestInfo", "ShadowSettings", "observe", "sampled", "wants_aa",
+]  # fmt: skip
 
 log = logging.getLogger("strangler.shadow")
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -59,6 +62,12 @@ _TALLY_MAX = 100  # requests counted before the tally goes to the writer
 WINDOW = 1.0  # seconds over which in-process calls' share of the time is taken
 _TALLY_SECONDS = 1.0  # ... or once the oldest in it is this old
 Call = Callable[[], Awaitable[Observation]]
+# One tree diff at a time, whatever the compare threads: deepdiff parses paths with
+# ast.literal_eval, and CPython 3.11's AST constructor keeps its recursion depth in state
+# shared by every thread, so two parsing at once can fail ("AST constructor recursion depth
+# mismatch", python/cpython#106905) and lose the comparison. deepdiff holds the interpreter
+# lock throughout anyway: serialising it costs no parallelism.
+TREE_DIFFS = threading.Lock()
 
 
 class ResultSink(Protocol):
@@ -148,8 +157,7 @@ class Experiment:
         if self._closed or len(self._tasks) >= min(s.max_in_flight, self.settings.max_in_flight):
             self._shed(route, at)
             return
-        aa = again is not None and request.method.upper() in SAFE_METHODS
-        aa_call = again if aa and sampled(request.request_id + "#aa", s.noise_sample) else None
+        aa_call = again if again is not None and wants_aa(request, s) else None
         local_full = not self.room_in_process(s)
         if local_full and in_process[0]:
             self._shed(route, at)
@@ -157,10 +165,7 @@ class Experiment:
         if local_full and in_process[1]:
             aa_call = None
         self._flush_tallies(at, route)
-        noise, kinds = self.ledger.noise_rules(route, s.thresholds)
-        headers = tuple(h.lower() for h in s.headers)
-        rules = Rules(headers, compiled(s.ignore), noise, noise_kinds=kinds)
-        job = _Job(route, request, at, primary, rules, compiled(s.redact), self.budget)
+        job = self._job(route, request, at, primary, s)
         if in_process[0]:
             candidate = self.counted(candidate)
         if aa_call is not None and in_process[1]:
@@ -168,6 +173,31 @@ class Experiment:
         task = asyncio.get_running_loop().create_task(self._run(job, candidate, aa_call, s))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _job(
+        self, route: str, request: RequestInfo, at: float, primary: Observation, s: ShadowSettings
+    ) -> _Job:
+        """One comparison to run: the route's rules, with the noise learned so far."""
+        noise, kinds = self.ledger.noise_rules(route, s.thresholds)
+        headers = tuple(h.lower() for h in s.headers)
+        rules = Rules(headers, compiled(s.ignore), noise, noise_kinds=kinds)
+        return _Job(route, request, at, primary, rules, compiled(s.redact), self.budget)
+
+    async def run_now(
+        self,
+        route_id: str,
+        request: RequestInfo,
+        primary: Observation,
+        candidate: Call,
+        primary_again: Call | None = None,
+        *,
+        settings: ShadowSettings,
+    ) -> None:
+        """Compare one request and hand its results on, returning when they are handed: no
+        sampling, no caps, nothing shed (a replay, which waits rather than drops). The same
+        rules, learned noise, comparison, redaction and results as `submit`."""
+        job = self._job(route_id, request, self.clock(), primary, settings)
+        await self._run(job, candidate, primary_again, settings)
 
     def in_process_cap(self, s: ShadowSettings) -> int:
         """Calls in this process allowed at once: the route's cap within the global one."""
@@ -299,6 +329,13 @@ class Experiment:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
+def wants_aa(request: RequestInfo, s: ShadowSettings) -> bool:
+    """Whether the primary is called a second time for this request (A/A, noise): a sampled
+    share of safe requests, the same ones however often the request is seen."""
+    safe = request.method.upper() in SAFE_METHODS
+    return safe and sampled(request.request_id + "#aa", s.noise_sample)
+
+
 async def observe(call: Call, side: Side, budget: float) -> Observation:
     """Call one side under its timeout; every way it can fail becomes an errored observation."""
     loop = asyncio.get_running_loop()
@@ -379,7 +416,8 @@ def _compare_within_budget(
         return quick
     allowed = job.budget is None or job.budget.take()
     if allowed or source is Source.AA:
-        return compare(job.primary, other, rules)  # lifting again costs µs; the diff costs ms
+        with TREE_DIFFS:  # lifting again costs µs; the diff costs ms
+            return compare(job.primary, other, rules)
     return quick
 
 

@@ -4,6 +4,9 @@ A `Result` is one comparison (or one skipped/shed request). `fold` turns a batch
 increments keyed like the store's tables: one counter row per (route, time bucket), latency
 histogram slots per side, difference counts per field and kind (primary/candidate and A/A apart),
 and at most `SAMPLES_PER_FIELD` samples per (route, field). Pure: times come in with the results.
+
+A `Recorded` request (a route's `record:`) travels the same way, through the same writer, and is
+kept as it is: one row each, already stripped of credentials (see `shadow.recording`).
 """
 
 from __future__ import annotations
@@ -78,6 +81,22 @@ class Result:
 
 
 @dataclass(frozen=True, slots=True)
+class Recorded:
+    """A request kept for replay, as stored: no credentials, `redact:` fields masked."""
+
+    route: str
+    at: float  # epoch seconds
+    request_id: str
+    method: str
+    target: str  # path and query as the client sent them
+    headers: tuple[tuple[str, str], ...]  # names lower-cased
+    body: bytes
+    status: int | None = None  # the answer the client got, when it ended
+    side: str | None = None  # legacy | native: who gave it
+    id: int | None = None  # the store's row number, once stored
+
+
+@dataclass(frozen=True, slots=True)
 class SampleRow:
     route: str
     field: str
@@ -104,9 +123,10 @@ class Batch:
     latency: Counter[tuple[str, int, str, int]] = field(default_factory=Counter)  # + slot
     fields: Counter[tuple[str, int, str, str, str]] = field(default_factory=Counter)
     samples: dict[tuple[str, str, int], SampleRow] = field(default_factory=dict)
+    recorded: list[Recorded] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.counts or self.fields or self.samples)
+        return bool(self.counts or self.fields or self.samples or self.recorded)
 
 
 def bucket_of(at: float, width: int) -> int:
@@ -135,10 +155,15 @@ def sample_slot(request_id: str) -> int:
     return int.from_bytes(digest, "big") % SAMPLES_PER_FIELD
 
 
-def fold(results: Iterable[Result], width: int = 60, dropped: int = 0, now: float = 0.0) -> Batch:
+def fold(
+    results: Iterable[Result | Recorded], width: int = 60, dropped: int = 0, now: float = 0.0
+) -> Batch:
     batch = Batch()
     for result in results:
-        _fold_one(batch, result, bucket_of(result.at, width))
+        if isinstance(result, Recorded):
+            batch.recorded.append(result)
+        else:
+            _fold_one(batch, result, bucket_of(result.at, width))
     if dropped:
         batch.counts["", bucket_of(now, width), "dropped"] += dropped  # route "" = the store
     return batch

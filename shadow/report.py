@@ -334,11 +334,9 @@ def _notes(r: RouteReport) -> list[str]:
     return [n for n in (epoch_note(r), diffed_note(r)) if n]
 
 
-def render_table(report: Report) -> RenderableType:
+def render_table(report: Report, title: str = "Shadow parity") -> RenderableType:
     """For the terminal; cells are plain text, so `[*]` in a path is never read as markup."""
-    parts: list[RenderableType] = [
-        _table("Shadow parity", _HEADINGS, map(_summary_cells, report.routes))
-    ]
+    parts: list[RenderableType] = [_table(title, _HEADINGS, map(_summary_cells, report.routes))]
     if report.routes:
         parts.append(Text(LEGEND, "dim"))
     for r in report.routes:
@@ -363,8 +361,8 @@ def _table(title: str, headings: list[str], rows: Iterable[list[str]]) -> Table:
     return table
 
 
-def render_markdown(report: Report) -> str:
-    out = ["# Shadow parity", "", *_md_table(_HEADINGS, map(_summary_cells, report.routes))]
+def render_markdown(report: Report, title: str = "Shadow parity") -> str:
+    out = [f"# {title}", "", *_md_table(_HEADINGS, map(_summary_cells, report.routes))]
     if report.routes:
         out += ["", LEGEND + "."]
     for r in report.routes:

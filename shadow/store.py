@@ -10,6 +10,10 @@ Tables, all keyed so that several gateway processes can write one store at once:
   the bound holds without reading before writing
 - `shadow_epochs`  (route, started): each reset of a route's evidence (`Store.reset`); reports
   and gates count a route from its latest one (`records.in_epoch`), older rows stay for history
+- `replay_counts`, `replay_latency`, `replay_fields`, `replay_samples`: the same four, each row
+  behind the id of the replay run that found it (`write(batch, run=ID)`, `read_rows(run=ID)`),
+  so a replay's evidence never reaches live reports or gates; `replay_runs`, one row a run, and
+  `recorded_requests`, the requests routes keep for replay, are read through `shadow.runstore`
 
 Opening a store creates the tables it lacks, so a store written by an older version gains the
 newer tables (`shadow_epochs`) the first time a gateway or `strangler reset` opens it; readers
@@ -29,6 +33,7 @@ store recovers without a restart or a reload.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -57,6 +62,7 @@ from shadow.records import (
     Epoch,
     FieldRow,
     LatencyRow,
+    Recorded,
     Rows,
     SampleRow,
     Source,
@@ -69,11 +75,18 @@ from shadow.tables import (
     fields,
     latency,
     metadata,
+    recorded,
+    run_counts,
+    run_fields,
+    run_latency,
+    run_samples,
+    runs,
     samples,
 )
 from shadow.writer import StoreWriter
 
 _SAMPLE_CHARS = 256 * 1024  # one stored side at most; a sample shows a place, not a dump
+_CREATE_ATTEMPTS = len(metadata.tables) + 1  # each collision means one more table exists
 
 __all__ = [
     "CountRow", "Epoch", "FieldRow", "LatencyRow", "Rows", "Store", "StoreMissing", "StoreWriter",
@@ -181,13 +194,26 @@ class Store:
 
     def create(self) -> None:
         """Create the tables that are missing, and bring older ones up to date."""
-        try:
-            metadata.create_all(self.engine)
-        except DatabaseError:
-            # another gateway created a table between our check and our CREATE: look again
-            metadata.create_all(self.engine)
+        seen = -1
+        for attempt in range(_CREATE_ATTEMPTS):
+            try:
+                metadata.create_all(self.engine)
+                break
+            except DatabaseError:
+                # another opener (a gateway, the flip history beside us) created a table between
+                # our check and our CREATE, and may still be creating the next: look again, for
+                # as long as tables keep appearing (a store that cannot be reached makes none)
+                present = self._present()
+                if attempt == _CREATE_ATTEMPTS - 1 or present <= seen:
+                    raise
+                seen = present
         if self.engine.dialect.name in ("mysql", "mariadb"):
             self._widen_floats()
+
+    def _present(self) -> int:
+        """How many of the store's tables exist now."""
+        with self.engine.connect() as conn:
+            return len(set(inspect(conn).get_table_names()) & set(metadata.tables))
 
     def _widen_floats(self) -> None:
         """Stores made before times were DOUBLE hold them as 4-byte FLOATs: widen them (the
@@ -202,13 +228,14 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def write(self, batch: Batch) -> None:
+    def write(self, batch: Batch, run: str | None = None) -> None:
+        """Add a batch to the live evidence, or (`run`) to that replay run's."""
         recreated = False
         attempt = 0
         while True:
             try:
                 with self.engine.begin() as conn:
-                    _write(conn, batch)
+                    _write(conn, batch, _RUN if run is not None else _LIVE, run)
                 return
             except DBAPIError as exc:
                 # the transaction rolled back and nothing of the batch was counted, so the
@@ -227,12 +254,19 @@ class Store:
                 time.sleep(0.05 * attempt)
 
     def prune(self, before: float) -> int:
-        """Delete buckets and samples older than `before` (epoch seconds); rows deleted."""
+        """Delete buckets, samples, recorded requests and replay runs (with their evidence)
+        older than `before` (epoch seconds); rows deleted."""
         deleted = 0
         with self.engine.begin() as conn:
             for table in (counts, latency, fields):
                 deleted += conn.execute(table.delete().where(table.c.bucket < before)).rowcount
             deleted += conn.execute(samples.delete().where(samples.c.at < before)).rowcount
+            deleted += conn.execute(recorded.delete().where(recorded.c.at < before)).rowcount
+            # read first: MySQL refuses a DELETE whose subquery reads the table it deletes from
+            old = list(conn.scalars(select(runs.c.id).where(runs.c.started < before)))
+            for table in (*_RUN, runs) if old else ():
+                column = table.c.id if table is runs else table.c.run
+                deleted += conn.execute(table.delete().where(column.in_(old))).rowcount
         return deleted
 
     def reset(self, route: str, at: float) -> Epoch:
@@ -255,28 +289,37 @@ class Store:
             query = query.where(epochs.c.route == route)
         return tuple(Epoch(r.route, float(r.started)) for r in conn.execute(query))
 
-    def read_rows(self, since: float | None = None, route: str | None = None) -> Rows:
+    def read_rows(
+        self, since: float | None = None, route: str | None = None, run: str | None = None
+    ) -> Rows:
+        """The live evidence, or (`run`) one replay run's, which has no epochs."""
+        tables = _RUN if run is not None else _LIVE
+        c, x, f, s = (self._select(t, since, route, run) for t in tables)
         with self.engine.connect() as conn:
+            if run is not None and not inspect(conn).has_table(run_counts.name):
+                return Rows()  # an older store, opened for reading: it has no runs
             return Rows(
-                tuple(_count_row(r) for r in conn.execute(self._select(counts, since, route))),
-                tuple(LatencyRow(*r) for r in conn.execute(self._select(latency, since, route))),
+                tuple(_count_row(r) for r in conn.execute(c)),
+                tuple(LatencyRow(*r) for r in conn.execute(x)),
                 tuple(
                     FieldRow(r.route, r.bucket, Source(r.source), r.field, r.kind, r.n)
-                    for r in conn.execute(self._select(fields, since, route))
+                    for r in conn.execute(f)
                 ),
-                tuple(_sample_row(r) for r in conn.execute(self._select(samples, since, route))),
-                self._epochs(conn, route),
+                tuple(_sample_row(r) for r in conn.execute(s)),
+                self._epochs(conn, route) if run is None else (),
             )
 
-    def _select(self, table: Table, since: float | None, route: str | None) -> Any:
-        query = select(table)
-        if since is not None and table is samples:
+    def _select(self, table: Table, since: float | None, route: str | None, run: str | None) -> Any:
+        query = select(*(col for col in table.columns if col.name != "run"))
+        if run is not None:
+            query = query.where(table.c.run == run)
+        if since is not None and table in (samples, run_samples):
             query = query.where(table.c.at >= since)
         elif since is not None:
             # a bucket that started before `since` but ends after it is kept whole: counts
             # cannot be split inside a bucket, and dropping it would hide the newest requests
             query = query.where(table.c.bucket > since - self.bucket_seconds)
-        if route is not None and table is counts:
+        if route is not None and table in (counts, run_counts):
             query = query.where(table.c.route.in_((route, "")))  # "": the store's own drops
         elif route is not None:
             query = query.where(table.c.route == route)
@@ -313,7 +356,14 @@ def _sample_row(r: Any) -> SampleRow:
     )  # fmt: skip
 
 
-def _write(conn: Connection, batch: Batch) -> None:
+_LIVE = (counts, latency, fields, samples)
+_RUN = (run_counts, run_latency, run_fields, run_samples)
+
+
+def _write(conn: Connection, batch: Batch, tables: tuple[Table, ...], run: str | None) -> None:
+    """The batch's rows, added to `tables` (behind `run` when it is a replay run's)."""
+    counts_table, latency_table, fields_table, samples_table = tables
+    behind: dict[str, Any] = {} if run is None else {"run": run}
     count_rows: dict[tuple[str, int], dict[str, Any]] = {}
     for (route, bucket, column), n in batch.counts.items():
         row = count_rows.setdefault((route, bucket), _zero_counts(route, bucket))
@@ -321,16 +371,21 @@ def _write(conn: Connection, batch: Batch) -> None:
     for (route, bucket, side), seconds in batch.seconds.items():
         row = count_rows.setdefault((route, bucket), _zero_counts(route, bucket))
         row[f"{side}_seconds"] += seconds
-    _add(conn, counts, [count_rows[k] for k in sorted(count_rows)])
-    _add(conn, latency, [
-        {"route": r, "bucket": b, "side": s, "slot": slot, "n": n}
+    _add(conn, counts_table, [{**behind, **count_rows[k]} for k in sorted(count_rows)])
+    _add(conn, latency_table, [
+        {**behind, "route": r, "bucket": b, "side": s, "slot": slot, "n": n}
         for (r, b, s, slot), n in sorted(batch.latency.items())
     ])  # fmt: skip
-    _add(conn, fields, [
-        {"route": r, "bucket": b, "source": src, "field": f[:FIELD_LEN], "kind": k, "n": n}
+    _add(conn, fields_table, [
+        {**behind, "route": r, "bucket": b, "source": src, "field": f[:FIELD_LEN], "kind": k,
+         "n": n}
         for (r, b, src, f, k), n in sorted(batch.fields.items())
     ])  # fmt: skip
-    _replace(conn, samples, [_sample_values(batch.samples[k]) for k in sorted(batch.samples)])
+    _replace(conn, samples_table, [
+        {**behind, **_sample_values(batch.samples[k])} for k in sorted(batch.samples)
+    ])  # fmt: skip
+    if batch.recorded:
+        conn.execute(recorded.insert(), [_recorded_values(r) for r in batch.recorded])
 
 
 def _zero_counts(route: str, bucket: int) -> dict[str, Any]:
@@ -347,6 +402,14 @@ def _sample_values(s: SampleRow) -> dict[str, Any]:
         "request_path": s.request_path, "query": s.query, "request_id": s.request_id[:200],
         "primary_side": s.primary[:_SAMPLE_CHARS], "candidate_side": s.candidate[:_SAMPLE_CHARS],
         "error": s.error,
+    }  # fmt: skip
+
+
+def _recorded_values(r: Recorded) -> dict[str, Any]:
+    return {
+        "at": r.at, "route": r.route[:200], "request_id": r.request_id[:200],
+        "method": r.method[:16], "target": r.target, "headers": json.dumps(r.headers),
+        "body": r.body, "status": r.status, "side": r.side,
     }  # fmt: skip
 
 

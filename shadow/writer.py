@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from shadow.records import Batch, Result, fold
+from shadow.records import Batch, Recorded, Result, fold
 from shadow.threads import DaemonWorker
 
 log = logging.getLogger("strangler.shadow")
@@ -96,7 +96,7 @@ class StoreWriter:
         else:
             self.state, self.error = StoreState.UNAVAILABLE, "no store"
         self._unreported_drops = 0
-        self._queue: collections.deque[Result] = collections.deque()
+        self._queue: collections.deque[Result | Recorded] = collections.deque()
         self._writing = 0  # results in the batch on the store's thread now
         self._wake = asyncio.Event()
         self._settled = asyncio.Event()  # the first attempt to open has ended, or none was due
@@ -116,8 +116,9 @@ class StoreWriter:
         self.store, self.state, self.error = store, StoreState.OPEN, None
         self._settled.set()
 
-    def put(self, result: Result) -> bool:
-        """Queue a result; False when it was dropped. Never raises, never waits."""
+    def put(self, result: Result | Recorded) -> bool:
+        """Queue a result (or a recorded request); False when it was dropped. Never raises,
+        never waits."""
         if self._task is None and not self._closing:
             with contextlib.suppress(RuntimeError):  # no running loop: flush() writes later
                 self.start()

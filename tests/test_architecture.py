@@ -78,6 +78,7 @@ PURE = [
     "proxy/operator/stages.py",
     "proxy/operator/stagehtml.py",
     "proxy/table/controls.py",
+    "proxy/operator/runpages.py",
     "shadow/compare.py",
     "shadow/fieldpath.py",
     "shadow/report.py",
@@ -86,6 +87,8 @@ PURE = [
     "shadow/records.py",
     "shadow/gate.py",
     "shadow/samples.py",
+    "shadow/recording.py",
+    "shadow/runs.py",
 ]
 IMPURE_MODULES = {
     "os",

@@ -19,9 +19,11 @@ from rich.console import Console
 from rich.table import Table
 
 from proxy.cli import controls as controlcli
+from proxy.cli import export as export_cli
 from proxy.cli import flips as flipcli
 from proxy.cli import nginx as nginx_cli
 from proxy.cli import parity as parity_cli
+from proxy.cli import replay as replay_cli
 from proxy.table import checks, controls
 from proxy.table.matcher import METHODS, compile_table, unreachable_routes
 from proxy.table.model import Mode, NoRoute, Problem, Redirect, Route, RouteTable, TableError
@@ -350,6 +352,16 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         "a routing.yaml from an nginx server block; --check compares their choices",
         nginx_cli.configure,
         nginx_cli.run,
+    ),
+    "replay": (
+        "send logged or recorded requests to both sides and compare them; exit 1 on differences",
+        replay_cli.configure,
+        replay_cli.run,
+    ),
+    "export-tests": (
+        "write a pytest test for each difference a replay found",
+        export_cli.configure,
+        export_cli.run,
     ),
 }
 

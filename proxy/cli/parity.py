@@ -62,6 +62,9 @@ def configure_report(parser: argparse.ArgumentParser) -> None:
         help="also show, for up to N differing fields per route, the newest stored pair of "
         "values side by side (stored redacted)",
     )
+    parser.add_argument(
+        "--run", metavar="ID", help="a replay run's report (`latest`: the newest run)"
+    )
 
 
 def configure_noise(parser: argparse.ArgumentParser) -> None:
@@ -178,6 +181,8 @@ def run_report(args: argparse.Namespace) -> int:
     if found is None or store is None:
         return 1
     try:
+        if args.run is not None:
+            return _run_report(store, args)
         if unknown_route(found, args.route, store):
             return 1
         rows = store.read_rows(since, args.route)
@@ -219,6 +224,27 @@ def _sides(found: Found, route: str) -> tuple[str, str]:
     if shadow is not None and shadow.primary.value == "native":
         return ("native", "legacy")
     return ("legacy", "native")
+
+
+def _run_report(store: Store, args: argparse.Namespace) -> int:
+    """A replay run's report; its exit code says whether the run differs, as replay's does."""
+    from rich.console import Console
+
+    from proxy.cli.runs import failing, render_run, run_json, run_report
+    from shadow.report import render_markdown
+    from shadow.runstore import read_run
+
+    info = read_run(store, args.run)
+    if info is None:
+        sys.stderr.write(f"no replay run {args.run!r} in this store\n")
+        return 1
+    if args.format == "json":
+        print(json.dumps(run_json(store, info.id), indent=2))
+    elif args.format == "markdown":
+        sys.stdout.write(render_markdown(run_report(store, info.id), f"Replay {info.id}"))
+    else:
+        render_run(Console() if sys.stdout.isatty() else Console(width=200), store, info.id)
+    return 1 if failing(run_report(store, info.id), info) else 0
 
 
 def run_noise(args: argparse.Namespace) -> int:

@@ -40,19 +40,21 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
+
+from starlette.types import ASGIApp, Scope
 
 from proxy.logs import get_logger
 from proxy.modes.storage import StoreHolder
 from proxy.sides.capture import Capture, RequestBody, read_body, replay
-from proxy.sides.forwarder import Exchange, ResponseTap
-from proxy.sides.headers import has_body
+from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap
+from proxy.sides.headers import ClientView, has_body
 from proxy.sides.observe import call_app, call_upstream
 from proxy.table.model import SAFE_METHODS, Route, RouteTable, ShadowConfig
 from proxy.table.model import Side as Primary
 from shadow.experiment import Experiment, RequestInfo, observe
 from shadow.observation import Observation, Side
-from shadow.records import Result
+from shadow.records import Recorded, Result
 from shadow.settings import ShadowSettings, sampled
 from shadow.store import Store
 
@@ -128,6 +130,9 @@ class ShadowMode:
         await self.stores.stop()
 
     def plan(self, snapshot: Snapshot, route: Route) -> RoutePlan:
+        return self._plans_of(snapshot)[route.id]
+
+    def _plans_of(self, snapshot: Snapshot) -> dict[str, RoutePlan]:
         cached = self._plans.get(id(snapshot))
         if cached is None or cached[0] is not snapshot:
             cached = (snapshot, plan_routes(snapshot.table))
@@ -136,7 +141,12 @@ class ShadowMode:
             self._plans[id(snapshot)] = cached
             self.experiment.settings = shadow_settings(snapshot.table.shadow)
             self.stores.follow(snapshot.table)
-        return cached[1][route.id]
+        return cached[1]
+
+    def keep(self, snapshot: Snapshot, request: Recorded) -> bool:
+        """A recorded request (`record:`), to the store of the table it was served on."""
+        self._plans_of(snapshot)  # the first request on a table opens its store
+        return self.stores.sink.put(request)
 
     # ------------------------------------------------------------ one request
 
@@ -228,30 +238,50 @@ class ShadowMode:
         """A call of one side for comparison: the candidate, or the primary again (A/A)."""
         gateway = self.gateway
         assert gateway is not None
-        snapshot = call.snapshot
         native = (plan.primary is Primary.NATIVE) == again
-        side = Side.PRIMARY if again else Side.CANDIDATE
         data = body.data if has_body(call.scope["headers"]) else None
-        scope, path, view = call.scope, call.path_for(native), call.view
-        target = snapshot.legacy if not native else snapshot.native_url
+        return side_call(
+            gateway, call.snapshot, call.scope, call.path_for(native), call.view, data,
+            body.chunks, native=native, side=Side.PRIMARY if again else Side.CANDIDATE,
+            limit=s.max_body, dry_run=dry_run,
+        )  # fmt: skip
 
-        async def upstream() -> Observation:
-            client = gateway.forwarder.client
-            assert target is not None and client is not None
-            return await call_upstream(
-                client, target, scope, path, view, data,
-                side=side, limit=s.max_body, dry_run=dry_run and native,
-            )  # fmt: skip
 
-        async def in_process() -> Observation:
-            if gateway.native_app is None:
-                raise RuntimeError("no native side is configured")
-            return await call_app(
-                gateway.native_app, scope, path, view.request_id, body.chunks,
-                side=side, limit=s.max_body, dry_run=dry_run, state=gateway.native_state,
-            )  # fmt: skip
+def side_call(
+    sides: ObservedSides, snapshot: Snapshot, scope: Scope, path: str, view: ClientView,
+    data: bytes | None, chunks: tuple[bytes, ...], *,
+    native: bool, side: Side, limit: int, dry_run: bool,
+) -> SideCall:  # fmt: skip
+    """One side called only to observe its answer (a candidate, an A/A call, a replay): the
+    native side in-process or at native.url, or the legacy side; `dry_run` marks a native call
+    (the legacy side takes no mark). Shadow mode and replay reach the sides through this alone."""
+    target = snapshot.legacy if not native else snapshot.native_url
 
-        return in_process if native and target is None else upstream
+    async def upstream() -> Observation:
+        client = sides.forwarder.client
+        assert target is not None and client is not None
+        return await call_upstream(
+            client, target, scope, path, view, data,
+            side=side, limit=limit, dry_run=dry_run and native,
+        )  # fmt: skip
+
+    async def in_process() -> Observation:
+        if sides.native_app is None:
+            raise RuntimeError("no native side is configured")
+        return await call_app(
+            sides.native_app, scope, path, view.request_id, chunks,
+            side=side, limit=limit, dry_run=dry_run, state=sides.native_state,
+        )  # fmt: skip
+
+    return in_process if native and target is None else upstream
+
+
+class ObservedSides(Protocol):
+    """What calling a side to observe it needs of the gateway (or of a replay)."""
+
+    forwarder: Forwarder
+    native_app: ASGIApp | None
+    native_state: dict[str, Any] | None
 
 
 def _in_process(snapshot: Snapshot, plan: RoutePlan) -> tuple[bool, bool]:

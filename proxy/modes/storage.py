@@ -2,11 +2,11 @@
 
 One `StoreWriter` per process, on the table's `shadow.store` URL (the table loader has already
 let STRANGLER_STORE override it). The store is opened only once a table keeps evidence (a shadow
-route; a canary, fallback or guard), so an all-legacy gateway creates no database. Opening never
-holds the gateway: the writer opens its store on a thread of its own, under connect and
-statement timeouts, while the gateway serves from the first second; results wait in a bounded
-queue meanwhile, and are dropped and counted while the store cannot be reached (it is tried
-again, with back-off).
+route; a canary, fallback or guard; requests kept by `record:`), so an all-legacy gateway
+creates no database. Opening never holds the gateway: the writer opens its store on a thread of
+its own, under connect and statement timeouts, while the gateway serves from the first second;
+results wait in a bounded queue meanwhile, and are dropped and counted while the store cannot be
+reached (it is tried again, with back-off).
 
 On reload with a different store URL (noticed by the first shadow request on the new table)
 the new store is opened in the background and, once open, takes the results from then on; the
@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from proxy.logs import get_logger
 from proxy.table.model import RouteTable, keeps_evidence
-from shadow.records import Result
+from shadow.records import Recorded, Result
 from shadow.store import Store, StoreWriter, open_store
 from shadow.writer import StoreState, Totals
 
@@ -43,13 +43,14 @@ class Nowhere:
     def __init__(self) -> None:
         self.dropped = 0
 
-    def put(self, result: Result, /) -> bool:
+    def put(self, result: Result | Recorded, /) -> bool:
         self.dropped += 1
         return False
 
 
 def wants_store(table: RouteTable) -> bool:
-    return keeps_evidence(table)
+    """A table that keeps evidence, or records requests, needs the parity store."""
+    return keeps_evidence(table) or any(route.record is not None for route in table.routes)
 
 
 class StoreHolder:

@@ -4,6 +4,7 @@
     GET /_strangler/route/{id}                     one route: gate, trend beside its flips, the
                                                    tree of differing fields, sample pairs
     GET /_strangler/route/{id}/samples?field=F     every stored sample of one field
+    GET /_strangler/runs[/{id}]                    replay runs, and one run (proxy.runs)
     POST /_strangler/route/{id}/reset              start the route's evidence over
     GET /_strangler/metrics                        Prometheus text format (proxy.metrics)
     GET|POST /_strangler/login                     sign in with the admin token (a cookie)
@@ -49,6 +50,7 @@ from proxy.operator.history import FlipStore
 from proxy.operator.htmlparts import esc
 from proxy.operator.metrics import CONTENT_TYPE, Metrics
 from proxy.operator.resets import describe, reset_evidence
+from proxy.operator.runs import run_routes
 from proxy.operator.stages import RouteStatus
 from proxy.table.model import RouteTable
 from proxy.table.snapshot import UNMATCHED
@@ -164,6 +166,7 @@ def dashboard_routes(ctx: AdminContext, sources: Sources) -> list[Route]:
         Route(f"{PREFIX}/route/{{id}}", protect(ctx, route_page), methods=["GET"]),
         Route(f"{PREFIX}/route/{{id}}/samples", protect(ctx, route_page), methods=["GET"]),
         Route(f"{PREFIX}/route/{{id}}/reset", reset, methods=["POST"]),
+        *run_routes(ctx, sources.store, HEADERS),
         *signin_routes(ctx),
     ]
 

@@ -243,6 +243,7 @@ def overview(e: Evidence, *, signed_in: bool = False, config: ConfigState | None
     links = " · ".join(
         f'<a href="{BASE}/{p}">{p}</a>' for p in ("metrics", "routes", "parity", "health")
     )
+    links += f' · <a href="{BASE}/runs">replay runs</a>'
     body = (
         "<h1>Strangler: routes</h1>" + _header(e, config) + _table(headings, rows, "routes")
         + '<p class="quiet">Served since start: requests this gateway answered since it started '

@@ -256,6 +256,15 @@ class GuardConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordConfig:
+    """`record:`: keep a sample of a route's requests in the parity store, for replay."""
+
+    sample: float  # the share of the route's requests kept (chosen by request id)
+    max_body: int = 64 * 1024  # a request with a larger body is not kept
+    redact: tuple[str, ...] = ()  # the route's `shadow.redact`, masked before anything is kept
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     id: str
     methods: frozenset[str] | None  # upper-case; None means "*"; GET implies HEAD
@@ -280,6 +289,7 @@ class Route:
     legacy_path: Fill | None = None
     native_path: Fill | None = None
     answer: Answer | None = None  # the gateway answers; no side is called (mode is unused)
+    record: RecordConfig | None = None  # effective (the table's, merged with the route's)
 
     def allows(self, method: str) -> bool:
         if self.methods is None:

@@ -37,6 +37,7 @@ from proxy.table.model import (
     PathPattern,
     PathTemplate,
     Problem,
+    RecordConfig,
     Route,
     RouteTable,
     SegmentKind,
@@ -175,10 +176,17 @@ LIMITS_KEYS: dict[str, Parser] = {
 EDGE_KEYS: dict[str, Parser] = {
     "trusted_proxies": units.parse_networks,
 }
-TOP_KEYS = ("version", "legacy", "native", "shadow", "gate", "limits", "canary", "edge", "routes")
+RECORD_KEYS: dict[str, Parser] = {
+    "sample": units.parse_fraction,
+    "max_body": units.parse_size,
+}
+TOP_KEYS = (
+    "version", "legacy", "native", "shadow", "gate", "limits", "canary", "edge", "record",
+    "routes",
+)  # fmt: skip
 ROUTE_KEYS = (
     "id", "match", "mode", "shadow", "gate", "canary", "fallback", "guard", "legacy_removed",
-    "legacy_path", "native_path", "respond", "redirect",
+    "legacy_path", "native_path", "respond", "redirect", "record",
 )  # fmt: skip
 ANSWER_KEYS = ("respond", "redirect")
 # a route's own blocks, and the modes that use them; in any other mode a block is kept, checked
@@ -259,7 +267,8 @@ def _read_table(p: _Problems, doc: object, env: Mapping[str, str]) -> RouteTable
     shadow = _read_shadow(p, doc, store)
     gate = _read_gate(p, doc, GateConfig())
     canary = dataclasses.replace(CanaryConfig(), **_read_block(p, doc, "canary", CANARY_KEYS))
-    routes = _read_routes(p, doc, shadow, store, gate, canary)
+    record = _read_block(p, doc, "record", RECORD_KEYS)
+    routes = _read_routes(p, doc, shadow, store, gate, canary, record)
     _require_native_side(p, routes, doc)
     limits = Limits(**_read_block(p, doc, "limits", LIMITS_KEYS))
     edge = Edge(**_read_block(p, doc, "edge", EDGE_KEYS))
@@ -396,6 +405,7 @@ def _read_routes(
     store: str | None,
     gate: GateConfig,
     canary: CanaryConfig,
+    record: dict[str, Any],
 ) -> list[Route]:
     items = doc.get("routes")
     if items is None:
@@ -410,7 +420,7 @@ def _read_routes(
             p.add(line, "a route must be a mapping with id, match and mode")
             continue
         route_id = _read_route_id(p, item, first_line)
-        route = _read_route(p, item, route_id, shadow, store, gate, canary)
+        route = _read_route(p, item, route_id, shadow, store, gate, canary, record)
         if route is not None:
             routes.append(route)
     return routes
@@ -442,6 +452,7 @@ def _read_route(
     store: str | None,
     gate: GateConfig,
     canary: CanaryConfig,
+    record: dict[str, Any],
 ) -> Route | None:
     _check_keys(p, item, ROUTE_KEYS, "route", route_id)
     route_gate = _read_gate(p, item, gate, route_id)
@@ -459,9 +470,11 @@ def _read_route(
         name for name, modes in ROUTE_BLOCKS.items() if name in item and mode not in modes
     )
     methods, template, pattern = matched
+    redact = _merge_shadow(shadow, overrides, store).redact
+    keep = _read_record(p, item, route_id, record, redact)
     route = Route(
         route_id, methods, template, mode, item.line, route_shadow, route_gate, inert,
-        pattern=pattern, **targets, **controlled,
+        pattern=pattern, record=keep, **targets, **controlled,
     )  # fmt: skip
     compared = mode is Mode.SHADOW or (route.canary is not None and route.canary.compare)
     if route_shadow is not None and compared:
@@ -499,6 +512,20 @@ def _read_controls(
 
 
 Matched = tuple[frozenset[str] | None, PathTemplate, PathPattern | None]
+
+
+def _read_record(
+    p: _Problems, item: _Map, route_id: str | None, table: dict[str, Any], redact: tuple[str, ...]
+) -> RecordConfig | None:
+    """The route's effective `record:` (the table's merged with its own), in any mode; None
+    when it keeps nothing. The table's block without `sample` only sets defaults."""
+    values = {**table, **_read_block(p, item, "record", RECORD_KEYS, route_id)}
+    if "sample" not in values:
+        if "record" in item:
+            reason = "record needs sample: the share of requests kept, e.g. {sample: 0.01}"
+            p.add(item.key_lines["record"], reason, route_id)
+        return None
+    return RecordConfig(**values, redact=redact) if values["sample"] > 0 else None
 
 
 def _read_match(p: _Problems, item: _Map, route_id: str | None) -> Matched | None:

@@ -357,3 +357,39 @@ async def test_a_cookie_learned_as_noise_never_hides_a_candidate_that_stops_send
         (Outcome.IGNORED, False),
         (Outcome.MISMATCHED, False),
     ]
+
+
+async def test_tree_diffs_never_run_in_two_compare_threads_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """deepdiff reaches CPython 3.11's AST constructor, which two threads cannot use at once
+    (a spurious SystemError loses the comparison): every mismatch is diffed, one at a time."""
+    inside, most = [0], [0]
+    lock = threading.Lock()
+    real = experiment_module.compare
+
+    def watched(*args: object, **kwargs: object) -> object:
+        rules = args[2]
+        if not getattr(rules, "tree_diff", True):
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        threading.Event().wait(0.005)  # long enough for another thread to come in
+        try:
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(experiment_module, "compare", watched)
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(noise_sample=0.0, max_in_flight=64),
+                     compare_threads=4, tree_diffs_per_second=None)  # fmt: skip
+    for n in range(24):
+        request = RequestInfo("GET", "/u", "", f"r{n}")
+        exp.submit("users.list", request, primary(BODY), answer(BODY.replace("Ann", f"A{n}")))
+    await exp.close(deadline=30.0)
+    assert sum(1 for r in sink.results if r.outcome is Outcome.MISMATCHED) == 24
+    assert all(r.differences for r in sink.results)  # each one diffed
+    assert most[0] == 1
