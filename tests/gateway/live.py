@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.rawhttp import threaded_server
 from tests.support.services import ROOT, free_port, php_server
 
 PHP_DIR = Path(__file__).resolve().parent / "php"
@@ -155,7 +156,6 @@ def rude_server() -> Iterator[str]:
     """A thread serving raw misbehaviour by path: /reset (RST), /truncate (body cut short)."""
     import socketserver
     import struct
-    import threading
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
@@ -173,15 +173,5 @@ def rude_server() -> Iterator[str]:
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"y" * 1000)
                 time.sleep(0.1)
 
-    class Server(socketserver.ThreadingTCPServer):
-        daemon_threads = True
-        allow_reuse_address = True
-
-    with Server(("127.0.0.1", 0), Handler) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            thread.join()
+    with threaded_server(Handler) as port:
+        yield f"http://127.0.0.1:{port}"

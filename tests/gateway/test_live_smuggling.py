@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.gateway.live import LiveGateway, live_gateway
+from tests.support.rawhttp import read_response
 from tests.support.recorder import Recorder, Seen, recording_upstream
 
 pytestmark = pytest.mark.integration
@@ -88,20 +89,8 @@ def _exchange(port: int, request: bytes) -> bytes:
     """Send one request; the whole first response (read by its Content-Length)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            assert chunk, f"connection closed before a response: {data!r}"
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":")[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        while len(body) < length:
-            body += sock.recv(65536)
-        return head + b"\r\n\r\n" + body[:length]
+        _, head, body = read_response(sock)
+        return head + b"\r\n\r\n" + body
 
 
 def _victim(port: int) -> dict[str, object]:

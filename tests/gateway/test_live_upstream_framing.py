@@ -7,13 +7,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import socketserver
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from tests.gateway.conftest import table_text
 from tests.gateway.live import LiveGateway, live_gateway
+from tests.support.rawhttp import read_response, threaded_server
 
 pytestmark = pytest.mark.integration
 
@@ -43,18 +43,8 @@ def scripted_upstream() -> Iterator[str]:
                     target = head.split(b" ", 2)[1]
                     sock.sendall(ANSWERS[target])
 
-    class Server(socketserver.ThreadingTCPServer):
-        daemon_threads = True
-        allow_reuse_address = True
-
-    with Server(("127.0.0.1", 0), Handler) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            thread.join()
+    with threaded_server(Handler) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -67,24 +57,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
 
 
 def exchange(sock: socket.socket, request: bytes, *, head_only: bool = False) -> bytes:
-    """One request on a kept-alive connection: the response's head and body (by its length)."""
+    """One request on a kept-alive connection: the response's head and body."""
     sock.sendall(request)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, f"the gateway closed the connection: {data!r}"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    lengths = [
-        int(line.split(b":")[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    ]
-    assert len(lengths) <= 1, f"several Content-Lengths: {head!r}"
-    expected = 0 if head_only or status in (204, 304) else (lengths[0] if lengths else 0)
-    while len(body) < expected:
-        body += sock.recv(65536)
+    _, head, body = read_response(sock, head_only=head_only)
     return head + b"\r\n\r\n" + body
 
 

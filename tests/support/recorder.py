@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from tests.support.rawhttp import threaded_server
+
 
 @dataclass(frozen=True)
 class Seen:
@@ -113,17 +115,7 @@ def recording_upstream() -> Iterator[Recorder]:
                         b"Content-Length: %d\r\n\r\n%b" % (len(answer), answer)
                     )
 
-    class Server(socketserver.ThreadingTCPServer):
-        daemon_threads = True
-        allow_reuse_address = True
-
-    with Server(("127.0.0.1", 0), Handler) as server:
-        recorder.port = int(server.server_address[1])
-        recorder.url = f"http://127.0.0.1:{recorder.port}"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield recorder
-        finally:
-            server.shutdown()
-            thread.join()
+    with threaded_server(Handler) as port:
+        recorder.port = port
+        recorder.url = f"http://127.0.0.1:{port}"
+        yield recorder
