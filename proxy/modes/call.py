@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap
 from proxy.sides.headers import ClientView
+from proxy.sides.legacy import LegacySide
 from proxy.table.model import Route
 from proxy.table.snapshot import Snapshot, TableHolder
 
@@ -51,6 +52,7 @@ class Sides(Protocol):
 
     holder: TableHolder
     forwarder: Forwarder
+    legacy_side: LegacySide
     native_app: ASGIApp | None
     native_state: dict[str, Any] | None
 

@@ -233,14 +233,17 @@ class ShadowMode:
         side = Side.PRIMARY if again else Side.CANDIDATE
         data = body.data if has_body(call.scope["headers"]) else None
         scope, path, view = call.scope, call.path_for(native), call.view
-        target = snapshot.legacy if not native else snapshot.native_url
 
         async def upstream() -> Observation:
+            if not native:  # the legacy side: its files, PHP over FastCGI, or HTTP
+                return await gateway.legacy_side.observe(
+                    snapshot.legacy, scope, path, view, data, side=side, limit=s.max_body
+                )
             client = gateway.forwarder.client
-            assert target is not None and client is not None
+            assert snapshot.native_url is not None and client is not None
             return await call_upstream(
-                client, target, scope, path, view, data,
-                side=side, limit=s.max_body, dry_run=dry_run and native,
+                client, snapshot.native_url, scope, path, view, data,
+                side=side, limit=s.max_body, dry_run=dry_run,
             )  # fmt: skip
 
         async def in_process() -> Observation:
@@ -251,7 +254,7 @@ class ShadowMode:
                 side=side, limit=s.max_body, dry_run=dry_run, state=gateway.native_state,
             )  # fmt: skip
 
-        return in_process if native and target is None else upstream
+        return in_process if native and snapshot.native_url is None else upstream
 
 
 def _in_process(snapshot: Snapshot, plan: RoutePlan) -> tuple[bool, bool]:
