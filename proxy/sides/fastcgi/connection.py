@@ -91,7 +91,19 @@ class FastCGIPool(Pool["FastCGIStream"]):
             keepalive=KEEPALIVE,
             read_ahead=read_ahead,
         )
-        self.queued = 0  # exchanges on new connections still waiting for their head
+        self.queued = 0  # new connections whose first exchange still waits for its head
+
+    async def _connect(self) -> FastCGIStream:
+        # counted from before the connection is made: a connection released meanwhile must not
+        # be kept idle, pinning the one worker this request may be waiting for
+        self.queued += 1
+        try:
+            conn = await super()._connect()
+        except BaseException:
+            self.queued -= 1
+            raise
+        conn.queued = True
+        return conn
 
     def release(self, conn: FastCGIStream) -> None:
         if self.queued:
@@ -108,7 +120,7 @@ class FastCGIStream(Stream):
         self._decoder: ResponseDecoder | None = None
         self._head: HeadParser | None = None
         self._head_only = False
-        self._queued = False
+        self.queued = False  # a new connection, counted in the pool's `queued` until its head
         self._stderr = bytearray()
         self.request_id = ""  # the gateway's, for STDERR lines
         self.received = 0  # STDOUT bytes of this exchange
@@ -118,9 +130,7 @@ class FastCGIStream(Stream):
     def fastcgi_pool(self) -> FastCGIPool:
         return cast(FastCGIPool, self.pool)
 
-    def open_exchange(
-        self, deadline: float, *, reused: bool, head_only: bool, request_id: str
-    ) -> None:
+    def open_exchange(self, deadline: float, *, head_only: bool, request_id: str) -> None:
         """`begin`, for one FastCGI request."""
         self._decoder = ResponseDecoder(REQUEST_ID)
         self._head = HeadParser()
@@ -128,9 +138,6 @@ class FastCGIStream(Stream):
         self.request_id, self.received, self.reason = request_id, 0, b""
         self._stderr.clear()
         super().begin(deadline)
-        if not reused:
-            self._queued = True
-            self.fastcgi_pool.queued += 1
 
     def finish(self) -> None:
         self._unqueue()
@@ -138,8 +145,8 @@ class FastCGIStream(Stream):
         super().finish()
 
     def _unqueue(self) -> None:
-        if self._queued:
-            self._queued = False
+        if self.queued:
+            self.queued = False
             self.fastcgi_pool.queued -= 1
 
     # -- asyncio.Protocol
@@ -286,7 +293,7 @@ class FastCGIClient:
         deadline = self.loop.time() + target.timeout
         while True:
             conn, reused = await pool.acquire(deadline)
-            conn.open_exchange(deadline, reused=reused, head_only=head_only, request_id=request_id)
+            conn.open_exchange(deadline, head_only=head_only, request_id=request_id)
             try:
                 await conn.write(head)
                 if body is not None:
