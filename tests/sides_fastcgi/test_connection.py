@@ -261,15 +261,19 @@ async def test_a_connection_is_not_kept_while_a_new_one_waits_for_a_worker(
     socket_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One worker, as PHP-FPM with pm.max_children = 1: it serves a kept connection and
-    nothing else until that connection closes. A second request, on a new connection, waits in
-    the listen queue; the first connection must close when its answer is done, or the second
-    request waits until the idle one is closed (never, here) or its time budget ends."""
+    nothing else until that connection closes. Requests on new connections wait in the listen
+    queue; the kept connection must close when its answer is done, or they wait until the idle
+    one is closed (never, here) or their time budget ends. Requests sent while another new
+    connection waits ask PHP-FPM to close theirs after the answer."""
     monkeypatch.setattr(connection, "KEEPALIVE", 3600.0)
     async with fake_fpm(workers=1, socket=socket_path) as fpm, client() as fastcgi:
         assert (await fetch(fastcgi, fpm, budget=30))[2] == b"ok"  # a kept connection
-        both = await asyncio.gather(fetch(fastcgi, fpm, budget=30), fetch(fastcgi, fpm, budget=30))
-        assert [answer[2] for answer in both] == [b"ok", b"ok"]
+        for _ in range(2):
+            burst = [fetch(fastcgi, fpm, budget=30) for _ in range(3)]
+            assert [answer[2] for answer in await asyncio.gather(*burst)] == [b"ok"] * 3
         assert fastcgi.pool(target_of(fpm.address, timeout=30)).queued == 0
+    assert fpm.requests[0].keep_conn
+    assert not all(request.keep_conn for request in fpm.requests)
 
 
 async def test_past_the_budget_is_a_timeout_and_the_connection_is_dropped(

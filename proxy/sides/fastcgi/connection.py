@@ -13,7 +13,9 @@ neither multiplexes nor pipelines. What PHP-FPM's process model asks of a pool:
   default) ends the worker under it; (c) a connection is not kept, but closed, while a request
   on a new connection still waits for its answer: that request may be queued in PHP-FPM's
   listen backlog behind workers pinned to kept connections, and closing frees one to accept
-  it. Without (c), with more connections than workers, requests on the queued connections wait
+  it. A request sent while another new connection waits does not ask for FCGI_KEEP_CONN at
+  all, so PHP-FPM closes the connection itself and its worker goes straight back to accept().
+  Without (c), with more connections than workers, requests on the queued connections wait
   until a kept one closes (nginx with `fastcgi_keep_conn on` and an upstream `keepalive` does
   exactly that, and some of its requests time out).
 - **A kept connection may be gone when it is used** (a worker ended by `pm.max_requests`, or
@@ -125,6 +127,7 @@ class FastCGIStream(Stream):
         self.request_id = ""  # the gateway's, for STDERR lines
         self.received = 0  # STDOUT bytes of this exchange
         self.reason = b""  # the reason phrase of a `Status:` line, if PHP gave one
+        self.keep_conn = True  # FCGI_KEEP_CONN was asked for: PHP-FPM keeps the connection
 
     @property
     def fastcgi_pool(self) -> FastCGIPool:
@@ -204,7 +207,7 @@ class FastCGIStream(Stream):
             self._head = None
             self.headers, self.reason = head.headers, head.reason
             self._unqueue()
-            self._headers_done(head.status, keep_alive=True)
+            self._headers_done(head.status, keep_alive=self.keep_conn)
             data = head.body
         if data and not self._head_only:
             self._push_body(data)
@@ -249,10 +252,15 @@ def address_of(address: FastCGIAddress) -> Address:
 
 
 def request_records(params: list[tuple[bytes, bytes]], body: bool) -> bytes:
-    """BEGIN_REQUEST (keep the connection), the params and, without a body, the end of STDIN:
-    one buffer. Raises `ParamTooLarge` for a param no record can carry."""
-    head = records.begin_request(REQUEST_ID, keep_conn=True) + records.params(REQUEST_ID, params)
+    """The params and, without a body, the end of STDIN, as one buffer (BEGIN_REQUEST goes
+    before it once the connection is chosen). Raises `ParamTooLarge` for a param no record
+    can carry."""
+    head = records.params(REQUEST_ID, params)
     return head if body else head + records.end_stdin(REQUEST_ID)
+
+
+_BEGIN_KEEP = records.begin_request(REQUEST_ID, keep_conn=True)
+_BEGIN_CLOSE = records.begin_request(REQUEST_ID, keep_conn=False)
 
 
 class FastCGIClient:
@@ -294,8 +302,13 @@ class FastCGIClient:
         while True:
             conn, reused = await pool.acquire(deadline)
             conn.open_exchange(deadline, head_only=head_only, request_id=request_id)
+            # while other new connections wait for a worker, this one would be closed after its
+            # answer anyway: PHP-FPM is told so, and closes it itself, its worker going straight
+            # back to accept() instead of waiting for the next request on it
+            keep = pool.queued - conn.queued == 0
+            conn.keep_conn = keep
             try:
-                await conn.write(head)
+                await conn.write((_BEGIN_KEEP if keep else _BEGIN_CLOSE) + head)
                 if body is not None:
                     await _send_stdin(conn, body)
                 conn.sent()
