@@ -61,6 +61,9 @@ HEADER_TOO_LARGE = 431
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 # memory part of a spool for a body without a length when the table reads bodies as they come
 _SPOOL_MEMORY = Limits().buffer_request
+# a large file is read and sent this much at a time, two pieces in flight per download: 32 at
+# once grew RSS by 15 MiB at 128 KiB and 29 MiB at 256 KiB, for about the same CPU per byte
+FILE_CHUNK = 128 * 1024
 
 
 class LegacySide:
@@ -71,14 +74,22 @@ class LegacySide:
         self.fastcgi = fastcgi
         self.file_cache: FileCache = static.StaticRules().new_cache()  # one per process
         self._roots: dict[DocumentRoot, tuple[Site, static.StaticRules]] = {}
+        self._last: tuple[DocumentRoot | None, tuple[Site, static.StaticRules] | None] = (
+            None,
+            None,
+        )
 
     def _root(self, files: DocumentRoot) -> tuple[Site, static.StaticRules]:
+        last_files, last = self._last
+        if last_files is files and last is not None:  # the table in force: no hashing
+            return last
         found = self._roots.get(files)
         if found is None:
             if len(self._roots) >= 8:  # a few tables' worth, across reloads
                 self._roots.clear()
-            rules = static.StaticRules.build(dict(files.cache_control))
+            rules = static.StaticRules.build(dict(files.cache_control), chunk_size=FILE_CHUNK)
             found = self._roots[files] = (Site(files.root, files.index, files.execute), rules)
+        self._last = (files, found)
         return found
 
     # ------------------------------------------------------------ answering the client
