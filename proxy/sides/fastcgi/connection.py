@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import cast
 
 from proxy.logs import get_logger
 from proxy.sides.client import Body
@@ -64,12 +64,6 @@ REQUEST_ID = 1  # one request per connection at a time: every request is request
 KEEPALIVE = 5.0  # seconds an idle connection is kept: below pm.process_idle_timeout (10 s)
 MAX_IDLE = 4  # idle connections kept per gateway process (see the module docstring)
 STDERR_LINE = 8192  # bytes of one STDERR line logged; longer lines are cut
-
-
-class Replayable(Body, Protocol):
-    """A request body that can be sent again from its start (a spooled or replayed body)."""
-
-    def rewind(self) -> None: ...
 
 
 class FastCGIPool(Pool["FastCGIStream"]):
@@ -294,7 +288,8 @@ class FastCGIClient:
     ) -> FastCGIStream:
         """Send one request (`head` from `request_records`); returns once the response's head
         has arrived. `retry`: a kept connection that fails before any byte of the answer is
-        replaced by a new one, once (the body, if any, must then be `Replayable`)."""
+        replaced by a new one, once (the body, if any, must then have a `rewind()`: a spool,
+        or a body held in memory)."""
         if self.closed:
             raise UpstreamRefused("the client is closed")
         pool = self.pool(target)
