@@ -204,7 +204,7 @@ class Gateway:
         """The legacy side answers (proxy.sides.legacy); `tap` sees the response as it
         streams."""
         await self.legacy_side.answer(
-            call.scope,
+            call.scope_for(native=False),
             call.receive,
             call.send,
             call.path_for(native=False),

@@ -232,7 +232,7 @@ class ShadowMode:
         native = (plan.primary is Primary.NATIVE) == again
         side = Side.PRIMARY if again else Side.CANDIDATE
         data = body.data if has_body(call.scope["headers"]) else None
-        scope, path, view = call.scope, call.path_for(native), call.view
+        scope, path, view = call.scope_for(native), call.path_for(native), call.view
 
         async def upstream() -> Observation:
             if not native:  # the legacy side: its files, PHP over FastCGI, or HTTP

@@ -194,3 +194,24 @@ async def test_a_url_with_a_root_serves_files_and_forwards_the_rest(
     assert page.headers["x-upstream"] == "fake"
     assert hidden.headers["x-upstream"] == "fake"
     assert [seen["uri"] for seen in upstream.seen] == ["/index.php?x=1", "/.env"]
+
+
+async def test_a_route_that_sends_legacy_another_path_is_that_request_for_php(
+    fpm: FakeFpm, socket: Path, root: Path
+) -> None:
+    (root / "users.php").write_text("<?php // a script of its own")
+    routes = (
+        "routes:\n"
+        "  - id: php.api\n    match: {prefix: /api/php/}\n    mode: legacy\n"
+        "    legacy_path: /{rest}\n"
+        "  - id: user\n    match: GET /u/{id:int}\n    mode: legacy\n"
+        "    legacy_path: /users.php/{id}\n"
+    )
+    async with running(gateway_of(socket, root, routes)) as client:
+        await client.get("/api/php/orders/7?x=1")
+        await client.get("/u/42?tab=2")
+    first, second = (request.params for request in fpm.requests)
+    assert first[b"REQUEST_URI"] == b"/orders/7?x=1"  # as PHP is sent it, query kept
+    assert first[b"SCRIPT_NAME"] == b"/index.php"
+    assert second[b"SCRIPT_FILENAME"] == str(root / "users.php").encode()
+    assert (second[b"PATH_INFO"], second[b"REQUEST_URI"]) == (b"/42", b"/users.php/42?tab=2")
