@@ -1,5 +1,6 @@
-# The gateway. The legacy application has its own image (docker/legacy.Dockerfile);
-# docker-compose.yml runs both with MariaDB. The native handlers reach MariaDB through pymysql
+# The gateway. The legacy application has its own image (docker/legacy.Dockerfile, PHP-FPM);
+# docker-compose.yml runs both with MariaDB and mounts legacy/public into both, the document root
+# whose files the gateway serves and whose scripts it names to PHP-FPM over FastCGI. The native handlers reach MariaDB through pymysql
 # here: mysqlclient, which scripts/setup.sh builds when it can, needs a compiler and the MariaDB
 # client library that this slim image leaves out (handlers/mysql.py picks whichever is there).
 FROM python:3.11-slim

@@ -14,11 +14,14 @@ Parts 2 and 3 run twice per round and case: closed loop at 32 connections, then 
 delay() hook, see wrk_json.lua) at BENCH_SHADOW_LOAD times legacy mode's closed-loop throughput of
 that round, every target at the same offered rate.
 
+Part 7 puts nginx and the gateway, each speaking FastCGI, in front of one PHP-FPM pool (see
+bench/fastcgi.py): PHP-FPM on the load core with wrk, the web server under test alone on the other.
+
 Settings (environment): BENCH_QUICK=1 (smoke run), BENCH_RUNS, BENCH_DURATION (s), BENCH_WARMUP
-(s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4,5"),
-BENCH_SHADOW_LOAD (0.5), BENCH_PACED_CONNS (128), BENCH_CANDIDATE_CPU (the load core; "any":
-unpinned), BENCH_STREAM_BYTES, BENCH_FPM_CHILDREN, BENCH_PROFILE_SECONDS (0: no profile),
-BENCH_TMP, BENCH_RAW.
+(s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4,5"; 6 and 7 run
+when named), BENCH_SHADOW_LOAD (0.5), BENCH_PACED_CONNS (128), BENCH_CANDIDATE_CPU (the load
+core; "any": unpinned), BENCH_STREAM_BYTES, BENCH_FPM_CHILDREN, BENCH_PROFILE_SECONDS (0: no
+profile), BENCH_TMP, BENCH_RAW.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import canary, services, wrk
+from bench import canary, fastcgi, services, wrk
 from bench import replay as replay_part
 from bench.procs import CLK_TCK, Proc, Registry, http_get, pin
 
@@ -48,6 +51,14 @@ PY = sys.executable
 USERS = "/api/v1/admin/users"
 INVOICE = "/api/v1/admin/invoices/1?include=items,user"
 ENDPOINTS = {"users": USERS, "invoice": INVOICE}
+# part 8: what nginx and the gateway are loaded with, in front of the same PHP-FPM pool
+FCGI_CASES = {
+    "users": USERS,
+    "invoice": INVOICE,
+    "static-4k": fastcgi.SMALL,
+    "static-100m": fastcgi.BIG,
+}
+FCGI_TARGETS = {"fcgi.nginx": "nginx", "fcgi.nginx-keep": "nginx-keep", "fcgi.gw1": "gw1"}
 MIB = 1024 * 1024
 # part 2: gateway target → label in the results; shadow-url: the candidate behind native.url
 SHADOW_TARGETS = {
@@ -160,6 +171,7 @@ class Bench:
         self.mysql_store_db: str | None = None
         self.targets: dict[str, Target] = {}
         self.php: dict[str, Proc] = {}
+        self.fcgi_fpm: Proc | None = None  # part 8's PHP-FPM pool
 
     # ------------------------------------------------------------ helpers
 
@@ -390,12 +402,14 @@ class Bench:
                         "gateway",
                     )
                 )
-        if parts & {"1", "2", "3"}:
+        if parts & {"1", "2", "3", "7", "8"}:
             try:
                 self.seed()
             except Exception as exc:
                 self.note(f"the real case is not measured: {exc}")
-                parts = parts - {"2", "3"}
+                parts = parts - {"2", "3", "7", "8"}
+        if "8" in parts and self.token:
+            self.start_fastcgi()
         if parts & {"1", "2", "3"} and self.token:
             maria = services.start_php(
                 self.reg, "mariadb", self.dbs["mariadb"]["php"], s.fpm_children
@@ -456,11 +470,41 @@ class Bench:
             self.add(self.gateway("stream.gw1", f"http://127.0.0.1:{stream.port}"))
         self.check_targets()
 
+    def start_fastcgi(self) -> None:
+        """Part 7: one PHP-FPM pool and one document root; nginx (without and with kept
+        connections) and the gateway each speak FastCGI to it."""
+        s = self.s
+        try:
+            root = fastcgi.make_site(s.tmp)
+            fpm, socket = fastcgi.start_fpm(self.reg, self.dbs["mariadb"]["php"], s.fpm_children)
+        except Exception as exc:
+            self.note(f"part 8: PHP-FPM did not start: {str(exc)[-1500:]}")
+            return
+        self.fcgi_fpm = fpm
+        self.results["setup"]["php_fastcgi"] = fpm.info.get("how")
+        for name, keep in (("fcgi.nginx", False), ("fcgi.nginx-keep", True)):
+            px = fastcgi.start_nginx_php(self.reg, name.replace(".", "-"), root, socket, keep)
+            target = Target(name, f"http://127.0.0.1:{px.port}", [px], s.sut_cpu, "nginx")
+            target.side.append(fpm)  # PHP-FPM's CPU per request, behind each web server
+            self.add(target)
+        try:
+            gw = fastcgi.start_gateway_php(self.reg, root, socket, s.sut_cpu)
+        except Exception as exc:
+            self.note(f"part 8: the gateway did not start: {str(exc)[-1500:]}")
+            return
+        table = fastcgi.gateway_table(root, socket).replace(str(s.tmp), "$TMP")
+        (s.raw / "gw-fcgi.yaml").write_text(table)
+        target = Target("fcgi.gw1", f"http://127.0.0.1:{gw.port}", [gw], s.sut_cpu, "gateway")
+        target.side.append(fpm)
+        self.add(target)
+
     def check_targets(self) -> None:
         """Every target answers 200 on what it will be loaded with, before any timing."""
         for name, t in list(self.targets.items()):
             tiny = name.startswith(("tiny.", "canary."))
             paths = ["/tiny.json"] if tiny else list(ENDPOINTS.values())
+            if name.startswith("fcgi."):
+                paths = [USERS, INVOICE, fastcgi.SMALL]
             if name.startswith("stream."):
                 paths = ["/hello"]
             for path in paths:
@@ -529,6 +573,8 @@ class Bench:
             "round": rnd,
             "rps": r.rps,
             "requests": r.requests,
+            "bytes": r.bytes,
+            "duration_s": r.duration,
             "p50_us": r.p50_us,
             "p90_us": r.p90_us,
             "p99_us": r.p99_us,
@@ -631,6 +677,8 @@ class Bench:
                 canary.part6(self, rnd)
             if "7" in self.s.parts:
                 replay_part.part7(self, rnd)
+            if "8" in self.s.parts:
+                self.part8(rnd)
             self.save()
 
     def _rotate(self, names: list[str], rnd: int) -> list[Target]:
@@ -715,6 +763,54 @@ class Bench:
             self.place(t, self.s.load_cpu)
             label = t.name.split(".", 1)[1]
             self.measure("5", "floors", t, "/tiny.json", 32, rnd, label=label)
+
+    def part8(self, rnd: int) -> None:
+        """nginx and the gateway in front of the same PHP-FPM pool: the PHP endpoints and two
+        static files, at 32 connections and at one; PHP-FPM shares the load core with wrk, the
+        web server under test has the other. RSS is sampled through the 100 MB runs."""
+        fpm = self.fcgi_fpm
+        if fpm is None or "fcgi.gw1" not in self.targets:
+            return
+        for case, path in FCGI_CASES.items():
+            names = list(FCGI_TARGETS)
+            if case.startswith("static"):
+                names.remove("fcgi.nginx-keep")  # files: the same nginx
+            for conns in (32, 1):
+                for t in self._rotate(names, rnd):
+                    fpm.pin(self.s.load_cpu)
+                    t.place()
+                    label = FCGI_TARGETS[t.name]
+                    if case == "static-100m":
+                        self._measure_rss("8", case, t, path, conns, rnd, label)
+                    else:
+                        self.measure("8", case, t, path, conns, rnd, label=label)
+
+    def _measure_rss(
+        self, part: str, case: str, t: Target, path: str, conns: int, rnd: int, label: str
+    ) -> None:
+        """A measurement with the target's RSS sampled every 20 ms: baseline and peak growth."""
+        import threading
+
+        pids = t.pids()
+        base = _rss(pids)
+        peak = [base]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], _rss(pids))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            rec = self.measure(part, case, t, path, conns, rnd, label=label)
+        finally:
+            done.set()
+            sampler.join()
+        if rec is not None:
+            rec["rss_base_mib"] = base / MIB
+            rec["rss_growth_mib"] = (peak[0] - base) / MIB
 
     # ------------------------------------------------------------ part 4
 
@@ -821,6 +917,8 @@ class Bench:
         cases = [
             ("legacy-tiny", "tiny.gw1", "/tiny.json"),
             ("legacy-php", "php.gw1", USERS),
+            ("fastcgi-users", "fcgi.gw1", USERS),
+            ("fastcgi-static-4k", "fcgi.gw1", fastcgi.SMALL),
             ("shadow-1.0", "php.shadow1", USERS),
             ("shadow-url-1.0", "php.shadow-url", USERS),
             ("native-mariadb", "php.native", USERS),
@@ -831,6 +929,8 @@ class Bench:
             if t is None:
                 continue
             self.place(t, self.s.load_cpu)
+            if name.startswith("fcgi.") and self.fcgi_fpm is not None:
+                self.fcgi_fpm.pin(self.s.load_cpu)
             out = self.s.raw / f"profile-{label}.txt"
             secs = self.s.profile_seconds
             load = subprocess.Popen(

@@ -51,6 +51,9 @@ class Data:
     def __init__(self, results: dict[str, Any]) -> None:
         self.r = results
         self.m = results.get("measurements", [])
+        for rec in self.m:  # bytes read per second, answers that did not end included
+            if rec.get("bytes") and rec.get("duration_s"):
+                rec.setdefault("bytes_per_s", rec["bytes"] / rec["duration_s"])
 
     def by_round(self, part: str, case: str, target: str, conns: int, key: str) -> dict[int, float]:
         out = {}
@@ -158,6 +161,8 @@ def _load(d: Data) -> str:
 
 def render(results: dict[str, Any]) -> str:
     d = Data(results)
+    if {str(p) for p in results.get("settings", {}).get("parts", [])} == {"8"}:
+        return render_fastcgi(results)
     s = results.get("settings", {})
     out: list[str] = []
     w = out.append
@@ -179,7 +184,7 @@ def render(results: dict[str, Any]) -> str:
     if only_canary and (ROOT_FINDINGS_CANARY.exists()):
         w(ROOT_FINDINGS_CANARY.read_text())
     machine(results, w)
-    parts = (part6,) if only_canary else (part1, part2, part3, part4, part5, part6)
+    parts = (part6,) if only_canary else (part1, part2, part3, part4, part5, part6, part8)
     for section in parts:
         section(d, w)
     profiles(results, w)
@@ -266,6 +271,7 @@ def goals(d: Data, w: Write) -> None:
     rows.append(compare_goal_row(d))
     rows += native_goal_rows(d)
     rows += growth_goal_rows(d)
+    rows += fastcgi_goal_rows(d)
     table(w, ["measure", "goal", "result", "verdict"], rows)
 
 
@@ -540,10 +546,11 @@ def machine(results: dict[str, Any], w: Write) -> None:
     )
     setup = results.get("setup", {})
     if setup:
-        w(
-            f"- Set-up: PHP under {setup.get('php')}; seeding took "
-            f"{setup.get('seed_mariadb_s')} s (MariaDB), {setup.get('seed_sqlite_s')} s (SQLite)"
-        )
+        php = setup.get("php") or setup.get("php_fastcgi")
+        seeded = f"{setup.get('seed_mariadb_s')} s (MariaDB)"
+        if setup.get("seed_sqlite_s") is not None:
+            seeded += f", {setup.get('seed_sqlite_s')} s (SQLite)"
+        w(f"- Set-up: PHP under {php}; seeding took {seeded}")
     w("")
 
 
@@ -551,7 +558,13 @@ def machine(results: dict[str, Any], w: Write) -> None:
 
 
 def _abs_table(
-    d: Data, w: Write, part: str, case: str, targets: Sequence[str], conns_list: Sequence[int]
+    d: Data,
+    w: Write,
+    part: str,
+    case: str,
+    targets: Sequence[str],
+    conns_list: Sequence[int],
+    side_label: str = "candidate CPU µs/req",
 ) -> None:
     """Absolute figures per target; a column for the candidate process where one was measured."""
     side = any(
@@ -561,7 +574,7 @@ def _abs_table(
     )
     header = ["target", "conns", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "RSS MiB"]
     if side:
-        header.append("candidate CPU µs/req")
+        header.append(side_label)
     rows = []
     for conns in conns_list:
         for t in targets:
@@ -958,6 +971,154 @@ def part6(d: Data, w: Write) -> None:
     )  # fmt: skip
 
 
+# ---------------------------------------------------------------- part 8
+
+FCGI = (
+    ("users", "users list `/api/v1/admin/users`"),
+    ("invoice", "invoice with includes `/api/v1/admin/invoices/1?include=items,user`"),
+    ("static-4k", "a 4 KB static file"),
+    ("static-100m", "a 100 MB static file"),
+)
+
+
+def fastcgi_goal_rows(d: Data) -> list[list[str]]:
+    if not d.has("8"):
+        return []
+    rows = []
+    for case in ("users", "invoice"):
+        t = d.ratio("8", case, "gw1", "nginx", 32)
+        p = d.ratio("8", case, "gw1", "nginx", 32, "p99_us")
+        ok = (verdict(t, lambda x: x >= 0.95), verdict(p, lambda x: x <= 1.2))
+        both = "**met**" if all(v.startswith("**met") for v in ok) else "**missed**"
+        rows.append(
+            [
+                f"gateway → PHP-FPM vs nginx → PHP-FPM ({case}): throughput (c32); p99 (c32)",
+                f"≥ 0.95; ≤ 1.2{X}",
+                f"{fmt(t)}; p99 {fmt(p, 2, X)}",
+                f"{both} ({ok[0]}; {ok[1]})",
+            ]
+        )
+    t = d.ratio("8", "static-4k", "gw1", "nginx", 32)
+    rows.append(
+        [
+            "gateway vs nginx, a 4 KB static file: throughput (c32)",
+            "≥ 0.25",
+            fmt(t),
+            verdict(t, lambda x: x >= 0.25),
+        ]
+    )
+    g = d.stat("8", "static-100m", "gw1", 32, "rss_growth_mib")
+    rows.append(
+        [
+            "gateway RSS growth while 32 clients download a 100 MB static file",
+            "< 20 MiB",
+            f"+{fmt(g, 1, ' MiB')}",
+            verdict(g, lambda x: x < 20),
+        ]
+    )
+    return rows
+
+
+def part8(d: Data, w: Write) -> None:
+    if not d.has("8"):
+        return
+    w("## 7. In front of PHP-FPM: nginx or the gateway, both speaking FastCGI\n")
+    w(
+        "One PHP-FPM pool (`legacy/deploy/run-fpm.sh --fpm-only`, pm = static, the legacy "
+        "application on MariaDB) and one document root (the front controller beside a 4 KB and "
+        "a 100 MB file). nginx = Laravel's documented server block (`try_files $uri $uri/ "
+        "/index.php?$query_string`, a `\\.php$` location with `include fastcgi_params`, a new "
+        "FastCGI connection per request) with Debian's file defaults (sendfile, tcp_nopush); "
+        "nginx-keep = the same with an upstream `keepalive 16` and `fastcgi_keep_conn on`, as "
+        "legacy/deploy/nginx.conf has it; gw1 = the gateway with `legacy: {fastcgi, root}` and "
+        "nothing else set, one worker. wrk and PHP-FPM share the load core; the web server under "
+        "test has the other to itself. CPU per request counts the web server's processes; "
+        "PHP-FPM's, behind each of them, is counted apart.\n"
+    )
+    rows = []
+    for case, _ in FCGI:
+        if not d.has("8", case):
+            continue
+        # a 100 MB answer may not end within a run at 32 connections: bytes per second, then
+        key = "bytes_per_s" if case == "static-100m" else "rps"
+        row = [case, fmt(d.ratio("8", case, "gw1", "nginx", 32, key))]
+        row.append(fmt(d.ratio("8", case, "gw1", "nginx", 32, "p99_us"), 2, X))
+        row.append(fmt(d.ratio("8", case, "gw1", "nginx", 32, "cpu_us_per_req"), 1, X))
+        row.append(fmt(d.ratio("8", case, "gw1", "nginx-keep", 32, key)))
+        added = d.ratio("8", case, "gw1", "nginx", 1, "p50_us", lambda a, b: a - b)
+        row.append(fmt(added, 0, " µs"))
+        rows.append(row)
+    header = ["case", "throughput gw1 / nginx (c32; 100 MB: bytes/s)", "p99 gw1 / nginx (c32)"]
+    header += ["CPU/req gw1 / nginx (c32)", "throughput gw1 / nginx-keep (c32)"]
+    table(w, [*header, "latency added at c1: p50 gw1 minus nginx"], rows)
+    for case, title in FCGI:
+        if not d.has("8", case):
+            continue
+        w(f"### {title}\n")
+        _abs_table(d, w, "8", case, ["nginx", "nginx-keep", "gw1"], [32, 1], "PHP-FPM CPU µs/req")
+        busy = []
+        for t in ("nginx", "nginx-keep", "gw1"):
+            share = spread(
+                r["rps"] * r["mean_us"] / 1e6 / r["conns"]
+                for r in d.m
+                if (r["part"], r["case"], r["target"], r["conns"]) == ("8", case, t, 32)
+                and r.get("mean_us")
+            )
+            if share is not None:
+                busy.append(f"{t} {fmt(share)}")
+        if busy:
+            w(
+                f"Share of the 32 connections with a request answered in the run (req/s {X} mean "
+                "latency ÷ 32; below 1, some connections waited past the run's end): "
+                + "; ".join(busy)
+                + "\n"
+            )
+        timeouts = [
+            f"{r['target']} c{r['conns']} round {r['round']}: {r['errors']} errors"
+            for r in d.m
+            if (r["part"], r["case"]) == ("8", case) and r.get("errors")
+        ]
+        if timeouts:
+            w("wrk errors (timeouts at 10 s, resets): " + "; ".join(timeouts) + "\n")
+        growth = [
+            (r["target"], r["conns"], r["rss_growth_mib"])
+            for r in d.m
+            if (r["part"], r["case"]) == ("8", case) and "rss_growth_mib" in r
+        ]
+        if growth:
+            cells = sorted({(t, c) for t, c, _ in growth})
+            parts = []
+            for t, c in cells:
+                g = spread(x for tt, cc, x in growth if (tt, cc) == (t, c))
+                parts.append(f"{t} c{c} +{fmt(g, 1, ' MiB')}")
+            w("Peak RSS growth during the runs (sampled every 20 ms): " + "; ".join(parts) + "\n")
+
+
+def render_fastcgi(results: dict[str, Any]) -> str:
+    """The report of a run of part 8 alone (`BENCH_PARTS=8`)."""
+    d = Data(results)
+    out: list[str] = []
+    w = out.append
+    s = results.get("settings", {})
+    w("# Benchmark results: part 8, in front of PHP-FPM\n")
+    w(
+        "Part 8 of `make bench` run alone (`BENCH_PARTS=8`): every figure is a ratio of two "
+        "things measured side by side in the same run (targets interleaved, rotated each round), "
+        f"reported as **median** (min … max) over {s.get('runs')} round(s).\n"
+    )
+    w("## Goals\n")
+    table(w, ["measure", "goal", "result", "verdict"], fastcgi_goal_rows(d))
+    path = Path(__file__).resolve().parent / "results" / "fastcgi-findings.md"
+    if path.exists():
+        w(path.read_text().rstrip() + "\n")
+    machine(results, w)
+    part8(d, w)
+    profiles(results, w)
+    notes(results, w)
+    commands(results, w)
+    return "\n".join(out) + "\n"
+
+
 def profiles(results: dict[str, Any], w: Write) -> None:
     prof = results.get("profiles", {})
     if not prof:
@@ -994,6 +1155,9 @@ def commands(results: dict[str, Any], w: Write) -> None:
     w("```")
     keys = ("runs", "duration", "warmup", "scale", "shadow_load", "paced_conns")
     env = " ".join(f"BENCH_{k.upper()}={s.get(k)}" for k in keys if k in s)
+    parts = sorted(str(p) for p in s.get("parts", []))
+    if parts and parts != ["1", "2", "3", "4", "5"]:
+        env += f" BENCH_PARTS={','.join(parts)}"
     w(f"{env} make bench")
     for k, v in c.items():
         w(f"# {k}\n{v}")

@@ -88,4 +88,5 @@ def run(
     result.non_2xx = data["err_status"]
     result.timeouts = data["err_timeout"]
     result.bytes = data["bytes"]
+    result.duration = secs or duration
     return result

@@ -1,9 +1,8 @@
-# The legacy PHP application: Apache + mod_php with the front controller in legacy/public.
-FROM php:8.2-apache
+# The legacy PHP application under PHP-FPM, speaking FastCGI on port 9000: the gateway runs its
+# scripts over FastCGI and serves legacy/public's files itself, so no web server runs here.
+FROM php:8.2-fpm
 RUN docker-php-ext-install pdo_mysql \
- && a2enmod rewrite \
- && sed -ri 's!/var/www/html!/srv/legacy/public!g' /etc/apache2/sites-available/000-default.conf \
- && printf '<Directory /srv/legacy/public>\n  AllowOverride None\n  Require all granted\n  FallbackResource /index.php\n</Directory>\n' \
-      > /etc/apache2/conf-enabled/legacy.conf
+ && printf '[www]\n; DB_DSN, DB_USER and DB_PASSWORD reach PHP (src/db.php reads them)\nclear_env = no\n' \
+      > /usr/local/etc/php-fpm.d/zz-legacy.conf
 COPY legacy /srv/legacy
 WORKDIR /srv/legacy

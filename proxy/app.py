@@ -30,6 +30,7 @@ from proxy.operator.parity import parity_route
 from proxy.settings import Settings
 from proxy.sides import native
 from proxy.sides.client import UpstreamClient
+from proxy.sides.fastcgi.connection import FastCGIClient
 from proxy.sides.forwarder import Forwarder
 from proxy.table import parser as table_module
 from proxy.table.model import Mode, RouteTable
@@ -43,6 +44,7 @@ def create_app(
     *,
     table: RouteTable | None = None,
     client: UpstreamClient | None = None,
+    fastcgi: FastCGIClient | None = None,
     native_app: ASGIApp | None = None,
     mode_handlers: Mapping[Mode, ModeHandler] | None = None,
     admin_routes: Callable[[AdminContext], Sequence[BaseRoute]] | None = None,
@@ -95,13 +97,17 @@ def create_app(
     forwarder = Forwarder(client)
     lifespan = native.Lifespan(native_app) if native_app is not None else None
     owns_client = client is None
+    owns_fastcgi = fastcgi is None
 
     async def start() -> None:
+        table = holder.current.table
         if forwarder.client is None:
-            table = holder.current.table
             forwarder.client = UpstreamClient(
                 table.legacy.pool_size, read_ahead=table.limits.buffer_response
             )
+        if gateway.legacy_side.fastcgi is None:
+            # opened whatever the table says: a reload may turn the legacy side to PHP-FPM
+            gateway.legacy_side.fastcgi = FastCGIClient(table.limits.buffer_response)
         if settings.watch and settings.config_path is not None:
             reloader.start(settings.reload_interval)
         if lifespan is not None:
@@ -120,6 +126,9 @@ def create_app(
         if owns_client and forwarder.client is not None:
             await forwarder.client.close()
             forwarder.client = None
+        if owns_fastcgi and gateway.legacy_side.fastcgi is not None:
+            await gateway.legacy_side.fastcgi.close()
+            gateway.legacy_side.fastcgi = None
 
     startup: tuple[Hook, ...] = (start,)
     shutdown: tuple[Hook, ...] = (stop,)
@@ -151,6 +160,7 @@ def create_app(
         on_shutdown=shutdown,
         metrics=insight.metrics,
     )
+    gateway.legacy_side.fastcgi = fastcgi
     gateway.reloader = reloader
     gateway.shadow = shadow
     gateway.guards = guards

@@ -3,7 +3,8 @@
     client → Gateway ─┬─ /_strangler/...  → the admin app (Starlette)
                       ├─ bad path         → 400 JSON
                       └─ match on the snapshot in force (read once per request)
-                           → handlers[mode](call): legacy → forwarder, native → native caller,
+                           → handlers[mode](call): legacy → the legacy side (its files, PHP
+                             over FastCGI, or the forwarder), native → native caller,
                              shadow → its primary side until the shadow handler is plugged in
 
 A mode's behaviour is a `ModeHandler` (proxy.modes.call): an async function of one `Call`.
@@ -30,6 +31,7 @@ from proxy.paths import PathRejected, normalise
 from proxy.sides import limits, native
 from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap, tapped
 from proxy.sides.headers import DRY_RUN, body_framing, read_request, without
+from proxy.sides.legacy import LegacySide
 from proxy.table import fill
 from proxy.table.model import Mode, RouteMatch, Side
 from proxy.table.snapshot import UNMATCHED, TableHolder
@@ -56,6 +58,7 @@ class Gateway:
         self.holder = holder
         self.metrics = metrics if metrics is not None else default_metrics()
         self.forwarder = forwarder
+        self.legacy_side = LegacySide(forwarder)  # files, PHP over FastCGI, or the forwarder
         self.admin = admin
         self.native_app = native_app
         self.native_state: dict[str, Any] | None = None
@@ -207,9 +210,10 @@ class Gateway:
     # ------------------------------------------------------------ the sides, for any mode
 
     async def legacy(self, call: Call, tap: ResponseTap | None = None) -> None:
-        """Forward to legacy; `tap` sees the response as it streams."""
-        await self.forwarder.forward(
-            call.scope,
+        """The legacy side answers (proxy.sides.legacy); `tap` sees the response as it
+        streams."""
+        await self.legacy_side.answer(
+            call.scope_for(native=False),
             call.receive,
             call.send,
             call.path_for(native=False),

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what a new machine lacks: Debian packages (PHP for the legacy application, nginx and wrk
-# for benchmarks, chromium for dashboard tests, what building mysqlclient needs) and the Python
+# Installs what a new machine lacks: Debian packages (PHP and PHP-FPM for the legacy application,
+# Adminer as a PHP application the FastCGI tests run unchanged, nginx and wrk for benchmarks and
+# parity tests, chromium for dashboard tests, what building mysqlclient needs) and the Python
 # virtualenv. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(php-cli php-fpm php-mysql php-sqlite3 php-mbstring nginx-light wrk chromium docker-compose
+PACKAGES=(php-cli php-fpm php-mysql php-sqlite3 php-mbstring adminer nginx-light wrk chromium docker-compose
   libmariadb-dev pkg-config gcc libc6-dev python3-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do

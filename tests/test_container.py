@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import legacy_app
+from tests.e2e.conftest import database, seed
 from tests.gateway.conftest import table_text
 from tests.gateway.live import live_gateway, php_echo
+from tests.support.fpm import php_fpm
 from tests.support.services import ROOT, unavailable
 
 DOCKERFILES = [ROOT / "Dockerfile", ROOT / "docker" / "legacy.Dockerfile"]
@@ -149,14 +150,22 @@ def test_compose_gives_the_gateway_the_token_and_waits_for_healthy_services(
     assert "--if-empty" in services["seed"]["command"]  # type: ignore[operator]
 
 
-def healthcheck(services: dict[str, dict[str, object]], name: str, url: str) -> list[str]:
-    """The service's healthcheck command, pointed at `url` instead of its container's port."""
+# what a healthcheck names in its container, and what stands for it here
+IN_CONTAINER = {
+    "legacy": {"tcp://127.0.0.1:9000": "", "/srv/legacy/": str(ROOT / "legacy") + "/"},
+    "gateway": {"http://127.0.0.1:8000/": ""},
+}
+
+
+def healthcheck(services: dict[str, dict[str, object]], name: str, address: str) -> list[str]:
+    """The service's healthcheck command, pointed at `address` (where the service runs here)
+    instead of its container's port, and at this checkout instead of the container's paths."""
     test = services[name]["healthcheck"]["test"]  # type: ignore[index]
     assert test[0] == "CMD"
     command = [str(part) for part in test[1:]]
-    local = {"legacy": "http://127.0.0.1/", "gateway": "http://127.0.0.1:8000/"}[name]
-    assert any(local in part for part in command), command
-    command = [part.replace(local, url + "/") for part in command]
+    for there, here in IN_CONTAINER[name].items():
+        assert any(there in part for part in command), command
+        command = [part.replace(there, here or address) for part in command]
     return [sys.executable if command[0] == "python" else command[0], *command[1:]]
 
 
@@ -165,13 +174,39 @@ def run(command: list[str]) -> int:
 
 
 @pytest.mark.integration
-def test_the_legacy_healthcheck_passes_while_php_answers_and_fails_once_it_is_gone(
+def test_the_legacy_healthcheck_passes_while_php_fpm_answers_and_fails_once_it_is_gone(
     services: dict[str, dict[str, object]], tmp_path: Path
 ) -> None:
-    with legacy_app(tmp_path) as legacy:
-        command = healthcheck(services, "legacy", legacy.url)
-        assert run(command) == 0
-    assert run(command) == 1
+    assert "ports" not in services["legacy"]  # FastCGI is for the gateway only
+    with database(tmp_path, "sqlite") as (env, _):
+        seed(env)
+        settings = {f"env[{name}]": f'"{value}"' for name, value in env.items()}
+        with php_fpm(children=1, settings=settings) as fpm:
+            command = healthcheck(services, "legacy", f"unix://{fpm.socket}")
+            assert run(command) == 0
+        assert run(command) == 1
+
+
+def test_the_gateway_reaches_php_fpm_over_fastcgi_and_serves_the_public_files(
+    services: dict[str, dict[str, object]],
+) -> None:
+    gateway, legacy = services["gateway"], services["legacy"]
+    environment = gateway["environment"]
+    assert environment["LEGACY_FASTCGI"] == "legacy:9000"  # type: ignore[index]
+    assert "LEGACY_URL" not in environment  # type: ignore[operator]
+    root = environment["LEGACY_ROOT"]  # type: ignore[index]
+    for service in (gateway, legacy):  # the same files, at the same path in both containers
+        assert any(
+            str(volume).endswith(f":{root}:ro") or _mounted(volume, root)
+            for volume in service["volumes"]  # type: ignore[attr-defined]
+        ), service["volumes"]
+    assert not any(
+        name == "nginx" or "nginx" in str(s.get("image", "")) for name, s in services.items()
+    )
+
+
+def _mounted(volume: object, target: str) -> bool:
+    return isinstance(volume, dict) and volume.get("target") == target and volume.get("read_only")
 
 
 @pytest.mark.integration
@@ -179,6 +214,6 @@ def test_the_gateway_healthcheck_passes_while_it_serves_and_fails_once_it_is_gon
     services: dict[str, dict[str, object]], tmp_path: Path
 ) -> None:
     with php_echo(tmp_path) as php, live_gateway(table_text(php), tmp_path) as gateway:
-        command = healthcheck(services, "gateway", gateway.url)
+        command = healthcheck(services, "gateway", gateway.url + "/")
         assert run(command) == 0
     assert run(command) == 1

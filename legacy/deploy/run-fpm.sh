@@ -2,9 +2,11 @@
 # Runs the legacy billing application under php-fpm behind nginx, as the current user, on a
 # loopback port. The configuration is rendered from nginx.conf and php-fpm.conf (beside this
 # script) into a work directory, which also holds the pid files, logs and the php-fpm socket;
-# nothing is written to system paths.
+# nothing is written to system paths. With --fpm-only, php-fpm runs alone, for a gateway that
+# speaks FastCGI to its socket (Strangler's legacy.fastcgi).
 #
 #   run-fpm.sh [--port N] [--children N] [--workers N] [--workdir DIR] [--docroot DIR] [--background]
+#   run-fpm.sh --fpm-only [--children N] [--workdir DIR] [--background]
 #   run-fpm.sh --stop DIR
 #
 #   --port N        port on 127.0.0.1 (default 8080)
@@ -12,12 +14,13 @@
 #   --workers N     nginx worker processes (default 1)
 #   --workdir DIR   where configs, logs and the socket go (default: a new temporary directory)
 #   --docroot DIR   document root (default: legacy/public)
+#   --fpm-only      no nginx: php-fpm alone; what is printed is its socket, unix:DIR/php-fpm.sock
 #   --background    start, wait until the port answers, print the URL and return; stop later
 #                   with `run-fpm.sh --stop DIR`
 #   --stop DIR      stop a background instance started with --workdir DIR
 #
-# In the foreground it prints the base URL once the port answers and runs until SIGINT or
-# SIGTERM, or until nginx or php-fpm exits. DB_DSN, DB_USER and DB_PASSWORD are passed to PHP
+# In the foreground it prints the base URL (with --fpm-only, the socket) once it answers and runs
+# until SIGINT or SIGTERM, or until nginx or php-fpm exits. DB_DSN, DB_USER and DB_PASSWORD are passed to PHP
 # unchanged. PHP_FPM and NGINX may name the binaries.
 set -euo pipefail
 
@@ -28,6 +31,7 @@ WORKERS=1
 WORKDIR=""
 DOCROOT="$(cd "$HERE/../public" 2>/dev/null && pwd || echo "$HERE/../public")"
 BACKGROUND=0
+FPM_ONLY=0
 
 die() {
     echo "run-fpm: $*" >&2
@@ -46,6 +50,7 @@ while [[ $# -gt 0 ]]; do
         --workdir) WORKDIR="${2:-}"; shift 2 ;;
         --docroot) DOCROOT="${2:-}"; shift 2 ;;
         --background) BACKGROUND=1; shift ;;
+        --fpm-only) FPM_ONLY=1; shift ;;
         --stop)
             dir="${2:-}"
             [[ -f "$dir/run.pid" ]] || die "no instance running in '$dir'"
@@ -57,7 +62,7 @@ while [[ $# -gt 0 ]]; do
             done
             die "instance in '$dir' did not stop"
             ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (try --help)" ;;
     esac
 done
@@ -90,8 +95,11 @@ find_binary() {
 
 FPM_BIN="$(find_binary "${PHP_FPM:-}" php-fpm8.2 /usr/sbin/php-fpm8.2 php-fpm /usr/sbin/php-fpm)" \
     || die "php-fpm not found (apt-get install php-fpm, or set PHP_FPM)"
-NGINX_BIN="$(find_binary "${NGINX:-}" nginx /usr/sbin/nginx)" \
-    || die "nginx not found (apt-get install nginx-light, or set NGINX)"
+NGINX_BIN=""
+if (( ! FPM_ONLY )); then
+    NGINX_BIN="$(find_binary "${NGINX:-}" nginx /usr/sbin/nginx)" \
+        || die "nginx not found (apt-get install nginx-light, or set NGINX)"
+fi
 
 if [[ -z "$WORKDIR" ]]; then
     WORKDIR="$(mktemp -d "${TMPDIR:-/tmp}/paymenter-fpm.XXXXXX")"
@@ -102,7 +110,9 @@ WORKDIR="$(cd "$WORKDIR" && pwd)"
 if (( BACKGROUND )); then
     # The same script in the foreground, detached; wait for its "ready" line.
     rm -f "$WORKDIR/run.out"
-    setsid "$0" --port "$PORT" --children "$CHILDREN" --workers "$WORKERS" \
+    only=()
+    (( FPM_ONLY )) && only=(--fpm-only)
+    setsid "$0" --port "$PORT" --children "$CHILDREN" --workers "$WORKERS" "${only[@]}" \
         --workdir "$WORKDIR" --docroot "$DOCROOT" >"$WORKDIR/run.out" 2>"$WORKDIR/run.err" </dev/null &
     for _ in $(seq 200); do
         if [[ -s "$WORKDIR/run.out" ]]; then
@@ -153,6 +163,15 @@ for _ in $(seq 200); do
     kill -0 "$FPM_PID" 2>/dev/null || { stop; die "php-fpm exited (see $WORKDIR/php-fpm.log)"; }
     sleep 0.05
 done
+
+if (( FPM_ONLY )); then
+    echo "unix:$SOCKET"
+    set +e
+    wait "$FPM_PID"
+    status=$?
+    stop
+    exit $(( status == 0 ? 1 : status ))
+fi
 
 "$NGINX_BIN" -e "$WORKDIR/nginx-error.log" -p "$WORKDIR" -c "$WORKDIR/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!

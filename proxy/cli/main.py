@@ -198,7 +198,7 @@ def _routes(args: argparse.Namespace) -> int:
         return 1
     view = Table(
         title=f"{table.source} · first match wins",
-        caption=f"no match → legacy ({table.legacy.url})",
+        caption=f"no match → legacy ({table.legacy.where})",
     )
     for column in ("id", "methods", "path", "mode", "line"):
         view.add_column(column, no_wrap=True, justify="right" if column == "line" else "left")

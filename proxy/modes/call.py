@@ -15,8 +15,10 @@ from typing import Any, Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from proxy import paths
 from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap
 from proxy.sides.headers import ClientView
+from proxy.sides.legacy import LegacySide
 from proxy.table.model import Route
 from proxy.table.snapshot import Snapshot, TableHolder
 
@@ -42,6 +44,14 @@ class Call:
         sent = self.native_path if native else self.legacy_path
         return self.path if sent is None else sent
 
+    def scope_for(self, native: bool) -> Scope:
+        """The scope a side is called with: when the route sends it another path, `raw_path`
+        is that path, so that a FastCGI side's REQUEST_URI is the request as it receives it."""
+        sent = self.native_path if native else self.legacy_path
+        if sent is None:
+            return self.scope
+        return {**self.scope, "raw_path": paths.encode(sent).encode("ascii")}
+
 
 ModeHandler = Callable[[Call], Awaitable[None]]
 
@@ -51,6 +61,7 @@ class Sides(Protocol):
 
     holder: TableHolder
     forwarder: Forwarder
+    legacy_side: LegacySide
     native_app: ASGIApp | None
     native_state: dict[str, Any] | None
 

@@ -34,11 +34,14 @@ from proxy.modes.shadow import WRITE_IGNORES, shadow_settings, side_call
 from proxy.paths import PathRejected, normalise
 from proxy.sides import native as native_side
 from proxy.sides.client import UpstreamClient
+from proxy.sides.fastcgi.connection import FastCGIClient
 from proxy.sides.forwarder import Forwarder
 from proxy.sides.headers import read_request
+from proxy.sides.legacy import LegacySide
 from proxy.table import fill
 from proxy.table.model import SAFE_METHODS, Mode, Route, RouteMatch, RouteTable
 from proxy.table.snapshot import Snapshot, build_snapshot
+from proxy.table.targets import Target
 from shadow.experiment import Call
 from shadow.observation import Side
 from shadow.replay import Plan, Refused, plan_settings
@@ -74,6 +77,7 @@ class GatewaySides:
         self.native_app = native_app
         self.native_state: dict[str, Any] | None = None
         self.forwarder = Forwarder(client)
+        self.legacy_side = LegacySide(self.forwarder)  # its files, PHP over FastCGI, or HTTP
         self._owns_client = client is None
         self._lifespan: native_side.Lifespan | None = None
 
@@ -82,6 +86,8 @@ class GatewaySides:
         table = self.table
         if self.forwarder.client is None:
             self.forwarder.client = UpstreamClient(table.legacy.pool_size)
+        if self.legacy_side.fastcgi is None and table.legacy.fastcgi is not None:
+            self.legacy_side.fastcgi = FastCGIClient(table.limits.buffer_response)
         if self.native_app is None and table.native.app is not None and table.native.url is None:
             self.native_app = native_side.load_app(table.native.app)
         if self.native_app is not None and self.snapshot.native_url is None:
@@ -96,6 +102,9 @@ class GatewaySides:
         if self._owns_client and self.forwarder.client is not None:
             await self.forwarder.client.close()
             self.forwarder.client = None
+        if self.legacy_side.fastcgi is not None:
+            await self.legacy_side.fastcgi.close()
+            self.legacy_side.fastcgi = None
 
     # ------------------------------------------------------------ shadow.replay.Sides
 
@@ -165,7 +174,11 @@ class GatewaySides:
 def replay_host(snapshot: Snapshot, headers: Sequence[tuple[str, str]]) -> str:
     """The Host every replayed request carries: the operator's, else the legacy side's own."""
     given = [v for k, v in headers if k.lower() == "host"]
-    return given[-1] if given else snapshot.legacy.upstream.host_header
+    if given:
+        return given[-1]
+    legacy = snapshot.legacy
+    # PHP-FPM has no host of its own: the application sees the name it would behind nginx
+    return legacy.upstream.host_header if isinstance(legacy, Target) else "localhost"
 
 
 def _settings(

@@ -49,6 +49,7 @@ from proxy.modes.storage import StoreHolder
 from proxy.sides.capture import Capture, RequestBody, read_body, replay
 from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap
 from proxy.sides.headers import ClientView, has_body
+from proxy.sides.legacy import LegacySide
 from proxy.sides.observe import call_app, call_upstream
 from proxy.table.model import SAFE_METHODS, Route, RouteTable, ShadowConfig
 from proxy.table.model import Side as Primary
@@ -241,8 +242,8 @@ class ShadowMode:
         native = (plan.primary is Primary.NATIVE) == again
         data = body.data if has_body(call.scope["headers"]) else None
         return side_call(
-            gateway, call.snapshot, call.scope, call.path_for(native), call.view, data,
-            body.chunks, native=native, side=Side.PRIMARY if again else Side.CANDIDATE,
+            gateway, call.snapshot, call.scope_for(native), call.path_for(native), call.view,
+            data, body.chunks, native=native, side=Side.PRIMARY if again else Side.CANDIDATE,
             limit=s.max_body, dry_run=dry_run,
         )  # fmt: skip
 
@@ -255,14 +256,18 @@ def side_call(
     """One side called only to observe its answer (a candidate, an A/A call, a replay): the
     native side in-process or at native.url, or the legacy side; `dry_run` marks a native call
     (the legacy side takes no mark). Shadow mode and replay reach the sides through this alone."""
-    target = snapshot.legacy if not native else snapshot.native_url
+    target = snapshot.native_url if native else None
 
     async def upstream() -> Observation:
+        if not native:  # the legacy side: its files, PHP over FastCGI, or HTTP
+            return await sides.legacy_side.observe(
+                snapshot.legacy, scope, path, view, data, side=side, limit=limit
+            )
         client = sides.forwarder.client
         assert target is not None and client is not None
         return await call_upstream(
             client, target, scope, path, view, data,
-            side=side, limit=limit, dry_run=dry_run and native,
+            side=side, limit=limit, dry_run=dry_run,
         )  # fmt: skip
 
     async def in_process() -> Observation:
@@ -280,6 +285,7 @@ class ObservedSides(Protocol):
     """What calling a side to observe it needs of the gateway (or of a replay)."""
 
     forwarder: Forwarder
+    legacy_side: LegacySide
     native_app: ASGIApp | None
     native_state: dict[str, Any] | None
 

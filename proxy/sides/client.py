@@ -47,14 +47,21 @@ class Body(Protocol):
 class BytesBody:
     """A request body held in memory (a shadow side's replayed body)."""
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "done")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.done = False
 
     async def read(self) -> bytes:
-        data, self.data = self.data, b""
-        return data
+        if self.done:
+            return b""
+        self.done = True
+        return self.data
+
+    def rewind(self) -> None:
+        """Send it again from its start (a request retried on a fresh connection)."""
+        self.done = False
 
 
 def request_head(method: str, target: str, headers: Headers) -> bytes:

@@ -35,7 +35,7 @@ from proxy.sides.headers import (
     response_headers,
     without_length,
 )
-from proxy.sides.pool import UpstreamError, UpstreamTimeout
+from proxy.sides.pool import Stream, UpstreamError, UpstreamTimeout
 from proxy.sides.spool import ClientGone, Spool
 from proxy.table.targets import Target, Upstream
 
@@ -168,7 +168,7 @@ class Forwarder:
         assert client is not None, "the gateway's lifespan opens the client"
         upstream = target.upstream
         spool: Spool | None = None
-        reading: _BodyReader | None = None
+        reading: BodyReader | None = None
         body: Body | None = None
         request = outgoing(scope, path, view, upstream)
         if request.has_body:
@@ -177,19 +177,22 @@ class Forwarder:
                 try:
                     spool = body = await Spool.read_from(receive, target.buffer_request)
                 except ClientGone as exc:
-                    await _fail(send, exchange, exc, None)
+                    await fail(send, exchange, exc, None)
                     return
                 request = outgoing(scope, path, view, upstream, spooled=spool.length)
             else:
-                reading = body = _BodyReader(receive)
+                reading = body = BodyReader(receive)
         try:
             try:
                 response = await request.send(client, target, body)
             except (UpstreamError, ClientGone) as exc:
-                await _fail(send, exchange, exc, reading)
+                await fail(send, exchange, exc, reading)
                 return
             try:
-                await _stream_back(response, receive, send, view, upstream, exchange, reading, tap)
+                headers = response_headers(response.headers, view, upstream)
+                await stream_back(
+                    response, response.status, headers, receive, send, exchange, reading, tap
+                )
             finally:
                 response.finish()
         finally:
@@ -197,7 +200,7 @@ class Forwarder:
                 spool.close()
 
 
-class _BodyReader:
+class BodyReader:
     """The client's request body, read from ASGI `receive` chunk by chunk."""
 
     __slots__ = ("done", "gone", "receive")
@@ -220,9 +223,11 @@ class _BodyReader:
         return b""
 
 
-async def _fail(
-    send: Send, exchange: Exchange, exc: BaseException, reading: _BodyReader | None
+async def fail(
+    send: Send, exchange: Exchange, exc: BaseException, reading: BodyReader | None
 ) -> None:
+    """The gateway's answer to a request whose upstream failed before its response began (or
+    whose client left while its body was read)."""
     if isinstance(exc, ClientGone) or (reading is not None and reading.gone):
         exchange.status, exchange.error = 499, "client disconnected"
         log.info("client_disconnected", stage="request body")
@@ -242,18 +247,18 @@ def classify(exc: BaseException) -> tuple[int, str]:
     return errors.BAD_GATEWAY, "upstream failed"
 
 
-async def _stream_back(
-    response: Response,
+async def stream_back(
+    response: Stream,
+    status: int,
+    headers: Headers,
     receive: Receive,
     send: Send,
-    view: ClientView,
-    upstream: Upstream,
     exchange: Exchange,
-    reading: _BodyReader | None,
+    reading: BodyReader | None,
     tap: ResponseTap | None,
 ) -> None:
-    status = response.status
-    headers = response_headers(response.headers, view, upstream)
+    """A response whose head has arrived, streamed to the client as it arrives (any upstream
+    protocol: the HTTP client's, FastCGI's); a failure after the head raises UpstreamBroken."""
     if status in BODILESS:
         headers = without_length(headers)
     exchange.status = status
@@ -298,7 +303,7 @@ async def _stream_back(
         tap.end(True)
 
 
-async def _watch_disconnect(receive: Receive, response: Response) -> None:
+async def _watch_disconnect(receive: Receive, response: Stream) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

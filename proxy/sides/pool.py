@@ -432,6 +432,13 @@ class Pool(Generic[S]):
         if self.waiters:
             self._wake_one()
 
+    def drop_idle(self) -> None:
+        """Close every idle connection: one just failed on reuse, so the others most likely
+        died the same way (the upstream restarted)."""
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            conn.close()
+
     def forget(self, conn: S) -> None:
         if conn.counted:
             conn.counted = False

@@ -52,6 +52,28 @@ class PathTemplate:
     segments: tuple[Segment, ...]  # split on "/", leading "/" dropped; "/" alone is ()
 
 
+class Execute(enum.Enum):
+    """Which PHP scripts under the document root run (`legacy.execute`)."""
+
+    ANY = "any"  # any existing .php file (nginx's `\.php$` location, Caddy's php_fastcgi)
+    INDEX = "index"  # only the front controller (Laravel 11's `^/index\.php(/|$)` location)
+
+
+@dataclass(frozen=True, slots=True)
+class FastCGIAddress:
+    """Where PHP-FPM listens: a unix socket (`path`), or a host and port."""
+
+    path: str = ""
+    host: str = ""
+    port: int = 0
+
+    def __str__(self) -> str:
+        if self.path:
+            return f"unix:{self.path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
 @dataclass(frozen=True, slots=True)
 class PathRegex:
     """A regular expression of a `match:` mapping: PCRE as nginx reads it, translated and
@@ -126,10 +148,31 @@ Answer = Respond | Redirect
 
 @dataclass(frozen=True, slots=True)
 class LegacyConfig:
-    url: str  # scheme://host[:port][/base], no trailing "/"
+    """The legacy side: PHP over HTTP (`url`) or straight to PHP-FPM (`fastcgi`), exactly one,
+    and the document root its public files are served from (`root`)."""
+
+    url: str | None  # scheme://host[:port][/base], no trailing "/"; None with fastcgi
     timeout: float  # seconds
     preserve_host: bool = True
-    pool_size: int = 100  # connections open to one upstream at most (proxy.client)
+    pool_size: int = 100  # connections open to one upstream at most (proxy.sides.pool)
+    fastcgi: FastCGIAddress | None = None
+    root: str | None = None  # absolute: static files, and SCRIPT_FILENAME with fastcgi
+    index: str = "index.php"  # the front controller, a .php file directly under root
+    execute: Execute = Execute.ANY
+    params: tuple[tuple[str, str], ...] = ()  # extra FastCGI params, in the table's order
+
+    @property
+    def where(self) -> str:
+        """The legacy side in a few words, for operators: its URL or its FastCGI address."""
+        return f"FastCGI {self.fastcgi}" if self.fastcgi is not None else str(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class StaticConfig:
+    """How the files under `legacy.root` are answered."""
+
+    # (URL path prefix, Cache-Control value), as written; the longest matching prefix applies
+    cache: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +351,7 @@ class RouteTable:
     limits: Limits = Limits()
     canary: CanaryConfig = CanaryConfig()  # the global canary block: salt and defaults
     edge: Edge = Edge()
+    static: StaticConfig = StaticConfig()
     source: str = "routing.yaml"  # file name used in messages
     digest: str = ""  # sha256 of the source text, to tell tables apart in logs and reloads
 

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from proxy.table import controls, routekeys, units
+from proxy.table import legacy as legacy_keys
 from proxy.table.matcher import parse_match
 from proxy.table.model import (
     SAFE_METHODS,
@@ -43,6 +44,7 @@ from proxy.table.model import (
     SegmentKind,
     ShadowConfig,
     Side,
+    StaticConfig,
     TableError,
     Writes,
 )
@@ -127,12 +129,8 @@ def _enum(kind: type[enum.Enum]) -> Parser:
     return parse
 
 
-LEGACY_KEYS: dict[str, Parser] = {
-    "url": units.parse_url,
-    "timeout": units.parse_duration,
-    "preserve_host": units.parse_bool,
-    "pool_size": units.parse_positive_int,
-}
+LEGACY_KEYS: dict[str, Parser] = legacy_keys.LEGACY_KEYS
+STATIC_KEYS: dict[str, Parser] = legacy_keys.STATIC_KEYS
 NATIVE_KEYS: dict[str, Parser] = {
     "app": units.parse_app_spec,
     "url": units.parse_url,
@@ -181,8 +179,8 @@ RECORD_KEYS: dict[str, Parser] = {
     "max_body": units.parse_size,
 }
 TOP_KEYS = (
-    "version", "legacy", "native", "shadow", "gate", "limits", "canary", "edge", "record",
-    "routes",
+    "version", "legacy", "static", "native", "shadow", "gate", "limits", "canary", "edge",
+    "record", "routes",
 )  # fmt: skip
 ROUTE_KEYS = (
     "id", "match", "mode", "shadow", "gate", "canary", "fallback", "guard", "legacy_removed",
@@ -272,9 +270,11 @@ def _read_table(p: _Problems, doc: object, env: Mapping[str, str]) -> RouteTable
     _require_native_side(p, routes, doc)
     limits = Limits(**_read_block(p, doc, "limits", LIMITS_KEYS))
     edge = Edge(**_read_block(p, doc, "edge", EDGE_KEYS))
+    static = _read_static(p, doc, legacy)
     return RouteTable(
-        SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate, limits, canary, edge
-    )
+        SUPPORTED_VERSION, legacy, native, shadow, tuple(routes), gate, limits, canary, edge,
+        static=static,
+    )  # fmt: skip
 
 
 def _check_keys(
@@ -328,17 +328,26 @@ def _read_version(p: _Problems, doc: _Map) -> None:
 
 
 def _read_legacy(p: _Problems, doc: _Map, env: Mapping[str, str]) -> LegacyConfig:
+    """The legacy side: HTTP or FastCGI, the document root; env LEGACY_* win (proxy.table.
+    legacy). Relative paths are read against the directory of the table file."""
     values = _read_block(p, doc, "legacy", LEGACY_KEYS)
     block = doc.get("legacy")
-    line = _key_line(block, "url", _key_line(doc, "legacy"))
-    if env.get("LEGACY_URL"):
-        try:
-            values["url"] = units.parse_url(env["LEGACY_URL"])
-        except ValueError as exc:
-            p.add(line, f"LEGACY_URL: {exc}")
-    elif not (isinstance(block, _Map) and "url" in block):
-        p.add(line, "missing legacy url (set legacy.url or LEGACY_URL)")
-    return dataclasses.replace(LegacyConfig(url="", timeout=30.0), **values)
+    lines = {str(k): line for k, line in block.key_lines.items()} if isinstance(block, _Map) else {}
+    directory = posixpath.dirname(p.file)
+    config, found = legacy_keys.legacy_config(
+        values, lines, _key_line(doc, "legacy"), env, directory
+    )
+    for line, reason in found:
+        p.add(line, reason)
+    return config
+
+
+def _read_static(p: _Problems, doc: _Map, legacy: LegacyConfig) -> StaticConfig:
+    static = StaticConfig(**_read_block(p, doc, "static", STATIC_KEYS))
+    if static.cache and legacy.root is None:
+        reason = "static.cache applies to the files under legacy.root, which is not set"
+        p.add(_key_line(doc, "static"), reason)
+    return static
 
 
 def _read_native(p: _Problems, doc: _Map) -> NativeConfig:

@@ -8,12 +8,20 @@ depends only on the table (upstream hosts, timeouts, the compiled matcher) is bu
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import Counter
 from dataclasses import dataclass
 
 from proxy.table.matcher import Matcher, compile_table
-from proxy.table.model import RouteTable
-from proxy.table.targets import Target, upstream_of
+from proxy.table.model import FastCGIAddress, RouteTable
+from proxy.table.targets import (
+    DocumentRoot,
+    FastCGITarget,
+    LegacyTarget,
+    Target,
+    fastcgi_params,
+    upstream_of,
+)
 from proxy.table.trust import Trust
 
 UNMATCHED = "(unmatched)"  # the counter key of requests no route claimed (they go to legacy)
@@ -23,7 +31,7 @@ UNMATCHED = "(unmatched)"  # the counter key of requests no route claimed (they 
 class Snapshot:
     table: RouteTable
     matcher: Matcher
-    legacy: Target
+    legacy: LegacyTarget  # over HTTP (Target) or straight to PHP-FPM (FastCGITarget)
     native_url: Target | None  # set when native.url is configured
     native_timeout: float
     trust: Trust  # edge.trusted_proxies: whose X-Forwarded-* are believed
@@ -33,11 +41,7 @@ class Snapshot:
 def build_snapshot(table: RouteTable, generation: int = 1) -> Snapshot:
     """Compile a validated table into what the hot path reads (pure CPU; may run in a thread)."""
     buffer = table.limits.buffer_request
-    legacy = Target(
-        upstream_of(table.legacy.url, preserve_host=table.legacy.preserve_host),
-        table.legacy.timeout,
-        buffer,
-    )
+    legacy = legacy_target(table)
     native_url = None
     if table.native.url is not None:
         upstream = upstream_of(table.native.url, preserve_host=True)
@@ -93,6 +97,28 @@ class ConfigState:
                 rejected["problems"] = list(self.problems)
             out["rejected"] = rejected
         return out
+
+
+def legacy_target(table: RouteTable) -> LegacyTarget:
+    """The legacy side of a validated table: relative paths (read against the directory of a
+    table named by a relative path) made absolute once, here."""
+    config = table.legacy
+    files = None
+    if config.root is not None:
+        files = DocumentRoot(
+            os.path.abspath(config.root), config.index, config.execute, table.static.cache
+        )
+    buffer = table.limits.buffer_request
+    if config.fastcgi is None:
+        assert config.url is not None, "a validated table has url or fastcgi"
+        upstream = upstream_of(config.url, preserve_host=config.preserve_host)
+        return Target(upstream, config.timeout, buffer, files)
+    assert files is not None, "a validated table has root with fastcgi"
+    address = config.fastcgi
+    if address.path:
+        address = FastCGIAddress(path=os.path.abspath(address.path))
+    params = fastcgi_params(config.params)
+    return FastCGITarget(address, files, params, config.timeout, config.pool_size, buffer)
 
 
 class TableHolder:

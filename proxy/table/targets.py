@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from proxy.table.model import Execute, FastCGIAddress
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -46,11 +48,45 @@ def upstream_of(url: str, *, preserve_host: bool) -> Upstream:
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentRoot:
+    """The legacy side's document root: what `proxy.sides.fastcgi.resolve` runs or serves
+    under it, and the Cache-Control of its files by URL path prefix (`static.cache`)."""
+
+    root: str  # absolute
+    index: str = "index.php"
+    execute: Execute = Execute.ANY
+    cache_control: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
-    """Where and how to forward: precomputed once per table."""
+    """Where and how to forward over HTTP: precomputed once per table."""
 
     upstream: Upstream
     timeout: float  # seconds for the whole exchange
     # a request body is read whole before the upstream is called, this many bytes of it in
     # memory and the rest in a temporary file; 0: bodies stream straight through
     buffer_request: int = 0
+    # legacy.url with legacy.root: the root's static files are answered by the gateway, every
+    # other request is forwarded (nginx's try_files $uri @app)
+    files: DocumentRoot | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FastCGITarget:
+    """The legacy side straight to PHP-FPM: precomputed once per table."""
+
+    address: FastCGIAddress  # a unix socket's path is absolute
+    files: DocumentRoot
+    params: tuple[tuple[bytes, bytes], ...]  # legacy.params, encoded once
+    timeout: float  # seconds for the whole exchange
+    pool_size: int  # connections open to PHP-FPM at most (per gateway process)
+    buffer_request: int = 0  # as Target's; a body without a length is spooled whatever it says
+
+
+def fastcgi_params(params: tuple[tuple[str, str], ...]) -> tuple[tuple[bytes, bytes], ...]:
+    """The table's extra params as the records carry them."""
+    return tuple((name.encode("ascii"), value.encode("utf-8")) for name, value in params)
+
+
+LegacyTarget = Target | FastCGITarget

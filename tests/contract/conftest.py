@@ -47,7 +47,7 @@ def _native_factories() -> dict[str, NativeFactory]:
 
 
 NATIVE = _native_factories()
-TARGET_NAMES = ["legacy-sqlite", "legacy-mariadb", *NATIVE]
+TARGET_NAMES = ["legacy-sqlite", "legacy-mariadb", "legacy-fastcgi", *NATIVE]
 
 
 @dataclass(frozen=True)
@@ -94,12 +94,44 @@ def legacy_server(env: dict[str, str], log: Path) -> Iterator[str]:
         yield base_url
 
 
+@contextlib.contextmanager
+def legacy_over_fastcgi(env: dict[str, str], workdir: Path) -> Iterator[str]:
+    """PHP-FPM, its workers given `env`, behind the gateway speaking FastCGI to it (no nginx,
+    no `php -S`): the gateway's base URL."""
+    from tests.gateway.live import live_gateway
+    from tests.support.fpm import php_fpm
+
+    settings = {f"env[{name}]": f'"{value}"' for name, value in env.items()}
+    table = "version: 1\nlegacy:\n  fastcgi: unix:{socket}\n  root: {root}\n"
+    gateway_dir = workdir / "gateway"
+    gateway_dir.mkdir()
+    with (
+        php_fpm(children=4, settings=settings) as fpm,
+        live_gateway(table.format(socket=fpm.socket, root=LEGACY_PUBLIC), gateway_dir) as gateway,
+    ):
+        yield gateway.url
+
+
+# tests whose premise is a client talking to PHP directly, which a gateway in front changes
+DIRECT_ONLY = {
+    "test_forwarded_for_counts_only_from_trusted_proxies": (
+        "the gateway is the edge: an untrusted client's X-Forwarded-For never reaches PHP, whose "
+        "REMOTE_ADDR is the client itself (edge.trusted_proxies decides whose counts)"
+    ),
+}
+GATEWAY_FRONTED = {"legacy-fastcgi"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Modules marked LEGACY_ONLY (the server-rendered pages) run against legacy targets only."""
+    """Modules marked LEGACY_ONLY (the server-rendered pages) run against legacy targets only;
+    DIRECT_ONLY tests are skipped, with their reason, on targets reached through the gateway."""
     kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         name = callspec.params.get("target", "") if callspec is not None else ""
+        reason = DIRECT_ONLY.get(getattr(item, "originalname", ""))
+        if reason is not None and name in GATEWAY_FRONTED:
+            item.add_marker(pytest.mark.skip(reason=reason))
         legacy_only = getattr(getattr(item, "module", None), "LEGACY_ONLY", False)
         (dropped if legacy_only and not str(name).startswith("legacy-") else kept).append(item)
     if dropped:
@@ -120,7 +152,9 @@ def target(
     with contextlib.ExitStack() as stack:
         env, db_url, dialect = stack.enter_context(seeded_database(_database_kind(name), workdir))
         report = seed(env)
-        if name.startswith("legacy-"):
+        if name == "legacy-fastcgi":
+            base_url = stack.enter_context(legacy_over_fastcgi(env, workdir))
+        elif name.startswith("legacy-"):
             base_url = stack.enter_context(legacy_server(env, workdir / "php-server.log"))
         else:
             base_url = stack.enter_context(NATIVE[name](db_url, dialect))

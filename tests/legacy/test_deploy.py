@@ -1,8 +1,10 @@
-"""legacy/deploy/run-fpm.sh: php-fpm behind nginx on a loopback port, as the benchmarks run it."""
+"""legacy/deploy/run-fpm.sh: php-fpm behind nginx on a loopback port, as the benchmarks run it,
+or php-fpm alone (--fpm-only), as the demo runs it behind the gateway."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -13,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.fastcgi_client import fastcgi_request
 from tests.support.services import ROOT, free_port, php_binary, unavailable
 
 RUN_FPM = ROOT / "legacy" / "deploy" / "run-fpm.sh"
@@ -193,3 +196,39 @@ def test_the_application_health_check_through_nginx(tmp_path: Path) -> None:
         r = httpx.get(f"{url}/health")
         assert r.status_code == 200
         assert r.json() == {"status": "ok"}
+
+
+def test_fpm_only_runs_php_fpm_alone_for_a_gateway_that_speaks_fastcgi(
+    tmp_path: Path, docroot: Path
+) -> None:
+    require_binaries()
+    work = tmp_path / "work"
+    env = {**os.environ, "DB_DSN": "sqlite:/nowhere.sqlite"}
+    started = subprocess.run(
+        [str(RUN_FPM), "--fpm-only", "--children", "1", "--workdir", str(work), "--background"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=env,
+    )
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == f"unix:{work / 'php-fpm.sock'}"
+    try:
+        assert not (work / "nginx.pid").exists()
+        params = [
+            (b"SCRIPT_FILENAME", str(docroot / "index.php").encode()),
+            (b"SCRIPT_NAME", b"/index.php"),
+            (b"REQUEST_URI", b"/x?y=1"),
+            (b"REQUEST_METHOD", b"GET"),
+            (b"REMOTE_ADDR", b"127.0.0.1"),
+        ]
+        answer = fastcgi_request(work / "php-fpm.sock", params)
+        assert json.loads(answer.head.body)["uri"] == "/x?y=1"
+        assert json.loads(answer.head.body)["dsn"] == "sqlite:/nowhere.sqlite"
+    finally:
+        stopped = subprocess.run(
+            [str(RUN_FPM), "--stop", str(work)], capture_output=True, text=True, timeout=30
+        )
+    assert stopped.returncode == 0, stopped.stderr
+    assert not (work / "run.pid").exists()

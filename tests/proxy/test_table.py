@@ -603,5 +603,6 @@ def test_table_error_message_lists_every_problem_one_a_line() -> None:
         parse("version: 2\n", "edge.yaml")
     assert str(caught.value).splitlines() == [
         "edge.yaml:1: unsupported version 2 (expected 1)",
-        "edge.yaml:1: missing legacy url (set legacy.url or LEGACY_URL)",
+        "edge.yaml:1: missing legacy url (set legacy.url or LEGACY_URL), or legacy.fastcgi "
+        "(LEGACY_FASTCGI) to reach PHP-FPM",
     ]

@@ -1,5 +1,6 @@
-"""The same requests through nginx and through the gateway's FastCGI layer (paths.normalise →
-resolve → build_params → the codec) to the same PHP-FPM: PHP must see the same `$_SERVER`.
+"""The same requests through nginx and through the gateway to the same PHP-FPM: PHP must see the
+same `$_SERVER`. Twice: through the FastCGI layer called directly (paths.normalise → resolve →
+build_params → the codec), and through a real gateway process (`strangler serve`, uvicorn).
 
 Keys that differ on purpose, and why:
 
@@ -15,6 +16,16 @@ Keys that differ on purpose, and why:
 - Proxy: nginx passes it as HTTP_PROXY, which PHP hides from `$_SERVER` but not from
   getallheaders(); the gateway never sends it (httpoxy).
 - REMOTE_PORT, REQUEST_TIME, REQUEST_TIME_FLOAT: a different connection, a different moment.
+
+Through a gateway process, also:
+
+- SERVER_PORT: the gateway listens on a port of its own.
+- HTTP_X_REQUEST_ID: the gateway gives PHP the request id of its log lines (the client's when it
+  sent one: these requests send one, so the values agree).
+- X-Forwarded-For/-Proto/-Host, X-Real-IP, Forwarded from an untrusted client are not passed
+  (REMOTE_ADDR and HTTPS say who the client is); none of these requests sends them.
+- A target ending in a bare `?`: ASGI tells "?" from no query apart nowhere, so REQUEST_URI
+  arrives without it (the one case whose REQUEST_URI differs, checked as such).
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ from proxy.paths import normalise
 from proxy.sides.fastcgi.disk import stat_or_none
 from proxy.sides.fastcgi.params import CgiRequest, build_params
 from proxy.sides.fastcgi.resolve import Redirect, Script, Site, StaticFile, resolve
+from tests.gateway.live import LiveGateway, live_gateway
 from tests.support.fastcgi_client import fastcgi_request
 from tests.support.fpm import Fpm, php_fpm
 from tests.support.nginx import http_exchange, nginx_php
@@ -211,3 +223,53 @@ def test_a_static_file_is_the_file_nginx_serves(site: Parity) -> None:
     assert isinstance(outcome, StaticFile)
     assert Path(outcome.path).read_bytes() == body
     assert outcome.stat.st_size == len(body)
+
+
+# ---------------------------------------------------------------- through a gateway process
+
+LISTENER = {"SERVER_PORT"}
+BARE_QUESTION_MARK = "empty-query-after-question-mark"
+
+
+@pytest.fixture(scope="module")
+def gateway(site: Parity, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
+    table = f"version: 1\nlegacy:\n  fastcgi: unix:{site.fpm.socket}\n  root: {site.docroot}\n"
+    with live_gateway(table, tmp_path_factory.mktemp("parity-gw")) as live:
+        yield live
+
+
+@pytest.mark.parametrize(("method", "target", "headers", "body"), CASES)
+def test_php_sees_the_same_request_through_nginx_and_a_gateway_process(
+    request: pytest.FixtureRequest,
+    site: Parity,
+    gateway: LiveGateway,
+    method: str,
+    target: bytes,
+    headers: Headers,
+    body: bytes,
+) -> None:
+    case = request.node.callspec.id
+    # the same Host to both: SERVER_NAME is nginx's server_name, and the Host's name here
+    headers = [(b"Host", b"localhost:%d" % site.port), (b"X-Request-ID", b"parity-1"), *headers]
+    nginx = through_nginx(site, method, target, headers, body)
+    status, _, payload = http_exchange(gateway.port, method, target, headers, body)
+    assert status == 200, payload[:300]
+    ours_whole = json.loads(payload)
+    ours, theirs = ours_whole["server"], nginx["server"]
+    compared = (set(ours) | set(theirs)) - VOLATILE - DELIBERATE - LISTENER
+    differing = {k: (ours.get(k), theirs.get(k)) for k in compared if ours.get(k) != theirs.get(k)}
+    if case == BARE_QUESTION_MARK:
+        assert differing == {"REQUEST_URI": ("/server.php", "/server.php?")}
+    else:
+        assert differing == {}
+    assert ours["SERVER_PORT"] == str(gateway.port)
+    assert ours["HTTP_X_REQUEST_ID"] == theirs["HTTP_X_REQUEST_ID"]
+    compared_headers = [
+        {k: v for k, v in side["headers"].items() if k not in {"Host", "Proxy"}}
+        for side in (ours_whole, nginx)
+    ]
+    assert compared_headers[0] == compared_headers[1]
+    assert (ours_whole["body_length"], ours_whole["body_sha256"]) == (
+        nginx["body_length"],
+        nginx["body_sha256"],
+    )

@@ -33,12 +33,13 @@ cannot be reached; `StaticFile` keeps what it returned, so the file is not stat'
 
 from __future__ import annotations
 
-import enum
 import stat as modes
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeGuard, TypeVar
 from urllib.parse import quote
+
+from proxy.table.model import Execute as Execute  # the table's `legacy.execute`
 
 _SOURCE_SUFFIXES = (".php", ".phtml", ".phar", ".phps", ".php3", ".php4", ".php5", ".php7")
 _PATH_SAFE = "/-._~!$&'()*+,;=:@"
@@ -50,11 +51,6 @@ class StatLike(Protocol):
 
 
 S = TypeVar("S", bound=StatLike)
-
-
-class Execute(enum.Enum):
-    ANY = "any"  # any existing .php file under the root runs
-    INDEX = "index"  # only the front controller runs
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,40 @@ switch ($_GET['case'] ?? '') {
             echo $piece;
         }
         break;
+    case 'sleep':
+        sleep((int) $_GET['s']);
+        echo 'awake';
+        break;
+    case 'sink':
+        // the body read in 1 MiB pieces: its length and hash, whatever its size
+        $in = fopen('php://input', 'rb');
+        $hash = hash_init('sha256');
+        $length = 0;
+        while (!feof($in)) {
+            $piece = fread($in, 1024 * 1024);
+            $length += strlen($piece);
+            hash_update($hash, $piece);
+        }
+        header('Content-Type: application/json');
+        echo json_encode(['length' => $length, 'sha256' => hash_final($hash)]);
+        break;
+    case 'upload':
+        // multipart: each file's name, size and hash, and the other fields
+        $files = [];
+        foreach ($_FILES as $field => $file) {
+            $files[$field] = [
+                'name' => $file['name'],
+                'size' => $file['size'],
+                'error' => $file['error'],
+                'sha256' => $file['error'] === 0 ? hash_file('sha256', $file['tmp_name']) : '',
+            ];
+        }
+        header('Content-Type: application/json');
+        echo json_encode(['files' => $files, 'post' => $_POST]);
+        break;
+    case 'moved':
+        header('Location: https://example.test/new?from=php', true, 301);
+        break;
     default:
         http_response_code(400);
         echo 'unknown case';
