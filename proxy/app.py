@@ -32,6 +32,7 @@ from proxy.sides import native
 from proxy.sides.client import UpstreamClient
 from proxy.sides.fastcgi.connection import FastCGIClient
 from proxy.sides.forwarder import Forwarder
+from proxy.sides.workers import NativeWorkers
 from proxy.table import parser as table_module
 from proxy.table.model import Mode, RouteTable
 from proxy.table.reload import Reloader, ReloadResult
@@ -58,20 +59,37 @@ def create_app(
             raise ValueError("no route table: pass table= or set settings.config_path")
         table = table_module.load(settings.config_path, settings.env)
     holder = TableHolder(build_snapshot(table))
+    workers: NativeWorkers | None = None
     if native_app is None and table.native.app is not None and table.native.url is None:
-        native_app = native.load_app(table.native.app)
-    running = table.native.app if native_app is not None else None
+        if table.native.workers:
+            # the app runs in processes of its own, started by the lifespan: not imported here
+            workers = NativeWorkers(
+                table.native.app,
+                table.native.workers,
+                nice=table.native.nice,
+                timeout=table.native.timeout,
+                grace=settings.graceful_timeout,
+                log_json=settings.log_json,
+                log_level=settings.log_level,
+            )
+        else:
+            native_app = native.load_app(table.native.app)
+    running = table.native.app if native_app is not None or workers is not None else None
     reloader = Reloader(holder, settings.config_path, settings.env, native_app=running)
     context = AdminContext(holder, reloader, settings.admin_token)
     # None: the table's shadow.store, opened in the background from the lifespan; at shutdown
     # a store that hangs gets the graceful timeout, then the process goes on
     shadow = ShadowMode(store, close_deadline=settings.graceful_timeout)
     context.store_state = shadow.stores.state
+    if workers is not None:
+        context.native_workers = workers.status
     parity = parity_route(context, lambda: shadow.stores.reader(holder.current.table))
     extra = admin_routes(context) if admin_routes is not None else ()
     # metrics, flip history and the dashboard, reading the store shadow mode writes to
     insight = Insight(metrics, parity_store=shadow.stores.reader)
     insight.watch_shadow(shadow.experiment, shadow.stores.dropped)
+    if workers is not None:
+        insight.metrics.workers.status = workers.status
     reloader.listeners.append(insight.reloaded)
     # migration controls: rollbacks and their evidence live beside the parity tables
     stores = shadow.stores
@@ -108,6 +126,14 @@ def create_app(
         if gateway.legacy_side.fastcgi is None:
             # opened whatever the table says: a reload may turn the legacy side to PHP-FPM
             gateway.legacy_side.fastcgi = FastCGIClient(table.limits.buffer_response)
+        if workers is not None:
+            assert forwarder.client is not None
+            workers.on_gone = forwarder.client.forget
+            try:
+                await workers.start()
+            except BaseException:
+                await stop(native_started=False)
+                raise
         if settings.watch and settings.config_path is not None:
             reloader.start(settings.reload_interval)
         if lifespan is not None:
@@ -121,6 +147,8 @@ def create_app(
     async def stop(native_started: bool = True) -> None:
         if lifespan is not None and native_started:
             await lifespan.shutdown()
+        if workers is not None:
+            await workers.stop()
         await reloader.stop()
         await insight.stop()
         if owns_client and forwarder.client is not None:
@@ -161,6 +189,7 @@ def create_app(
         metrics=insight.metrics,
     )
     gateway.legacy_side.fastcgi = fastcgi
+    gateway.workers = workers
     gateway.reloader = reloader
     gateway.shadow = shadow
     gateway.guards = guards

@@ -32,9 +32,11 @@ from proxy.sides import limits, native
 from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap, tapped
 from proxy.sides.headers import DRY_RUN, body_framing, read_request, without
 from proxy.sides.legacy import LegacySide
+from proxy.sides.workers import NativeWorkers
 from proxy.table import fill
 from proxy.table.model import Mode, RouteMatch, Side
 from proxy.table.snapshot import UNMATCHED, TableHolder
+from proxy.table.targets import Target
 
 ADMIN_PREFIX = "/_strangler"
 Hook = Callable[[], Awaitable[None]]
@@ -62,6 +64,7 @@ class Gateway:
         self.admin = admin
         self.native_app = native_app
         self.native_state: dict[str, Any] | None = None
+        self.workers: NativeWorkers | None = None  # set by create_app with native.workers
         self.handlers: dict[Mode, ModeHandler] = {
             Mode.LEGACY: self.legacy,
             Mode.NATIVE: self.native,
@@ -224,19 +227,27 @@ class Gateway:
         )
 
     async def native(self, call: Call, tap: ResponseTap | None = None) -> None:
-        """Call the native side (in-process app or native.url); `tap` as for legacy."""
+        """Call the native side (native.url, the gateway's workers, or the in-process app);
+        `tap` as for legacy."""
         snapshot = call.snapshot
         if snapshot.native_url is not None:
-            await self.forwarder.forward(
-                call.scope,
-                call.receive,
-                call.send,
-                call.path_for(native=True),
-                call.view,
-                snapshot.native_url,
-                call.exchange,
-                tap,
-            )
+            await self._forward_native(call, snapshot.native_url, tap)
+            return
+        if self.workers is not None:
+            lease = self.workers.lease()
+            if lease is None:
+                call.exchange.status, call.exchange.error = errors.BAD_GATEWAY, "no native worker"
+                send = call.send if tap is None else tapped(call.send, tap)
+                call.exchange.bytes_out = await errors.send_error(
+                    send, errors.BAD_GATEWAY, "no native worker is running", call.view.request_id
+                )
+                return
+            try:
+                await self._forward_native(
+                    call, lease.target(snapshot), tap, lambda: lease.elsewhere(snapshot)
+                )
+            finally:
+                lease.end()
             return
         send = call.send if tap is None else tapped(call.send, tap)
         if self.native_app is None:
@@ -254,6 +265,25 @@ class Gateway:
             snapshot.native_timeout,
             call.exchange,
             self.native_state,
+        )
+
+    async def _forward_native(
+        self,
+        call: Call,
+        target: Target,
+        tap: ResponseTap | None,
+        elsewhere: Callable[[], Target | None] | None = None,
+    ) -> None:
+        await self.forwarder.forward(
+            call.scope,
+            call.receive,
+            call.send,
+            call.path_for(native=True),
+            call.view,
+            target,
+            call.exchange,
+            tap,
+            elsewhere,
         )
 
     async def primary_only(self, call: Call) -> None:

@@ -16,6 +16,7 @@ import importlib.util
 import os
 import signal
 import ssl
+import subprocess
 import sys
 from typing import Any
 
@@ -28,6 +29,7 @@ from proxy.edge import EdgeLimits, edge_protocol
 from proxy.operator.metrics import multiprocess_dir
 from proxy.settings import Settings
 from proxy.sides import native
+from proxy.sides.workers import WORKER_MODULE
 from proxy.table import parser as table
 from proxy.table.checks import AppImportError
 from proxy.table.model import Limits, RouteTable, TableError
@@ -38,9 +40,20 @@ def _fastest(module: str, fallback: str) -> str:
 
 
 def _native_app_problem(loaded: RouteTable) -> str | None:
-    """Import native.app once before serving, so a typo is a clear error, not a traceback."""
+    """Import native.app once before serving, so a typo is a clear error, not a traceback
+    (in a process of its own when workers run the app: the gateway never imports it)."""
     if loaded.native.app is None or loaded.native.url is not None:
         return None
+    if loaded.native.workers:
+        checked = subprocess.run(
+            [sys.executable, "-m", WORKER_MODULE, "--check", loaded.native.app],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if checked.returncode == 0:
+            return None
+        return checked.stderr.strip() or f"importing it exited with status {checked.returncode}"
     try:
         native.load_app(loaded.native.app)
     except (AppImportError, TypeError) as exc:

@@ -19,6 +19,7 @@ from proxy import paths
 from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap
 from proxy.sides.headers import ClientView
 from proxy.sides.legacy import LegacySide
+from proxy.sides.workers import NativeWorkers
 from proxy.table.model import Route
 from proxy.table.snapshot import Snapshot, TableHolder
 
@@ -64,6 +65,7 @@ class Sides(Protocol):
     legacy_side: LegacySide
     native_app: ASGIApp | None
     native_state: dict[str, Any] | None
+    workers: NativeWorkers | None
 
     async def legacy(self, call: Call, tap: ResponseTap | None = None) -> None: ...
 

@@ -38,6 +38,7 @@ from proxy.sides.fastcgi.connection import FastCGIClient
 from proxy.sides.forwarder import Forwarder
 from proxy.sides.headers import read_request
 from proxy.sides.legacy import LegacySide
+from proxy.sides.workers import NativeWorkers
 from proxy.table import fill
 from proxy.table.model import SAFE_METHODS, Mode, Route, RouteMatch, RouteTable
 from proxy.table.snapshot import Snapshot, build_snapshot
@@ -76,6 +77,7 @@ class GatewaySides:
         self._settings = {route.id: _settings(table, route) for route in table.routes}
         self.native_app = native_app
         self.native_state: dict[str, Any] | None = None
+        self.workers: NativeWorkers | None = None  # a replay runs the app in its own process
         self.forwarder = Forwarder(client)
         self.legacy_side = LegacySide(self.forwarder)  # its files, PHP over FastCGI, or HTTP
         self._owns_client = client is None

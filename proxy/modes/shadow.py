@@ -51,8 +51,11 @@ from proxy.sides.forwarder import Exchange, Forwarder, ResponseTap
 from proxy.sides.headers import ClientView, has_body
 from proxy.sides.legacy import LegacySide
 from proxy.sides.observe import call_app, call_upstream
+from proxy.sides.pool import UpstreamRefused
+from proxy.sides.workers import NativeWorkers
 from proxy.table.model import SAFE_METHODS, Route, RouteTable, ShadowConfig
 from proxy.table.model import Side as Primary
+from proxy.table.targets import Target
 from shadow.experiment import Experiment, RequestInfo, observe
 from shadow.observation import Observation, Side
 from shadow.records import Recorded, Result
@@ -183,7 +186,7 @@ class ShadowMode:
             self.experiment.submit(route.id, request, _UNSEEN, _never, settings=s)
             return
         candidate = self._side(call, plan, body, s, again=False, dry_run=True)
-        local = _in_process(call.snapshot, plan)
+        local = _in_process(call.snapshot, plan, self.gateway.workers)
         if not safe:
             ran = await self._dry_run_first(candidate, s, local[0])
             if ran is None:  # refused over a cap: the primary alone, the request counted as shed
@@ -257,6 +260,7 @@ def side_call(
     native side in-process or at native.url, or the legacy side; `dry_run` marks a native call
     (the legacy side takes no mark). Shadow mode and replay reach the sides through this alone."""
     target = snapshot.native_url if native else None
+    workers = sides.workers if native and target is None else None
 
     async def upstream() -> Observation:
         if not native:  # the legacy side: its files, PHP over FastCGI, or HTTP
@@ -270,6 +274,26 @@ def side_call(
             side=side, limit=limit, dry_run=dry_run,
         )  # fmt: skip
 
+    async def worker() -> Observation:
+        """The native side in one of the gateway's workers; none running: not compared."""
+        client = sides.forwarder.client
+        lease = workers.lease() if workers is not None else None
+        if lease is None or client is None:
+            return Observation(side, skipped=True)
+        target: Target | None = lease.target(snapshot)
+        try:
+            while target is not None:
+                try:
+                    return await call_upstream(
+                        client, target, scope, path, view, data,
+                        side=side, limit=limit, dry_run=dry_run,
+                    )  # fmt: skip
+                except UpstreamRefused:  # it died a moment ago: nothing was sent
+                    target = lease.elsewhere(snapshot)
+            return Observation(side, skipped=True)
+        finally:
+            lease.end()
+
     async def in_process() -> Observation:
         if sides.native_app is None:
             raise RuntimeError("no native side is configured")
@@ -278,6 +302,8 @@ def side_call(
             side=side, limit=limit, dry_run=dry_run, state=sides.native_state,
         )  # fmt: skip
 
+    if workers is not None:
+        return worker
     return in_process if native and target is None else upstream
 
 
@@ -288,12 +314,15 @@ class ObservedSides(Protocol):
     legacy_side: LegacySide
     native_app: ASGIApp | None
     native_state: dict[str, Any] | None
+    workers: NativeWorkers | None
 
 
-def _in_process(snapshot: Snapshot, plan: RoutePlan) -> tuple[bool, bool]:
+def _in_process(
+    snapshot: Snapshot, plan: RoutePlan, workers: NativeWorkers | None
+) -> tuple[bool, bool]:
     """Whether the candidate, and the primary's second call, run in this process: the native
-    side without a native.url (the in-process app)."""
-    here = snapshot.native_url is None
+    side without a native.url or workers (the in-process app)."""
+    here = snapshot.native_url is None and workers is None
     return here and plan.primary is Primary.LEGACY, here and plan.primary is Primary.NATIVE
 
 

@@ -64,6 +64,8 @@ class AdminContext:
     wall: Callable[[], float] = time.time
     # the parity store's state (open | opening | unavailable | none) and why, for health
     store_state: Callable[[], tuple[str, str | None]] | None = None
+    # the native worker pool's state (proxy.sides.workers), with native.workers
+    native_workers: Callable[[], dict[str, object]] | None = None
     # a route's effective mode and why (proxy.operator.controls), added to /_strangler/routes
     describe: Callable[[TableRoute], dict[str, object]] | None = None
 
@@ -178,6 +180,8 @@ def create_admin(ctx: AdminContext, extra_routes: Sequence[BaseRoute] = ()) -> S
             # the store never makes the gateway unhealthy: it serves without one
             state, error = ctx.store_state()
             body["store"] = {"state": state, **({"error": error} if details and error else {})}
+        if ctx.native_workers is not None:
+            body["native_workers"] = ctx.native_workers()
         return JSONResponse(body)
 
     async def routes(_request: Request) -> Response:

@@ -119,7 +119,8 @@ def dashboard_routes(ctx: AdminContext, sources: Sources) -> list[Route]:
     async def overview(request: Request) -> Response:
         signed_in = via(request) is Via.COOKIE
         config = ctx.reloader.config_state()
-        text = pages.overview(await evidence(), signed_in=signed_in, config=config)
+        workers = ctx.native_workers() if ctx.native_workers is not None else None
+        text = pages.overview(await evidence(), signed_in=signed_in, config=config, workers=workers)
         return _html(text, form=signed_in)
 
     async def route_page(request: Request) -> Response:

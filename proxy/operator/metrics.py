@@ -17,11 +17,18 @@
     strangler_fallbacks_total{route, reason}             native failed a safe request, legacy
                                                          answered (5xx | timeout | error)
     strangler_guard_rollbacks_total{route}               routes a guard rolled back
+    strangler_native_workers{state}                      native workers (native.workers) alive
+                                                         and down, read at the scrape
+    strangler_native_worker_in_flight{worker}            requests a native worker is serving
+    strangler_native_worker_requests_total{worker}       requests sent to it (candidates too)
+    strangler_native_worker_restarts_total{worker}       times its process died and was replaced
 
 Several uvicorn workers are several processes, each with its own counters. With
 PROMETHEUS_MULTIPROC_DIR set (`strangler serve --workers N` sets a fresh one), each process
 writes its values to files there and a scrape, whichever worker answers it, sums them all
 (prometheus-client's multiprocess mode); without it, the default registry of the one process.
+The native workers' figures are those of the gateway process that answers the scrape (each
+gateway process runs workers of its own).
 
 The request path pays one dict lookup (the label children are cached per route, mode, side and
 status, a set bounded by the table), one counter increment, one histogram observation and the
@@ -35,7 +42,7 @@ import functools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -48,6 +55,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from shadow.records import LATENCY_BOUNDS, Result, Source
 
@@ -103,6 +112,10 @@ class Metrics:
             "strangler_guard_rollbacks", "Routes rolled back to legacy by their guard",
             ["route"], registry=registry,
         )  # fmt: skip
+        # the native worker pool, read at each scrape (set by create_app with native.workers)
+        self.workers = WorkersCollector()
+        if registry is not None:
+            registry.register(self.workers)
         self._children: dict[tuple[str, str, str | None, int], tuple[Any, Any]] = {}
         self._answers: dict[tuple[str, str, bool], Any] = {}
         self._dropped_seen = 0
@@ -184,6 +197,7 @@ class Metrics:
         if path:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
+            registry.register(self.workers)
             return generate_latest(registry)
         return generate_latest(self.registry if self.registry is not None else REGISTRY)
 
@@ -207,6 +221,46 @@ class Metrics:
         path = os.environ.get(MULTIPROC_ENV)
         if path:
             multiprocess.mark_process_dead(os.getpid(), path)  # type: ignore[no-untyped-call]
+
+
+class WorkersCollector(Collector):
+    """The native worker pool's state, read when scraped (nothing to keep up to date)."""
+
+    def __init__(self) -> None:
+        # NativeWorkers.status: {"count", "alive", "workers": [{"index", "in_flight", ...}]}
+        self.status: Callable[[], dict[str, Any]] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        if self.status is None:
+            return
+        status = self.status()
+        workers: list[dict[str, Any]] = status["workers"]
+        alive = GaugeMetricFamily(
+            "strangler_native_workers", "Native workers by state", labels=["state"]
+        )
+        alive.add_metric(["alive"], status["alive"])
+        alive.add_metric(["down"], status["count"] - status["alive"])
+        in_flight = GaugeMetricFamily(
+            "strangler_native_worker_in_flight",
+            "Requests a native worker is serving now",
+            labels=["worker"],
+        )
+        served = CounterMetricFamily(
+            "strangler_native_worker_requests",
+            "Requests sent to a native worker (shadow candidates included)",
+            labels=["worker"],
+        )
+        restarts = CounterMetricFamily(
+            "strangler_native_worker_restarts",
+            "Times a native worker's process died and another took its place",
+            labels=["worker"],
+        )
+        for worker in workers:
+            index = [str(worker["index"])]
+            in_flight.add_metric(index, worker["in_flight"])
+            served.add_metric(index, worker["served"])
+            restarts.add_metric(index, worker["restarts"])
+        yield from (alive, in_flight, served, restarts)
 
 
 @functools.cache

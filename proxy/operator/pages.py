@@ -9,8 +9,9 @@ the page offers to sign out (a form: a sign-out is a POST).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 from proxy.operator.evidence import Evidence, RouteEvidence
@@ -219,7 +220,13 @@ def _num(value: int, cls: str) -> str:
     return f'<td class="num {cls}">{value}</td>'
 
 
-def overview(e: Evidence, *, signed_in: bool = False, config: ConfigState | None = None) -> str:
+def overview(
+    e: Evidence,
+    *,
+    signed_in: bool = False,
+    config: ConfigState | None = None,
+    workers: Mapping[str, Any] | None = None,
+) -> str:
     rows = []
     for r in e.routes:
         rep = r.report
@@ -245,7 +252,8 @@ def overview(e: Evidence, *, signed_in: bool = False, config: ConfigState | None
     )
     links += f' · <a href="{BASE}/runs">replay runs</a>'
     body = (
-        "<h1>Strangler: routes</h1>" + _header(e, config) + _table(headings, rows, "routes")
+        "<h1>Strangler: routes</h1>" + _header(e, config) + workers_line(workers)
+        + _table(headings, rows, "routes")
         + '<p class="quiet">Served since start: requests this gateway answered since it started '
         f"(every worker); {e.unmatched} more matched no route and went to legacy. The next "
         f"columns are shadow evidence from the parity store, within the last {window}: "
@@ -254,6 +262,24 @@ def overview(e: Evidence, *, signed_in: bool = False, config: ConfigState | None
         f"compared. {links}</p>"
     )  # fmt: skip
     return page("routes", body, signed_in=signed_in)
+
+
+def workers_line(status: Mapping[str, Any] | None) -> str:
+    """The native worker processes (native.workers), as /_strangler/health reports them."""
+    if status is None:
+        return ""
+    down = status["count"] - status["alive"]
+    each = ", ".join(
+        f"#{w['index']} " + (f"pid {w['pid']}" if w["alive"] else "<b>down</b>")
+        + f" ({w['in_flight']} in flight, {w['served']} served, {w['restarts']} restarts)"
+        for w in status["workers"]
+    )  # fmt: skip
+    return (
+        f'<p class="{"warn" if down else "quiet"}" data-workers="{status["alive"]}">'
+        f"Native workers: {status['alive']} of {status['count']} alive, "
+        f"{status['restarts']} restarts, {status['in_flight']} in flight, nice "
+        f"{status['nice']}: {each}.</p>"
+    )
 
 
 def _stats(rep: RouteReport | None) -> str:

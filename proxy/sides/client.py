@@ -250,6 +250,13 @@ class UpstreamClient:
                 raise
             return conn
 
+    def forget(self, upstream: Upstream) -> None:
+        """An upstream that is gone for good (a native worker that died): its idle
+        connections are closed, and exchanges under way on it end as they fail."""
+        pool = self._pools.pop(upstream.url, None)
+        if pool is not None:
+            pool.close()
+
     async def close(self) -> None:
         self.closed = True
         for pool in self._pools.values():
@@ -273,6 +280,8 @@ async def _send_body(conn: Response, body: Body, chunked: bool) -> None:
 
 
 def address_of(upstream: Upstream) -> Address:
+    if upstream.socket:
+        return Address(path=upstream.socket)
     parts = urlsplit(upstream.url)
     https = parts.scheme.lower() == "https"
     return Address(parts.hostname or "", parts.port or (443 if https else 80), https)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,7 +36,7 @@ from proxy.sides.headers import (
     response_headers,
     without_length,
 )
-from proxy.sides.pool import Stream, UpstreamError, UpstreamTimeout
+from proxy.sides.pool import Stream, UpstreamError, UpstreamRefused, UpstreamTimeout
 from proxy.sides.spool import ClientGone, Spool
 from proxy.table.targets import Target, Upstream
 
@@ -163,7 +164,10 @@ class Forwarder:
         target: Target,
         exchange: Exchange,
         tap: ResponseTap | None = None,
+        elsewhere: Callable[[], Target | None] | None = None,
     ) -> None:
+        """`elsewhere`: where to send the request instead when `target` refuses the connection
+        (nothing of the request was sent; one of several equal upstreams, a native worker)."""
         client = self.client
         assert client is not None, "the gateway's lifespan opens the client"
         upstream = target.upstream
@@ -183,11 +187,16 @@ class Forwarder:
             else:
                 reading = body = BodyReader(receive)
         try:
-            try:
-                response = await request.send(client, target, body)
-            except (UpstreamError, ClientGone) as exc:
-                await fail(send, exchange, exc, reading)
-                return
+            while True:
+                try:
+                    response = await request.send(client, target, body)
+                    break
+                except (UpstreamError, ClientGone) as exc:
+                    other = elsewhere() if isinstance(exc, UpstreamRefused) and elsewhere else None
+                    if other is None:
+                        await fail(send, exchange, exc, reading)
+                        return
+                    target = other
             try:
                 headers = response_headers(response.headers, view, upstream)
                 await stream_back(

@@ -181,6 +181,10 @@ class NativeConfig:
     url: str | None  # a separately running service, or None (exactly one of app/url is set)
     timeout: float
     line: int = field(default=0, compare=False)  # of native.app (or .url) in the source
+    # >0: the gateway runs `app` in this many processes of its own (proxy.sides.workers),
+    # at CPU priority `nice`; 0: the app runs in the gateway's process
+    workers: int = 0
+    nice: int = 10
 
 
 @dataclass(frozen=True, slots=True)

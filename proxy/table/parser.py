@@ -135,7 +135,10 @@ NATIVE_KEYS: dict[str, Parser] = {
     "app": units.parse_app_spec,
     "url": units.parse_url,
     "timeout": units.parse_duration,
+    "workers": units.parse_count,
+    "nice": units.parse_nice,
 }
+MAX_WORKERS = 64  # native.workers: processes, not threads; more is a typo
 SHADOW_KEYS: dict[str, Parser] = {
     "primary": _enum(Side),
     "sample": units.parse_fraction,
@@ -355,6 +358,17 @@ def _read_native(p: _Problems, doc: _Map) -> NativeConfig:
     block = doc.get("native")
     if isinstance(block, _Map) and "app" in block and "url" in block:
         p.add(doc.key_lines["native"], "native sets both app and url; keep one")
+    if isinstance(block, _Map) and values.get("workers") and "app" not in block:
+        reason = (
+            "native.workers runs native.app in processes of the gateway's; native.url is a "
+            "service that runs elsewhere"
+            if "url" in block
+            else "native.workers runs native.app, which is not set"
+        )
+        p.add(_key_line(block, "workers"), reason)
+    if values.get("workers", 0) > MAX_WORKERS:
+        reason = f"native.workers: {values['workers']} is over {MAX_WORKERS}"
+        p.add(_key_line(block, "workers"), reason)
     line = _key_line(block, "app", _key_line(block, "url", _key_line(doc, "native")))
     return dataclasses.replace(NativeConfig(None, None, 10.0, line), **values)
 

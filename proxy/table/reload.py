@@ -144,6 +144,7 @@ class Reloader:
                 _warnings(prepared, self.native_app)
                 + rules_changed(old.table, prepared.table)
                 + edge_changed(old.table, prepared.table)
+                + workers_changed(old.table, prepared.table)
             )
             installed = self.holder.install(prepared)
             log.info(
@@ -283,6 +284,19 @@ def edge_changed(old: RouteTable, new: RouteTable) -> tuple[str, ...]:
         "limits: the head limits, timeouts and connection bound take effect when the gateway "
         "restarts (the client-facing server reads them at start); the rest of the table is in "
         "force",
+    )
+
+
+def workers_changed(old: RouteTable, new: RouteTable) -> tuple[str, ...]:
+    """The native worker processes are started with the gateway: a reload does not restart them."""
+    before, after = old.native, new.native
+    if (before.workers, before.nice) == (after.workers, after.nice) and (
+        not before.workers or before.timeout == after.timeout
+    ):
+        return ()
+    return (
+        f"native: workers, nice and (with workers) timeout take effect when the gateway "
+        f"restarts; it runs {before.workers} worker(s) at nice {before.nice} until then",
     )
 
 

@@ -24,6 +24,7 @@ class Upstream:
     host_header: str  # "host[:port]" as the upstream expects it in Host
     origins: tuple[str, ...]  # lower-cased spellings of scheme://host[:port] seen in Location
     preserve_host: bool
+    socket: str = ""  # a unix socket's path, where the upstream listens (then `url` names it)
 
 
 def upstream_of(url: str, *, preserve_host: bool) -> Upstream:

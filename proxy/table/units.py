@@ -117,6 +117,20 @@ def parse_positive_int(value: object) -> int:
     return value
 
 
+def parse_count(value: object) -> int:
+    """A whole number, 0 included."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{value!r} is not a whole number (0 or more)")
+    return value
+
+
+def parse_nice(value: object) -> int:
+    """A CPU priority as `nice` takes it: 0 (as the gateway) to 19 (the lowest)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 19:
+        raise ValueError(f"{value!r} is not a nice value from 0 to 19")
+    return value
+
+
 def parse_networks(value: object) -> tuple[Network, ...]:
     """A list of addresses or CIDR blocks (`10.0.0.0/8`, `::1`, `127.0.0.1`)."""
     found: list[Network] = []

@@ -116,7 +116,7 @@ def legacy_over_fastcgi(env: dict[str, str], workdir: Path) -> Iterator[str]:
 # deselected there, never skipped (what the gateway does instead is tested in tests/gateway:
 # an untrusted client's X-Forwarded-For never reaches PHP, whose REMOTE_ADDR is the client)
 DIRECT_ONLY = {"test_forwarded_for_counts_only_from_trusted_proxies"}
-GATEWAY_FRONTED = {"legacy-fastcgi"}
+GATEWAY_FRONTED = {"legacy-fastcgi", "native-workers-mariadb"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

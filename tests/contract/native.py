@@ -45,6 +45,42 @@ def native_server(db_url: str, dialect: str) -> Iterator[str]:
             proc.wait()
 
 
+# every request native, answered by the gateway's own worker processes (native.workers)
+WORKERS_TABLE = """version: 1
+legacy:
+  url: http://127.0.0.1:9
+native:
+  app: handlers.app:app
+  workers: 2
+routes:
+  - id: everything
+    match: "* /{rest:path}"
+    mode: native
+"""
+
+
+@contextlib.contextmanager
+def gateway_workers(db_url: str, dialect: str) -> Iterator[str]:
+    """The gateway in native mode for every path, the handlers in two worker processes it
+    runs itself, on `db_url`; yields the gateway's base URL."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.gateway.live import live_gateway
+
+    with (
+        tempfile.TemporaryDirectory(prefix="contract-workers-") as directory,
+        live_gateway(WORKERS_TABLE, Path(directory), {"DATABASE_URL": db_url}) as gateway,
+    ):
+        health = gateway.health()
+        assert health["native_workers"]["alive"] == 2, health
+        yield gateway.url
+
+
 def native_targets() -> dict[str, Callable[[str, str], AbstractContextManager[str]]]:
     """Name -> factory: a name ending in "-mariadb" gets a MariaDB database, others SQLite."""
-    return {"native-sqlite": native_server, "native-mariadb": native_server}
+    return {
+        "native-sqlite": native_server,
+        "native-mariadb": native_server,
+        "native-workers-mariadb": gateway_workers,
+    }

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,6 +36,12 @@ class LiveGateway:
             if line.startswith(field + ":"):
                 return int(line.split()[1])
         raise AssertionError(f"{field} not found")
+
+    def health(self) -> dict[str, Any]:
+        answer = httpx.get(self.url + "/_strangler/health", timeout=5)
+        answer.raise_for_status()
+        health: dict[str, Any] = answer.json()
+        return health
 
     def stop(self, timeout: float = 15) -> int:
         """SIGTERM, then the exit code."""

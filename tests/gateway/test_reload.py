@@ -10,7 +10,7 @@ from typing import Any
 
 from proxy.settings import Settings
 from proxy.table.parser import load, parse
-from proxy.table.reload import Reloader, rules_changed
+from proxy.table.reload import Reloader, rules_changed, workers_changed
 from proxy.table.snapshot import ConfigState, TableHolder, build_snapshot
 from tests.gateway.conftest import FakeUpstream, gateway_for, running, table_text
 
@@ -192,3 +192,16 @@ def test_a_change_of_comparison_rules_says_which_and_offers_a_reset() -> None:
     assert "route 'users.list': comparison rules changed (ignore)" in line
     assert "strangler reset users.list" in line
     assert rules_changed(old, table("  sample: 0.5\n")) == ()  # sampling compares the same way
+
+
+def test_a_change_of_native_workers_says_it_waits_for_a_restart() -> None:
+    def table(native: str) -> Any:
+        return parse(table_text("http://127.0.0.1:9", native=native))
+
+    running = table("  app: handlers.app:app\n  workers: 2\n")
+    (line,) = workers_changed(running, table("  app: handlers.app:app\n  workers: 4\n"))
+    assert "take effect when the gateway restarts" in line and "2 worker(s) at nice 10" in line
+    assert workers_changed(running, table("  app: handlers.app:app\n  workers: 2\n  nice: 3\n"))
+    assert workers_changed(running, table("  app: handlers.app:app\n  workers: 2\n  timeout: 3s\n"))
+    in_process = table("  app: handlers.app:app\n")
+    assert workers_changed(in_process, table("  app: handlers.app:app\n  timeout: 3s\n")) == ()

@@ -421,6 +421,23 @@ REJECTED = [
         "both app and url",
     ),
     ("native-app-shape", NATIVE_HEAD + "native: {app: handlers}\n", "3", "bad app 'handlers'"),
+    (
+        "workers-with-url",
+        NATIVE_HEAD + "native:\n  url: http://n\n  workers: 2\n",
+        "5",
+        "native.workers runs native.app in processes of the gateway's; native.url is a service",
+    ),
+    (
+        "workers-without-app",
+        NATIVE_HEAD + "native:\n  timeout: 2s\n  workers: 2\n",
+        "5",
+        "native.workers runs native.app, which is not set",
+    ),
+    ("workers-negative", NATIVE_HEAD + "native: {app: 'a:b', workers: -1}\n", "3", "-1 is not"),
+    ("workers-bool", NATIVE_HEAD + "native: {app: 'a:b', workers: yes}\n", "3", "True is not"),
+    ("workers-many", NATIVE_HEAD + "native: {app: 'a:b', workers: 65}\n", "3", "65 is over 64"),
+    ("nice-high", NATIVE_HEAD + "native: {app: 'a:b', nice: 20}\n", "3", "from 0 to 19"),
+    ("nice-negative", NATIVE_HEAD + "native: {app: 'a:b', nice: -5}\n", "3", "from 0 to 19"),
     ("routes-not-list", HEAD.replace("routes:", "routes: 3"), "6", "routes must be a list"),
     ("route-not-mapping", with_routes("  - users\n"), "7", "a route must be a mapping"),
 ]
@@ -606,3 +623,10 @@ def test_table_error_message_lists_every_problem_one_a_line() -> None:
         "edge.yaml:1: missing legacy url (set legacy.url or LEGACY_URL), or legacy.fastcgi "
         "(LEGACY_FASTCGI) to reach PHP-FPM",
     ]
+
+
+def test_native_workers_and_nice_are_read() -> None:
+    table = parse(NATIVE_HEAD + "native: {app: 'a:b', workers: 3, nice: 0}\nroutes: []\n")
+    assert (table.native.workers, table.native.nice) == (3, 0)
+    default = parse(NATIVE_HEAD + "native: {app: 'a:b'}\nroutes: []\n")
+    assert (default.native.workers, default.native.nice) == (0, 10)  # in process by default
