@@ -225,6 +225,8 @@ def _measure(
     bench.place(t, None)
     before = pool(t) if t.info.get("workers") else None
     settle = 1.5 if "shadow" in t.name else 0.0
+    if settle:
+        _drain(bench, t)
     rec = bench.measure(PART, case, t, path, conns, rnd, settle=settle, label=label, rate=rate)
     if rec is not None and before is not None:
         after = pool(t) or {}
@@ -236,6 +238,20 @@ def _measure(
                 f"restart(s) during the run"
             )
     return rec
+
+
+def _drain(bench: Bench, t: Target, timeout: float = 15.0) -> None:
+    """Wait until the target's shadow counters stop moving (two reads 0.5 s apart agree), so
+    that comparisons still queued from its previous run do not count in this one."""
+    deadline = time.monotonic() + timeout
+    last = bench.shadow_counters(t)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = bench.shadow_counters(t)
+        if now == last:
+            return
+        last = now
+    bench.note(f"part 9: {t.name}: shadow counters still moving {timeout:.0f} s after its last run")
 
 
 def same_bytes(bench: Bench, rnd: int) -> None:
@@ -604,8 +620,8 @@ def shadow_tables(d: report.Data, m: list[dict[str, Any]], w: report.Write) -> N
         f"{d.r.get('settings', {}).get('shadow_load', 0.5):g} times legacy mode's closed-loop "
         "throughput of the round (achieved req/s beside each p99; a shadow target more than 5 % "
         "from legacy mode's achieved rate is flagged). Shares are of the client's requests, from "
-        "the gateway's shadow outcome counters over the run and 1.5 s after it (so "
-        "comparisons still queued from the run before can take a share past 100 %).\n"
+        "the gateway's shadow outcome counters over the run and 1.5 s after it, once the "
+        "counters of the target's previous run had stopped moving.\n"
     )
     for case in ENDPOINTS:
         conns = _paced(d, case)
