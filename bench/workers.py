@@ -44,6 +44,7 @@ import contextlib
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -52,7 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench import report, services
-from bench.procs import http_get
+from bench.procs import CLK_TCK, Proc, children_of, cpu_ticks, http_get, pin
 
 if TYPE_CHECKING:
     from bench.driver import Bench, Target
@@ -91,6 +92,7 @@ SAME_BYTES_PATHS = [
     "/api/v1/admin/invoices/99999999",
 ]
 COMPARED = ("matched", "mismatched", "ignored")
+OUTCOMES = (*COMPARED, "errored", "skipped", "shed")
 
 
 # ---------------------------------------------------------------- gateways
@@ -136,7 +138,9 @@ def start(bench: Bench) -> None:
             bench.note(f"part 9: gateway {name} did not start: {str(exc)[-1500:]}")
             continue
         (bench.s.raw / f"gw-{name}.yaml").write_text(text.replace(str(bench.s.tmp), "$TMP"))
-        target = Target(name, f"http://127.0.0.1:{proc.port}", [proc], None, "gateway")
+        own = _Own(proc.name, proc.popen, proc.port, proc.log, proc.info)
+        kids = _Workers(proc.name, proc.popen, proc.port, proc.log, proc.info)
+        target = Target(name, f"http://127.0.0.1:{proc.port}", [own], None, "gateway", side=[kids])
         target.info["workers"] = workers
         if workers and not _wait_alive(target, workers):
             bench.note(
@@ -150,6 +154,26 @@ def start(bench: Bench) -> None:
         f"http://127.0.0.1:$PORT --path {USERS} --clients {KILL_CLIENTS} --before {KILL_BEFORE} "
         f"--after {KILL_AFTER} --index N"
     )
+
+
+class _Own(Proc):
+    """The gateway's own process, so that its CPU and RSS are counted apart from its workers'."""
+
+    def tree(self) -> list[int]:
+        return [self.popen.pid]
+
+
+class _Workers(Proc):
+    """The gateway's descendants: its native workers and their spare (counted as `side`)."""
+
+    def tree(self) -> list[int]:
+        return children_of(self.popen.pid)[1:]
+
+
+def _place(bench: Bench, t: Target) -> None:
+    """The gateway and its workers on every core (the PHP stack too)."""
+    bench.place(t, None)
+    pin(t.side_pids(), None)
 
 
 def health(target: Target) -> dict[str, Any] | None:
@@ -222,12 +246,20 @@ def _measure(
 ) -> dict[str, Any] | None:
     """One measurement of part 9 with the server side on every core (wrk on the load core), and
     the workers' restarts across it."""
-    bench.place(t, None)
+    _place(bench, t)
     before = pool(t) if t.info.get("workers") else None
     settle = 1.5 if "shadow" in t.name else 0.0
     if settle:
         _drain(bench, t)
+    groups = _cpu_groups(bench, t)
+    ticks0, t0 = {k: cpu_ticks(v) for k, v in groups.items()}, time.monotonic()
     rec = bench.measure(PART, case, t, path, conns, rnd, settle=settle, label=label, rate=rate)
+    wall = max(1e-3, time.monotonic() - t0 - settle)  # the CPU of the settle time counts
+    if rec is not None:
+        # cores busy over warm-up and run (and the comparisons that finish after), per group
+        rec["cores"] = {
+            k: (cpu_ticks(v) - ticks0[k]) / CLK_TCK / wall for k, v in _cpu_groups(bench, t).items()
+        }
     if rec is not None and before is not None:
         after = pool(t) or {}
         rec["worker_restarts"] = after.get("restarts", 0) - before.get("restarts", 0)
@@ -252,6 +284,28 @@ def _drain(bench: Bench, t: Target, timeout: float = 15.0) -> None:
             return
         last = now
     bench.note(f"part 9: {t.name}: shadow counters still moving {timeout:.0f} s after its last run")
+
+
+def _cpu_groups(bench: Bench, t: Target) -> dict[str, list[int]]:
+    """Where the CPU of a measurement goes: the gateway's process, its workers, the PHP stack
+    (nginx and PHP-FPM) and MariaDB (read from /proc, not started here)."""
+    php = bench.targets.get("php.direct")
+    return {
+        "gateway": t.pids(),
+        "workers": t.side_pids(),
+        "php": php.pids() if php is not None else [],
+        "mariadb": _mariadb_pids(),
+    }
+
+
+def _mariadb_pids() -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{entry}/comm").read_text().strip() in ("mariadbd", "mysqld"):
+                    found.append(int(entry))
+    return found
 
 
 def same_bytes(bench: Bench, rnd: int) -> None:
@@ -305,7 +359,7 @@ def kill_test(bench: Bench, rnd: int) -> None:
     t = bench.targets.get(KILL)
     if t is None:
         return
-    bench.place(t, None)
+    _place(bench, t)
     index = (rnd - 1) % 2
     cmd = ["taskset", "-c", bench.s.load_cpu, sys.executable, "-m", "bench.workers", "kill"]
     cmd += ["--base", t.base, "--path", USERS, "--clients", str(KILL_CLIENTS)]
@@ -395,7 +449,16 @@ async def _kill_run(args: argparse.Namespace) -> dict[str, Any]:
             t_kill = time.monotonic()
             out["kill_t"] = t_kill
             await _watch(workers, probe, state.get("count"), args.index, pid, t_kill, out)
+        # does the new process serve? its share of the workers' CPU while the load goes on
+        live: list[int] = []
+        with contextlib.suppress(Exception):
+            now, _ = await workers(probe)
+            live = [int(e["pid"]) for e in now.get("workers") or [] if e.get("alive")]
+        ticks0 = {p: cpu_ticks([p]) for p in live}
         await asyncio.sleep(args.after)
+        spent = {p: cpu_ticks([p]) - ticks0[p] for p in live}
+        if out.get("new_pid") in spent and sum(spent.values()):
+            out["new_worker_cpu_share"] = round(spent[out["new_pid"]] / sum(spent.values()), 3)
         stop.set()
         await asyncio.gather(*tasks)
         with contextlib.suppress(Exception):
@@ -416,6 +479,7 @@ async def _kill_run(args: argparse.Namespace) -> dict[str, Any]:
         recovered = out.get("recovered_s")
         # answered after health showed every worker alive again
         out["failed_after_recovered"] = sum(1 for x in at if recovered is None or x > recovered)
+        out["failed_before_kill"] = sum(1 for x in at if x < 0)
     return out
 
 
@@ -516,12 +580,16 @@ def _paced(d: report.Data, case: str) -> int:
 def compared_share(
     m: list[dict[str, Any]], case: str, label: str, kinds: tuple[str, ...]
 ) -> report.Spread | None:
-    """% of the client's requests in the paced runs with one of the shadow outcomes `kinds`."""
-    return report.spread(
-        100 * sum(report.outcomes(r, k) for k in kinds) / r["requests"]
-        for r in m
-        if (r["case"], r["target"]) == (f"{case}-paced", label) and "shadow" in r and r["requests"]
-    )
+    """% of the shadow route's requests in the paced runs with one of the outcomes `kinds`:
+    over every outcome the gateway counted (wrk does not count the requests in flight when it
+    stops, which the gateway answers and compares)."""
+    out = []
+    for r in m:
+        if (r["case"], r["target"]) == (f"{case}-paced", label) and "shadow" in r:
+            total = sum(report.outcomes(r, k) for k in OUTCOMES)
+            if total:
+                out.append(100 * sum(report.outcomes(r, k) for k in kinds) / total)
+    return report.spread(out)
 
 
 def goal_rows(d: report.Data, m: list[dict[str, Any]]) -> list[list[str]]:
@@ -581,6 +649,17 @@ def goal_rows(d: report.Data, m: list[dict[str, Any]]) -> list[list[str]]:
             "every kill", f"{report.fmt(failed, 0)}; within in-flight in {within} of "
             f"{len(all_kills)} kills", "**met**" if within == len(all_kills) else "**missed**",
         ])  # fmt: skip
+        share = report.spread(100 * r["new_worker_cpu_share"] for r in all_kills
+                              if r.get("new_worker_cpu_share") is not None)  # fmt: skip
+        rows.append([
+            "worker killed: the new process's share of the workers' CPU in the 2 s after",
+            "about 50 %", report.fmt(share, 0, " %"), "",
+        ])  # fmt: skip
+        before = sum(r.get("failed_before_kill", 0) for r in all_kills)
+        rows.append([
+            "worker killed: requests failed before the kill (left from an earlier kill)", "0",
+            f"{before} over {len(all_kills)} kills", "**met**" if before == 0 else "**missed**",
+        ])  # fmt: skip
         rows.append([
             "worker killed: every failed request a 502 with X-Request-Id", "every kill",
             f"{tagged} of {len(all_kills)} kills",
@@ -598,19 +677,30 @@ def _row(d: report.Data, case: str, label: str, conns: int) -> list[str]:
         return d.stat(PART, case, label, conns, key)
 
     restarts = d.by_round(PART, case, label, conns, "worker_restarts")
+    keys = {k for r in d.m if (r["part"], r["case"], r["target"]) == (PART, case, label) for k in r}
+    cores = [r.get("cores", {}) for r in d.m if (r["part"], r["case"], r["target"], r["conns"])
+             == (PART, case, label, conns)]  # fmt: skip
+    busy = " / ".join(
+        f"{statistics.median(c.get(k, 0.0) for c in cores):.2f}"
+        for k in ("gateway", "workers", "php", "mariadb")
+    ) if cores else "-"  # fmt: skip
     return [
         label,
         report.fmt(st("rps"), 0),
         _ms(st("p50_us")),
         _ms(st("p99_us")),
         report.fmt(st("cpu_us_per_req"), 0),
+        report.fmt(st("side_cpu_us_per_req"), 0) if "side_cpu_us_per_req" in keys else "-",
         report.fmt(st("rss_mib"), 0),
+        report.fmt(st("side_rss_mib"), 0) if "side_rss_mib" in keys else "-",
         str(int(sum(restarts.values()))) if restarts else "-",
+        busy,
     ]
 
 
-HEAD = ["target", "req/s", "p50 ms", "p99 ms", "CPU µs/req (all processes)", "RSS MiB",
-        "worker restarts"]  # fmt: skip
+HEAD = ["target", "req/s", "p50 ms", "p99 ms", "CPU µs/req gateway", "CPU µs/req workers",
+        "RSS MiB gateway", "RSS MiB workers", "worker restarts",
+        "cores busy: gateway / workers / PHP / MariaDB"]  # fmt: skip
 
 
 def shadow_tables(d: report.Data, m: list[dict[str, Any]], w: report.Write) -> None:
@@ -619,9 +709,12 @@ def shadow_tables(d: report.Data, m: list[dict[str, Any]], w: report.Write) -> N
         "Sample 1.0 on both routes. *Same load*: every target paced at "
         f"{d.r.get('settings', {}).get('shadow_load', 0.5):g} times legacy mode's closed-loop "
         "throughput of the round (achieved req/s beside each p99; a shadow target more than 5 % "
-        "from legacy mode's achieved rate is flagged). Shares are of the client's requests, from "
-        "the gateway's shadow outcome counters over the run and 1.5 s after it, once the "
-        "counters of the target's previous run had stopped moving.\n"
+        "from legacy mode's achieved rate is flagged). Shares are of every shadow outcome the "
+        "gateway counted over the run and 1.5 s after it (the requests wrk had in flight when it "
+        "stopped included), once the counters of the target's previous run had stopped moving. "
+        "Cores busy: CPU seconds per second of warm-up and run (the CPU of the 1.5 s after "
+        "included) of the "
+        "gateway's process, its workers, the PHP stack (nginx and PHP-FPM) and MariaDB.\n"
     )
     for case in ENDPOINTS:
         conns = _paced(d, case)
@@ -700,19 +793,23 @@ def kill_table(m: list[dict[str, Any]], w: report.Write) -> None:
             r["round"], r.get("index"), r.get("requests"), r.get("in_flight_at_kill"),
             r.get("failed"), ", ".join(map(str, r.get("failed_statuses") or [])) or "-",
             f"{r.get('failed_502_with_id')} / {r.get('failed_id_in_body')}",
-            _failed_at(r), r.get("failed_after_recovered", "-"),
+            r.get("failed_before_kill", "-"), _failed_at(r), r.get("failed_after_recovered", "-"),
             r.get("noticed_s", "-"), r.get("recovered_s", "not within 10 s"),
             f"{r.get('restarts_before')} → {r.get('restarts_after')}",
-            r.get("health_poll_max_s"),
+            r.get("health_poll_max_s"), _share(r.get("new_worker_cpu_share")),
         ])  # fmt: skip
     report.table(
         w,
         ["round", "worker", "requests", "in flight", "failed", "statuses",
-         "502 with id (header / body)", "failed at s", "failed after all alive",
-         "noticed s", "all alive s",
-         "restarts", "slowest health read s"],
+         "502 with id (header / body)", "failed before the kill", "failed at s",
+         "failed after all alive", "noticed s", "all alive s",
+         "restarts", "slowest health read s", "new worker's share of workers' CPU after"],
         rows,
     )  # fmt: skip
+
+
+def _share(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.0f} %"
 
 
 def _failed_at(r: dict[str, Any]) -> str:
