@@ -301,7 +301,18 @@ class NativeWorkers:
             shutil.rmtree(self.directory, ignore_errors=True)
 
     async def _spawn(self) -> _Process:
-        proc = await asyncio.create_subprocess_exec(
+        try:
+            proc = await self._exec()
+        except OSError as exc:  # no process could be made (fork refused, no interpreter)
+            raise WorkerStartError(f"cannot start a process: {exc}") from exc
+        process = _Process(proc)
+        self._started = [p for p in self._started if p.proc.returncode is None]
+        self._started.append(process)
+        await process.expect("ready")
+        return process
+
+    async def _exec(self) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             WORKER_MODULE,
@@ -312,11 +323,6 @@ class NativeWorkers:
             # its workers after its own requests in flight are done
             start_new_session=True,
         )
-        process = _Process(proc)
-        self._started = [p for p in self._started if p.proc.returncode is None]
-        self._started.append(process)
-        await process.expect("ready")
-        return process
 
     async def _serve(self, worker: Worker, process: _Process) -> None:
         path = os.path.join(self.directory, f"native-{worker.index}.{next(self._sockets)}.sock")
