@@ -7,6 +7,7 @@ not what it means: choosing a server or a location is `servers` and `locations`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -122,3 +123,11 @@ class Config:
             if d.name == "upstream" and d.args == (name,):
                 return d
         return None
+
+
+def every_location(locations: Iterable[Location]) -> list[Location]:
+    """The locations and all those nested in them, each before its own, in file order."""
+    out: list[Location] = []
+    for loc in locations:
+        out += [loc, *every_location(loc.locations)]
+    return out

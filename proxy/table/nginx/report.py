@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from proxy.table.nginx.model import Directive, Location, Server
+from proxy.table.nginx.model import Directive, Location, Server, every_location
 
 
 class Status(Enum):
@@ -211,18 +211,12 @@ class Report:
 def _directives(server: Server, http: Iterable[Directive]) -> list[Directive]:
     found = [d for d in http if d.name != "server"]
     found += server.directives
-    found += [d for loc in _walk(server.locations) for d in _located(loc)]
+    found += [d for loc in every_location(server.locations) for d in _located(loc)]
     return found
 
 
 def _located(loc: Location) -> list[Directive]:
     return [Directive("location", (loc.label,), loc.file, loc.line), *loc.directives]
-
-
-def _walk(locations: Iterable[Location]) -> Iterable[Location]:
-    for loc in locations:
-        yield loc
-        yield from _walk(loc.locations)
 
 
 def _written(d: Directive) -> str:
