@@ -18,6 +18,8 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError
 
 from shadow.records import COUNTERS
 
@@ -35,6 +37,15 @@ def key_string(length: int) -> String:
     """The type of a string key column that compares as bytes on MariaDB/MySQL too, where the
     default collation folds case (route ids, field paths and run ids are case-sensitive)."""
     return String(length).with_variant(mysql.VARCHAR(length, **_BIN), "mysql", "mariadb")
+
+
+def create_missing(tables: MetaData, engine: Engine) -> None:
+    """Create the tables of `tables` that the database lacks; once more when another process
+    created one between the check and the CREATE."""
+    try:
+        tables.create_all(engine)
+    except DatabaseError:
+        tables.create_all(engine)
 
 
 FIELD_LEN = 400

@@ -44,11 +44,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from proxy.modes.guard import SideEvidence
 from proxy.table.model import Route
-from shadow.tables import key_string
+from shadow.tables import create_missing, key_string
 
 BUCKET = 5  # seconds: the width of an evidence bucket
 # (engine, route, old mode, new mode, trigger, at, table digest): writes one flip to the history
@@ -128,10 +128,7 @@ class RollbackStore:
 
     @classmethod
     def on(cls, engine: Engine) -> RollbackStore:
-        try:
-            metadata.create_all(engine)
-        except DatabaseError:  # another process created them between our check and our CREATE
-            metadata.create_all(engine)
+        create_missing(metadata, engine)
         return cls(engine)
 
     def read(self, route: str | None = None) -> dict[str, Rollback]:

@@ -32,12 +32,12 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.exc import DatabaseError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from proxy.logs import get_logger
 from proxy.table.model import RouteTable, keeps_evidence
 from shadow.store import create_store_engine
-from shadow.tables import key_string
+from shadow.tables import create_missing, key_string
 
 log = get_logger("proxy.operator.history")
 
@@ -111,10 +111,7 @@ class FlipStore:
     @classmethod
     def on(cls, engine: Engine) -> FlipStore:
         """The flips of the database behind `engine`, its table created when missing."""
-        try:
-            metadata.create_all(engine)
-        except DatabaseError:  # another gateway created it between our check and our CREATE
-            metadata.create_all(engine)
+        create_missing(metadata, engine)
         return cls(engine)
 
     @classmethod
