@@ -90,8 +90,15 @@ class Worker:
     def alive(self) -> bool:
         return self.upstream is not None
 
+    def serving(self, pid: int, upstream: Upstream) -> None:
+        """A new process serves this slot, on a socket of its own."""
+        self.pid, self.upstream, self.started_at = pid, upstream, time.time()
+        self.refused_at = 0.0
+        self._target = None  # the last process's socket
+
     def target(self, snapshot: Snapshot) -> Target:
-        """This worker as a forwarding target under the table in force (built once a table)."""
+        """This worker as a forwarding target under the table in force (built once a table and
+        process: `serving` drops it when another process takes the slot)."""
         if self._target_of is not snapshot or self._target is None:
             assert self.upstream is not None
             budget = snapshot.native_timeout + BUDGET_MARGIN
@@ -332,10 +339,7 @@ class NativeWorkers:
             process.kill()
             raise WorkerStartError(f"native worker {worker.index}: {exc}") from None
         self._processes[worker] = process
-        worker.refused_at = 0.0
-        worker.pid = process.proc.pid
-        worker.started_at = time.time()
-        worker.upstream = worker_upstream(path)
+        worker.serving(process.proc.pid, worker_upstream(path))
 
     async def _watch(self, worker: Worker) -> None:
         """Restart the worker whenever its process ends, for the gateway's life."""

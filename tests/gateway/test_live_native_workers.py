@@ -168,6 +168,11 @@ def test_a_killed_worker_fails_only_its_requests_in_flight(workers: LiveGateway)
     pids = worker_pids(workers)
     assert survivor in pids and victim not in pids
     assert gone(victim)
+    # the new process takes its share: concurrent requests reach both workers again
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        again = list(pool.map(lambda _: slow(0), range(8)))
+    assert {a.status_code for a in again} == {200}
+    assert {a.json()["pid"] for a in again} == set(pids)
     assert "native_worker_died" in (workers.config.parent / "gateway.log").read_text()
 
 

@@ -57,6 +57,16 @@ def test_a_lease_counts_its_request_and_moves_off_a_refusing_worker() -> None:
     assert other.in_flight == 0 and refused.in_flight == 0
 
 
+def test_a_new_process_in_a_slot_is_reached_on_its_own_socket() -> None:
+    workers = running(1)
+    snapshot = build_snapshot(make_table("http://127.0.0.1:9"))
+    (worker,) = workers.workers
+    assert worker.target(snapshot).upstream.socket == "/tmp/w0.sock"
+    worker.serving(4242, worker_upstream("/tmp/w0.2.sock"))
+    assert worker.target(snapshot).upstream.socket == "/tmp/w0.2.sock"
+    assert worker.pid == 4242
+
+
 def test_restart_delays_grow_only_for_an_app_that_keeps_failing() -> None:
     assert [backoff(n) for n in range(6)] == [0.0, 0.0, 0.25, 0.5, 1.0, 2.0]
     assert backoff(30) == pool.MAX_BACKOFF
