@@ -14,11 +14,14 @@ Parts 2 and 3 run twice per round and case: closed loop at 32 connections, then 
 delay() hook, see wrk_json.lua) at BENCH_SHADOW_LOAD times legacy mode's closed-loop throughput of
 that round, every target at the same offered rate.
 
-Part 7 puts nginx and the gateway, each speaking FastCGI, in front of one PHP-FPM pool (see
+Part 9 (bench/workers.py) leaves the server side unpinned: native workers are there to use both
+cores; wrk stays on the load core.
+
+Part 8 puts nginx and the gateway, each speaking FastCGI, in front of one PHP-FPM pool (see
 bench/fastcgi.py): PHP-FPM on the load core with wrk, the web server under test alone on the other.
 
 Settings (environment): BENCH_QUICK=1 (smoke run), BENCH_RUNS, BENCH_DURATION (s), BENCH_WARMUP
-(s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4,5"; 6 and 7 run
+(s), BENCH_SCALE (seed scale), BENCH_CONNS ("32,128"), BENCH_PARTS ("1,2,3,4,5"; 6 to 9 run
 when named), BENCH_SHADOW_LOAD (0.5), BENCH_PACED_CONNS (128), BENCH_CANDIDATE_CPU (the load
 core; "any": unpinned), BENCH_STREAM_BYTES, BENCH_FPM_CHILDREN, BENCH_PROFILE_SECONDS (0: no
 profile), BENCH_TMP, BENCH_RAW.
@@ -44,6 +47,7 @@ from typing import Any
 
 from bench import canary, fastcgi, services, wrk
 from bench import replay as replay_part
+from bench import workers as workers_part
 from bench.procs import CLK_TCK, Proc, Registry, http_get, pin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -402,12 +406,12 @@ class Bench:
                         "gateway",
                     )
                 )
-        if parts & {"1", "2", "3", "7", "8"}:
+        if parts & {"1", "2", "3", "7", "8", "9"}:
             try:
                 self.seed()
             except Exception as exc:
                 self.note(f"the real case is not measured: {exc}")
-                parts = parts - {"2", "3", "7", "8"}
+                parts = parts - {"2", "3", "7", "8", "9"}
         if "8" in parts and self.token:
             self.start_fastcgi()
         if parts & {"1", "2", "3"} and self.token:
@@ -464,6 +468,8 @@ class Bench:
             canary.start(self)
         if "7" in parts:
             replay_part.start(self)  # bench/replay.py: the replay part
+        if "9" in parts and self.token:
+            workers_part.start(self)  # bench/workers.py: native workers
         if "4" in parts:
             stream = services.start_stream_upstream(self.reg, s.load_cpu)
             self.stream_up = stream
@@ -679,6 +685,8 @@ class Bench:
                 replay_part.part7(self, rnd)
             if "8" in self.s.parts:
                 self.part8(rnd)
+            if "9" in self.s.parts:
+                workers_part.part9(self, rnd)
             self.save()
 
     def _rotate(self, names: list[str], rnd: int) -> list[Target]:
@@ -1048,6 +1056,7 @@ class Bench:
             self.save()
         from bench.report import render
 
+        workers_part.write_report(self.results)  # part 9's own report, bench/results/workers.md
         merge = os.environ.get("BENCH_MERGE_WITH")
         if merge and Path(merge).exists():
             self.merge(json.loads(Path(merge).read_text()))

@@ -269,7 +269,10 @@ def start_gateway(
         "--config",
         str(conf),
     ]
-    full_env = {"STRANGLER_CONFIG": str(conf), "PYTHONUNBUFFERED": "1", **(env or {})}
+    # the gateway's code from this checkout, not wherever the venv's editable install points
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    full_env = {"STRANGLER_CONFIG": str(conf), "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
+    full_env.update(env or {})
     full_env.pop("STRANGLER_STORE", None)
     proc = reg.start(f"gw-{name}", cmd, env=full_env, port=port, cwd=ROOT, cpus=cpus)
     proc.info["conf"] = str(conf)
