@@ -298,6 +298,9 @@ class Experiment:
             if again is not None:
                 calls.append(observe(again, Side.PRIMARY, s.timeout))
             seen = await asyncio.gather(*calls)
+            if seen[0].shed:  # the candidate found no room after all: as if shed at submit
+                self._shed(job.route, self.clock())
+                return
             loop = asyncio.get_running_loop()
             results = await loop.run_in_executor(
                 self._executor, evaluate, job, seen[0], seen[1] if again else None
@@ -376,7 +379,8 @@ def evaluate(
 ) -> list[tuple[Source, Comparison, Result]]:
     """Compare (in a worker thread) and build the results to store, samples redacted."""
     out = [(Source.PC, *_judge(job, candidate, Source.PC, job.rules))]
-    if again is not None:  # A/A finds noise, so it must not have noise set apart already
+    # A/A finds noise, so it must not have noise set apart already (a shed call: no A/A)
+    if again is not None and not again.shed:
         out.append((Source.AA, *_judge(job, again, Source.AA, replace_noise(job.rules))))
     return out
 

@@ -40,6 +40,7 @@ class Observation:
     error: str | None = None  # set when the side failed: timeout, exception, garbage
     truncated: bool = False  # the body went over max_body: served, not compared
     skipped: bool = False  # not observed: e.g. the request body was over max_body, not replayable
+    shed: bool = False  # not observed: no room for the call when its turn came (counted as shed)
 
     @classmethod
     def of(

@@ -18,6 +18,8 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError
 
 from shadow.records import COUNTERS
 
@@ -31,8 +33,19 @@ _BIN = {"charset": "utf8mb4", "collation": "utf8mb4_bin"}
 _MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 
 
-def _key(length: int) -> String:
+def key_string(length: int) -> String:
+    """The type of a string key column that compares as bytes on MariaDB/MySQL too, where the
+    default collation folds case (route ids, field paths and run ids are case-sensitive)."""
     return String(length).with_variant(mysql.VARCHAR(length, **_BIN), "mysql", "mariadb")
+
+
+def create_missing(tables: MetaData, engine: Engine) -> None:
+    """Create the tables of `tables` that the database lacks; once more when another process
+    created one between the check and the CREATE."""
+    try:
+        tables.create_all(engine)
+    except DatabaseError:
+        tables.create_all(engine)
 
 
 FIELD_LEN = 400
@@ -47,7 +60,7 @@ metadata = MetaData()
 
 def _counts_columns() -> list[Column[Any]]:
     return [
-        Column("route", _key(200), primary_key=True),
+        Column("route", key_string(200), primary_key=True),
         Column("bucket", BigInteger, primary_key=True, autoincrement=False),
         *(Column(name, BigInteger, nullable=False, default=0) for name in COUNTERS),
         Column("primary_seconds", Double, nullable=False, default=0.0),
@@ -57,9 +70,9 @@ def _counts_columns() -> list[Column[Any]]:
 
 def _latency_columns() -> list[Column[Any]]:
     return [
-        Column("route", _key(200), primary_key=True),
+        Column("route", key_string(200), primary_key=True),
         Column("bucket", BigInteger, primary_key=True, autoincrement=False),
-        Column("side", _key(16), primary_key=True),
+        Column("side", key_string(16), primary_key=True),
         Column("slot", SmallInteger, primary_key=True, autoincrement=False),
         Column("n", BigInteger, nullable=False),
     ]
@@ -67,19 +80,19 @@ def _latency_columns() -> list[Column[Any]]:
 
 def _fields_columns() -> list[Column[Any]]:
     return [
-        Column("route", _key(200), primary_key=True),
+        Column("route", key_string(200), primary_key=True),
         Column("bucket", BigInteger, primary_key=True, autoincrement=False),
-        Column("source", _key(4), primary_key=True),
-        Column("field", _key(FIELD_LEN), primary_key=True),
-        Column("kind", _key(16), primary_key=True),
+        Column("source", key_string(4), primary_key=True),
+        Column("field", key_string(FIELD_LEN), primary_key=True),
+        Column("kind", key_string(16), primary_key=True),
         Column("n", BigInteger, nullable=False),
     ]
 
 
 def _samples_columns() -> list[Column[Any]]:
     return [
-        Column("route", _key(200), primary_key=True),
-        Column("field", _key(FIELD_LEN), primary_key=True),
+        Column("route", key_string(200), primary_key=True),
+        Column("field", key_string(FIELD_LEN), primary_key=True),
         Column("slot", SmallInteger, primary_key=True, autoincrement=False),
         Column("at", Double, nullable=False),
         Column("source", String(4), nullable=False),
@@ -104,7 +117,7 @@ samples = Table("shadow_samples", metadata, *_samples_columns(), **_MYSQL)
 epochs = Table(
     "shadow_epochs",
     metadata,
-    Column("route", _key(200), primary_key=True),
+    Column("route", key_string(200), primary_key=True),
     Column("started", Double, primary_key=True, autoincrement=False),
     **_MYSQL,
 )
@@ -116,7 +129,7 @@ Index("shadow_fields_bucket", fields.c.bucket)
 runs = Table(
     "replay_runs",
     metadata,
-    Column("id", _key(RUN_LEN), primary_key=True),
+    Column("id", key_string(RUN_LEN), primary_key=True),
     Column("started", Double, nullable=False),
     Column("ended", Double),
     Column("state", String(16), nullable=False),
@@ -128,7 +141,7 @@ runs = Table(
 
 
 def _run_key() -> Column[Any]:
-    return Column("run", _key(RUN_LEN), primary_key=True)
+    return Column("run", key_string(RUN_LEN), primary_key=True)
 
 
 run_counts = Table("replay_counts", metadata, _run_key(), *_counts_columns(), **_MYSQL)
@@ -142,7 +155,7 @@ recorded = Table(
     metadata,
     Column("id", _ROW_ID, primary_key=True, autoincrement=True),
     Column("at", Double, nullable=False),
-    Column("route", _key(200), nullable=False),
+    Column("route", key_string(200), nullable=False),
     Column("request_id", String(200), nullable=False),
     Column("method", String(16), nullable=False),
     Column("target", Text, nullable=False),  # path and query, as the client sent them

@@ -25,9 +25,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from proxy.cli.parity import add_table_and_store
-from proxy.table.model import RouteTable, TableError, keeps_evidence
-from proxy.table.parser import default_config_path, load
+from proxy.cli.parity import add_table_and_store, load_table
+from proxy.table.model import RouteTable, keeps_evidence
 
 if TYPE_CHECKING:
     from proxy.modes.rollbacks import Rollback
@@ -36,15 +35,6 @@ if TYPE_CHECKING:
 
 def _err(message: str) -> None:
     sys.stderr.write(message + "\n")
-
-
-def _table(args: argparse.Namespace) -> RouteTable | None:
-    try:
-        return load(args.config if args.config is not None else default_config_path())
-    except TableError as exc:
-        for problem in exc.problems:
-            _err(str(problem))
-        return None
 
 
 def configure_status(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +51,7 @@ def run_status(args: argparse.Namespace) -> int:
     from proxy.operator.status import statuses
     from shadow.store import create_store_engine, open_store
 
-    table = _table(args)
+    table = load_table(args)
     if table is None:
         return 1
     url = args.store or table.shadow.store
@@ -119,7 +109,7 @@ def run_resume(args: argparse.Namespace) -> int:
     from proxy.operator.history import record_flip
     from shadow.store import create_store_engine
 
-    table = _table(args)
+    table = load_table(args)
     if table is None:
         return 1
     route = next((r for r in table.routes if r.id == args.route), None)

@@ -23,8 +23,7 @@ from pathlib import Path
 
 from proxy.cli import parity as parity_cli
 from proxy.modes.shadow import shadow_settings
-from proxy.table.model import Route, RouteTable, TableError
-from proxy.table.parser import default_config_path, load
+from proxy.table.model import Route, RouteTable
 from shadow.cases import RouteRules, StoredRequest
 from shadow.export import MARK, Chosen, RouteExport, choose, file_stem, header_names, render
 from shadow.noise import rates_from_rows
@@ -56,11 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if args.limit_per_field < 1:
         sys.stderr.write("--limit-per-field must be at least 1\n")
         return 2
-    try:
-        table = load(args.config if args.config is not None else default_config_path())
-    except TableError as exc:
-        for problem in exc.problems:
-            sys.stderr.write(f"{problem}\n")
+    table = parity_cli.load_table(args)
+    if table is None:
         return 1
     store = parity_cli.open_existing(args.store or table.shadow.store, open_store)
     if store is None:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from proxy.table.model import ShadowConfig, TableError
+from proxy.table.model import RouteTable, ShadowConfig, TableError
 from proxy.table.parser import default_config_path, load
 
 if TYPE_CHECKING:
@@ -39,6 +39,17 @@ def add_table_and_store(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store", metavar="URL", help="SQLAlchemy URL of the parity store (default: the table's)"
     )
+
+
+def load_table(args: argparse.Namespace) -> RouteTable | None:
+    """The table `--config` names (else the default one), or None once its problems are on
+    stderr."""
+    try:
+        return load(args.config if args.config is not None else default_config_path())
+    except TableError as exc:
+        for problem in exc.problems:
+            sys.stderr.write(f"{problem}\n")
+        return None
 
 
 def _add_store_options(parser: argparse.ArgumentParser) -> None:

@@ -39,8 +39,7 @@ from proxy.modes.replay import GatewaySides, replay_host
 from proxy.modes.shadow import shadow_settings
 from proxy.operator.parity import parse_since
 from proxy.sides.probe import header_lines
-from proxy.table.model import RouteTable, TableError
-from proxy.table.parser import default_config_path, load
+from proxy.table.model import RouteTable
 from proxy.table.snapshot import build_snapshot
 from shadow.experiment import Experiment
 from shadow.replay import Limits, Replay
@@ -134,11 +133,8 @@ def _asked(args: argparse.Namespace) -> Asked | int:
         headers = header_lines(args.header)
     except ValueError as exc:
         return _usage(str(exc))
-    try:
-        table = load(args.config if args.config is not None else default_config_path())
-    except TableError as exc:
-        for problem in exc.problems:
-            sys.stderr.write(f"{problem}\n")
+    table = parity_cli.load_table(args)
+    if table is None:
         return 1
     known = {route.id for route in table.routes}
     if unknown := [r for r in args.route if r not in known]:

@@ -44,27 +44,22 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from proxy.modes.guard import SideEvidence
 from proxy.table.model import Route
+from shadow.tables import create_missing, key_string
 
 BUCKET = 5  # seconds: the width of an evidence bucket
 # (engine, route, old mode, new mode, trigger, at, table digest): writes one flip to the history
 FlipWriter = Callable[[Engine, str, "str | None", "str | None", str, float, str], None]
 
 
-def _key(length: int) -> String:
-    # route ids are case-sensitive; MariaDB's default collation is not
-    variant = mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin")
-    return String(length).with_variant(variant, "mysql", "mariadb")
-
-
 metadata = MetaData()
 rollbacks = Table(
     "strangler_rollbacks",
     metadata,
-    Column("route", _key(200), primary_key=True),
+    Column("route", key_string(200), primary_key=True),
     Column("state", String(16), nullable=False),
     Column("epoch", Integer, nullable=False),
     Column("at", Float, nullable=False),
@@ -78,7 +73,7 @@ rollbacks = Table(
 answers = Table(
     "strangler_answers",
     metadata,
-    Column("route", _key(200), primary_key=True),
+    Column("route", key_string(200), primary_key=True),
     Column("epoch", Integer, primary_key=True, autoincrement=False),
     Column("bucket", BigInteger, primary_key=True, autoincrement=False),
     Column("side", String(8), primary_key=True),
@@ -133,10 +128,7 @@ class RollbackStore:
 
     @classmethod
     def on(cls, engine: Engine) -> RollbackStore:
-        try:
-            metadata.create_all(engine)
-        except DatabaseError:  # another process created them between our check and our CREATE
-            metadata.create_all(engine)
+        create_missing(metadata, engine)
         return cls(engine)
 
     def read(self, route: str | None = None) -> dict[str, Rollback]:

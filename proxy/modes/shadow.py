@@ -275,11 +275,12 @@ def side_call(
         )  # fmt: skip
 
     async def worker() -> Observation:
-        """The native side in one of the gateway's workers; none running: not compared."""
+        """The native side in one of the gateway's workers: shed when none has room for
+        another candidate (A/A calls of a native primary are bounded the same way)."""
         client = sides.forwarder.client
-        lease = workers.lease() if workers is not None else None
+        lease = workers.lease(candidate=True) if workers is not None else None
         if lease is None or client is None:
-            return Observation(side, skipped=True)
+            return Observation(side, shed=True)
         target: Target | None = lease.target(snapshot)
         try:
             while target is not None:
@@ -290,7 +291,7 @@ def side_call(
                     )  # fmt: skip
                 except UpstreamRefused:  # it died a moment ago: nothing was sent
                     target = lease.elsewhere(snapshot)
-            return Observation(side, skipped=True)
+            return Observation(side, shed=True)
         finally:
             lease.end()
 

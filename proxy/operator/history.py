@@ -32,27 +32,21 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import mysql
-from sqlalchemy.exc import DatabaseError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from proxy.logs import get_logger
 from proxy.table.model import RouteTable, keeps_evidence
 from shadow.store import create_store_engine
+from shadow.tables import create_missing, key_string
 
 log = get_logger("proxy.operator.history")
-
-
-def _key(length: int) -> String:
-    # route ids are case-sensitive; MariaDB's default collation is not
-    variant = mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin")
-    return String(length).with_variant(variant, "mysql", "mariadb")
 
 
 metadata = MetaData()
 flips = Table(
     "strangler_flips",
     metadata,
-    Column("route", _key(200), primary_key=True),
+    Column("route", key_string(200), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("at", Float, nullable=False),
     Column("old_mode", String(16)),  # NULL: the route was added
@@ -117,10 +111,7 @@ class FlipStore:
     @classmethod
     def on(cls, engine: Engine) -> FlipStore:
         """The flips of the database behind `engine`, its table created when missing."""
-        try:
-            metadata.create_all(engine)
-        except DatabaseError:  # another gateway created it between our check and our CREATE
-            metadata.create_all(engine)
+        create_missing(metadata, engine)
         return cls(engine)
 
     @classmethod

@@ -3,9 +3,10 @@
 A request body is read under a cap (`read_body`) and replayed to each side (`replay`); a body
 over the cap is not kept: the primary gets what was read followed by the rest of the client's
 stream, and the request is not compared. A response is observed by a `Capture`, which is a
-`ResponseTap` for the primary (it sees the chunks the client gets, and never holds them up) and
-an ASGI `send` for a side called only to be compared. Either way it keeps at most `limit` body
-bytes: past that it drops them and marks the observation truncated, so memory stays bounded.
+`ResponseTap` for the primary (it sees the chunks the client gets, and never holds them up), and
+for a side called only to be compared an ASGI `send` (an in-process app) or the reader of an
+upstream's response (`read_from`). Either way it keeps at most `limit` body bytes: past that it
+drops them and marks the observation truncated, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from starlette.types import Message, Receive
 
 from proxy.sides.headers import Headers
+from proxy.sides.pool import Stream
 from shadow.observation import Observation, Side
 
 
@@ -116,6 +118,18 @@ class Capture:
                 self.chunk(body)
             if not message.get("more_body", False):
                 self.end(True)
+
+    # an upstream's answer, read here for a side whose answer goes only into the comparison
+
+    async def read_from(self, response: Stream, headers: Headers) -> None:
+        """Keep an upstream's answer whose head has arrived: `headers` as the client would get
+        them, then its body until it ends, or until it passes the cap."""
+        self.start(response.status, headers)
+        while chunk := await response.read():
+            self.chunk(chunk)
+            if self.truncated:
+                break  # over the cap: the answer will not be compared, stop reading it
+        self.end(True)
 
     def observation(self, side: Side, duration: float) -> Observation:
         """What was seen; an answer that never started or ended is an error, not a response."""

@@ -243,12 +243,7 @@ class LegacySide:
             request_id=view.request_id,
         )  # fmt: skip
         try:
-            capture.start(response.status, cgi_response_headers(response.headers, view))
-            while chunk := await response.read():
-                capture.chunk(chunk)
-                if capture.truncated:
-                    break  # over the cap: the answer will not be compared, stop reading it
-            capture.end(True)
+            await capture.read_from(response, cgi_response_headers(response.headers, view))
         finally:
             response.finish()
         return capture.observation(side, time.perf_counter() - started)

@@ -73,12 +73,7 @@ async def call_upstream(
     data = BytesBody(body) if request.has_body and body is not None else None
     response = await request.send(client, target, data)
     try:
-        capture.start(response.status, response_headers(response.headers, view, upstream))
-        while chunk := await response.read():
-            capture.chunk(chunk)
-            if capture.truncated:
-                break  # over the cap: the answer will not be compared, stop reading it
-        capture.end(True)
+        await capture.read_from(response, response_headers(response.headers, view, upstream))
     finally:
         response.finish()
     return capture.observation(side, time.perf_counter() - started)

@@ -52,6 +52,10 @@ MAX_BACKOFF = 10.0
 # the exchange is a little longer, so that the worker's answer is the one the client gets
 BUDGET_MARGIN = 1.0
 REFUSED_PAUSE = 1.0  # seconds a worker whose socket refused a connection is passed over
+# shadow candidates one worker runs at once, at most; past that (on every worker) a candidate
+# is shed. Candidates then take only the CPU the workers' priority leaves them, and never
+# queue in a worker ahead of native-mode requests, which have no such bound
+CANDIDATES_PER_WORKER = 2
 
 
 class WorkerStartError(Exception):
@@ -83,6 +87,7 @@ class Worker:
     started_at: float = 0.0  # wall clock, of the process serving now
     failures: int = 0  # deaths in a row, each within STABLE seconds of starting
     refused_at: float = 0.0  # monotonic: when its socket last refused a connection
+    candidates: int = 0  # of in_flight, shadow candidates (at most CANDIDATES_PER_WORKER)
     _target: Target | None = field(default=None, repr=False)
     _target_of: object = field(default=None, repr=False)
 
@@ -90,8 +95,15 @@ class Worker:
     def alive(self) -> bool:
         return self.upstream is not None
 
+    def serving(self, pid: int, upstream: Upstream) -> None:
+        """A new process serves this slot, on a socket of its own."""
+        self.pid, self.upstream, self.started_at = pid, upstream, time.time()
+        self.refused_at = 0.0
+        self._target = None  # the last process's socket
+
     def target(self, snapshot: Snapshot) -> Target:
-        """This worker as a forwarding target under the table in force (built once a table)."""
+        """This worker as a forwarding target under the table in force (built once a table and
+        process: `serving` drops it when another process takes the slot)."""
         if self._target_of is not snapshot or self._target is None:
             assert self.upstream is not None
             budget = snapshot.native_timeout + BUDGET_MARGIN
@@ -106,6 +118,7 @@ class Worker:
             "alive": self.alive,
             "restarts": self.restarts,
             "in_flight": self.in_flight,
+            "candidates": self.candidates,
             "served": self.served,
             "started_at": self.started_at if self.alive else None,
         }
@@ -114,12 +127,14 @@ class Worker:
 class Lease:
     """One request's worker; moved to another when its worker refuses the connection."""
 
-    __slots__ = ("pool", "worker")
+    __slots__ = ("candidate", "pool", "worker")
 
-    def __init__(self, pool: NativeWorkers, worker: Worker) -> None:
+    def __init__(self, pool: NativeWorkers, worker: Worker, candidate: bool) -> None:
         self.pool = pool
         self.worker = worker
+        self.candidate = candidate
         worker.in_flight += 1
+        worker.candidates += candidate
         worker.served += 1
 
     def target(self, snapshot: Snapshot) -> Target:
@@ -129,17 +144,19 @@ class Lease:
         """This worker refused the connection: another one's target, or None if none runs."""
         refused = self.worker
         refused.refused_at = time.monotonic()
-        other = self.pool.pick()
+        other = self.pool.pick(self.candidate)
         if other is None:
             return None
-        refused.in_flight -= 1
+        self.end()
         self.worker = other
         other.in_flight += 1
+        other.candidates += self.candidate
         other.served += 1
         return other.target(snapshot)
 
     def end(self) -> None:
         self.worker.in_flight -= 1
+        self.worker.candidates -= self.candidate
 
 
 class _Process:
@@ -221,8 +238,9 @@ class NativeWorkers:
 
     # ------------------------------------------------------------ the hot path
 
-    def pick(self) -> Worker | None:
-        """The live worker with the fewest requests in flight (in turn among equals)."""
+    def pick(self, candidate: bool = False) -> Worker | None:
+        """The live worker with the fewest requests in flight (in turn among equals); for a
+        shadow candidate, one running fewer than CANDIDATES_PER_WORKER candidates."""
         workers = self.workers
         count = len(workers)
         best: Worker | None = None
@@ -231,6 +249,8 @@ class NativeWorkers:
             worker = workers[(start + offset) % count]
             if worker.upstream is None or (best is not None and worker.in_flight >= best.in_flight):
                 continue
+            if candidate and worker.candidates >= CANDIDATES_PER_WORKER:
+                continue
             if worker.refused_at and time.monotonic() - worker.refused_at < REFUSED_PAUSE:
                 continue
             best = worker
@@ -238,10 +258,11 @@ class NativeWorkers:
                 break
         return best
 
-    def lease(self) -> Lease | None:
-        """A worker for one request, counted in flight until `Lease.end`; None: none runs."""
-        worker = self.pick()
-        return Lease(self, worker) if worker is not None else None
+    def lease(self, candidate: bool = False) -> Lease | None:
+        """A worker for one request, counted in flight until `Lease.end`; None: none runs (or,
+        for a shadow candidate, none has room for one)."""
+        worker = self.pick(candidate)
+        return Lease(self, worker, candidate) if worker is not None else None
 
     # ------------------------------------------------------------ life
 
@@ -301,7 +322,18 @@ class NativeWorkers:
             shutil.rmtree(self.directory, ignore_errors=True)
 
     async def _spawn(self) -> _Process:
-        proc = await asyncio.create_subprocess_exec(
+        try:
+            proc = await self._exec()
+        except OSError as exc:  # no process could be made (fork refused, no interpreter)
+            raise WorkerStartError(f"cannot start a process: {exc}") from exc
+        process = _Process(proc)
+        self._started = [p for p in self._started if p.proc.returncode is None]
+        self._started.append(process)
+        await process.expect("ready")
+        return process
+
+    async def _exec(self) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             WORKER_MODULE,
@@ -312,11 +344,6 @@ class NativeWorkers:
             # its workers after its own requests in flight are done
             start_new_session=True,
         )
-        process = _Process(proc)
-        self._started = [p for p in self._started if p.proc.returncode is None]
-        self._started.append(process)
-        await process.expect("ready")
-        return process
 
     async def _serve(self, worker: Worker, process: _Process) -> None:
         path = os.path.join(self.directory, f"native-{worker.index}.{next(self._sockets)}.sock")
@@ -326,10 +353,7 @@ class NativeWorkers:
             process.kill()
             raise WorkerStartError(f"native worker {worker.index}: {exc}") from None
         self._processes[worker] = process
-        worker.refused_at = 0.0
-        worker.pid = process.proc.pid
-        worker.started_at = time.time()
-        worker.upstream = worker_upstream(path)
+        worker.serving(process.proc.pid, worker_upstream(path))
 
     async def _watch(self, worker: Worker) -> None:
         """Restart the worker whenever its process ends, for the gateway's life."""
@@ -396,6 +420,8 @@ class NativeWorkers:
             "alive": sum(w.alive for w in workers),
             "restarts": sum(w.restarts for w in workers),
             "in_flight": sum(w.in_flight for w in workers),
+            "candidates": sum(w.candidates for w in workers),
+            "candidates_per_worker": CANDIDATES_PER_WORKER,
             "nice": self.nice,
             "workers": [w.as_json() for w in workers],
         }

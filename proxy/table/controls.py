@@ -58,10 +58,7 @@ def parse_salt(value: object) -> str:
 
 
 def _enum_fallback(value: object) -> Fallback:
-    for member in Fallback:
-        if member.value == value:
-            return member
-    raise ValueError(f"unknown fallback {value!r} (expected legacy)")
+    return units.parse_member(Fallback, value, "fallback")
 
 
 # the table's canary block: the salt, and defaults every canary route may override

@@ -84,10 +84,7 @@ def parse_index(value: object) -> str:
 
 
 def parse_execute(value: object) -> Execute:
-    for member in Execute:
-        if member.value == value:
-            return member
-    raise ValueError(f"unknown value {value!r} (expected any or index)")
+    return units.parse_member(Execute, value)
 
 
 def parse_params(value: object) -> tuple[tuple[str, str], ...]:

@@ -1,4 +1,4 @@
-"""Scalar values of routing.yaml: durations, sizes, URLs, field paths, app specs.
+"""Scalar values of routing.yaml: durations, sizes, URLs, field paths, app specs, enum members.
 
 Each parser takes what the YAML loader produced and returns a plain value, or raises ValueError
 with a reason fit to show an operator. They are pure, so the table parser stays pure.
@@ -10,13 +10,16 @@ or `B`. `10MB` is therefore 10,000,000 bytes, not 10 MiB: the letters mean what 
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import math
 import posixpath
 import re
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+E = TypeVar("E", bound=enum.Enum)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|kB|KB|MB|GB)?")
@@ -146,6 +149,15 @@ def parse_bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{value!r} is not true or false")
     return value
+
+
+def parse_member(kind: type[E], value: object, what: str = "value") -> E:
+    """The member of `kind` whose value is `value`; the reason names `what` is being set."""
+    for member in kind:
+        if member.value == value:
+            return member
+    expected = " or ".join(str(member.value) for member in kind)
+    raise ValueError(f"unknown {what} {value!r} (expected {expected})")
 
 
 def parse_url(value: object) -> str:

@@ -57,6 +57,31 @@ def test_a_lease_counts_its_request_and_moves_off_a_refusing_worker() -> None:
     assert other.in_flight == 0 and refused.in_flight == 0
 
 
+def test_candidates_are_bounded_per_worker_and_native_requests_are_not() -> None:
+    workers = running(2)
+    leases = [workers.lease(candidate=True) for _ in range(2 * pool.CANDIDATES_PER_WORKER)]
+    assert all(lease is not None for lease in leases)
+    assert [w.candidates for w in workers.workers] == [pool.CANDIDATES_PER_WORKER] * 2
+    assert workers.lease(candidate=True) is None  # shed: no worker has room
+    native = workers.lease()
+    assert native is not None  # a client's request still gets a worker
+    native.end()
+    leases[0].end()  # type: ignore[union-attr]
+    freed = workers.lease(candidate=True)
+    assert freed is not None and freed.worker is leases[0].worker  # type: ignore[union-attr]
+    assert workers.status()["candidates"] == 2 * pool.CANDIDATES_PER_WORKER
+
+
+def test_a_new_process_in_a_slot_is_reached_on_its_own_socket() -> None:
+    workers = running(1)
+    snapshot = build_snapshot(make_table("http://127.0.0.1:9"))
+    (worker,) = workers.workers
+    assert worker.target(snapshot).upstream.socket == "/tmp/w0.sock"
+    worker.serving(4242, worker_upstream("/tmp/w0.2.sock"))
+    assert worker.target(snapshot).upstream.socket == "/tmp/w0.2.sock"
+    assert worker.pid == 4242
+
+
 def test_restart_delays_grow_only_for_an_app_that_keeps_failing() -> None:
     assert [backoff(n) for n in range(6)] == [0.0, 0.0, 0.25, 0.5, 1.0, 2.0]
     assert backoff(30) == pool.MAX_BACKOFF

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 
+from proxy.dispatch import Gateway
 from proxy.modes.guards import Guards
 from proxy.modes.rollbacks import RollbackStore
 from proxy.operator.history import FlipStore, record_flip
@@ -26,6 +27,13 @@ REASON = "error rate 50 % > 2 % over 5m, 20 requests"
 
 def sides(responses: list[httpx.Response]) -> list[str]:
     return ["native" if r.json().get("side") == "native" else "legacy" for r in responses]
+
+
+async def judged(client: httpx.AsyncClient, gw: Gateway, requests: int) -> None:
+    """`requests` calls to the route, then the guard's tick that judges them."""
+    for _ in range(requests):
+        await client.get("/users")
+    await gw.guards.cycle()
 
 
 async def test_half_failing_trips_the_guard_at_min_requests_and_legacy_answers_next(
@@ -53,9 +61,7 @@ async def test_resume_restores_native_everywhere_and_is_recorded(
     native.fault, native.every = "500", 2
     gw = gateway(table(legacy.url, GUARDED), native, store, metrics)
     async with running(gw) as client:
-        for _ in range(21):
-            await client.get("/users")
-        await gw.guards.cycle()
+        await judged(client, gw, 21)
         native.fault = ""
         resumed = await client.post("/_strangler/routes/users.list/resume")
         after = sides([await client.get("/users") for _ in range(5)])
@@ -77,9 +83,7 @@ async def test_a_resumed_guard_judges_only_what_came_after(
     native.fault, native.every = "500", 2
     gw = gateway(table(legacy.url, GUARDED), native, store, metrics)
     async with running(gw) as client:
-        for _ in range(20):
-            await client.get("/users")
-        await gw.guards.cycle()
+        await judged(client, gw, 20)
         await gw.guards.resume("users.list")
         await gw.guards.cycle()
         native.fault = ""
@@ -95,9 +99,7 @@ async def test_a_reload_of_an_unchanged_table_keeps_the_rollback_and_a_changed_r
     text = table(legacy.url, GUARDED)
     gw = gateway(text, native, store, metrics, config)
     async with running(gw) as client:
-        for _ in range(21):
-            await client.get("/users")
-        await gw.guards.cycle()
+        await judged(client, gw, 21)
         config.write_text(text + "  - {id: other, match: GET /other, mode: legacy}\n")
         assert (await gw.reloader.reload("admin")).changed  # another route changed
         await gw.guards.drain()

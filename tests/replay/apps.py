@@ -19,6 +19,7 @@ import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 NATIVE_HEADERS: list[dict[str, str]] = []
@@ -148,6 +149,14 @@ routes:
     match: GET /pages/{{rest:path}}
     mode: legacy
 {extra}"""
+
+
+def write_site(directory: Path, legacy_url: str, lines: list[str]) -> Path:
+    """`directory` with a table for the two sides (its store beside it) and an access log of
+    `lines`."""
+    (directory / "routing.yaml").write_text(table(legacy_url, f"sqlite:///{directory}/p.db"))
+    (directory / "access.log").write_text("\n".join(lines) + "\n")
+    return directory
 
 
 def nginx_line(path: str, method: str = "GET", status: int = 200, hour: int = 10) -> str:

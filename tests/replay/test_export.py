@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -209,17 +208,9 @@ def test_the_environment_names_a_running_native_service_instead(
 
 
 @pytest.fixture
-def legacy() -> Iterator[LegacyServer]:
-    with legacy_server() as server:
-        yield server
-
-
-@pytest.fixture
 def site(tmp_path: Path, legacy: LegacyServer) -> Path:
-    (tmp_path / "routing.yaml").write_text(apps.table(legacy.url, f"sqlite:///{tmp_path}/p.db"))
     lines = [nginx_line(f"/api/users/{n}") for n in range(120)]
-    (tmp_path / "access.log").write_text("\n".join(lines) + "\n")
-    return tmp_path
+    return apps.write_site(tmp_path, legacy.url, lines)
 
 
 def cli(site: Path, *args: str) -> int:

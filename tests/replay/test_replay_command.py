@@ -13,7 +13,6 @@ import select
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,26 +24,18 @@ from shadow.runs import RunState
 from shadow.runstore import read_run, read_runs
 from shadow.store import Store, open_store
 from tests.replay import apps
-from tests.replay.apps import LegacyServer, legacy_server, nginx_line
+from tests.replay.apps import LegacyServer, nginx_line
 from tests.support.services import ROOT
 
 SECRET = "Bearer replay-operator-s3cr3t"
 
 
 @pytest.fixture
-def legacy() -> Iterator[LegacyServer]:
-    with legacy_server() as server:
-        yield server
-
-
-@pytest.fixture
 def site(tmp_path: Path, legacy: LegacyServer) -> Path:
     """A table, an access log of 200 user pages and a few lines that are not sent."""
-    (tmp_path / "routing.yaml").write_text(apps.table(legacy.url, f"sqlite:///{tmp_path}/p.db"))
     lines = [nginx_line(f"/api/users/{n}") for n in range(200)]
     lines += [nginx_line("/pages/about"), nginx_line("/elsewhere"), "not a request line"]
-    (tmp_path / "access.log").write_text("\n".join(lines) + "\n")
-    return tmp_path
+    return apps.write_site(tmp_path, legacy.url, lines)
 
 
 def replay(site: Path, *extra: str) -> int:

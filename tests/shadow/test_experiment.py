@@ -102,6 +102,21 @@ async def test_over_max_in_flight_work_is_shed_and_counted() -> None:
     assert (counted[Outcome.MATCHED], counted[Outcome.SHED]) == (2, 3)
 
 
+async def test_a_candidate_that_finds_no_room_when_it_runs_is_shed_not_compared() -> None:
+    sink = ListSink()
+    exp = Experiment(sink, ShadowSettings(noise_sample=1.0))
+
+    async def no_room() -> Observation:
+        return Observation(candidate(BODY).side, shed=True)
+
+    exp.submit("users.list", GET, primary(BODY), no_room, answer())
+    await exp.close()
+    assert exp.shed == 1
+    counted = {o: sum(r.repeat for r in sink.results if r.outcome is o) for o in Outcome}
+    assert counted[Outcome.SHED] == 1
+    assert sum(counted.values()) == 1  # no comparison, and no A/A pair, was stored
+
+
 async def test_requests_not_compared_reach_the_writer_in_bulk() -> None:
     sink = ListSink()
     exp = Experiment(sink, ShadowSettings(sample=0.0), clock=lambda: 100.0)

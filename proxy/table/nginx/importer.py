@@ -18,7 +18,7 @@ from proxy.table.nginx.actions import Action, Context, Kind
 from proxy.table.nginx.emit import RouteText, flow, line, report_lines, scalar
 from proxy.table.nginx.errors import NginxError
 from proxy.table.nginx.legacy import LegacyBlock, legacy_block
-from proxy.table.nginx.model import Config, Directive, Location, Modifier, Server
+from proxy.table.nginx.model import Config, Directive, Location, Modifier, Server, every_location
 from proxy.table.nginx.names import shortened
 from proxy.table.nginx.plan import Chosen, Plan, Planned, Redirect, plan
 from proxy.table.nginx.report import Entry, Report, Status
@@ -107,7 +107,7 @@ def _mark_locations(server: Server, routes: list[ImportedRoute], report: Report)
     for route in routes:
         if route.planned.location is not None:
             ids.setdefault(id(route.planned.location), []).append(route.id)
-    for loc in _walk(server.locations):
+    for loc in every_location(server.locations):
         d = Directive("location", (loc.label,), loc.file, loc.line)
         if loc.modifier is Modifier.NAMED:
             if not report.has(d):  # reached by a try_files that was imported, or by nothing
@@ -120,13 +120,6 @@ def _mark_locations(server: Server, routes: list[ImportedRoute], report: Report)
             report.annotate(d, routes_text)
         else:
             report.mark(d, Status.NOT_IMPORTED, "no path reaches it")
-
-
-def _walk(locations: tuple[Location, ...]) -> list[Location]:
-    out: list[Location] = []
-    for loc in locations:
-        out += [loc, *_walk(loc.locations)]
-    return out
 
 
 def _server_return(server: Server, ctx: Context) -> Plan | None:

@@ -20,7 +20,7 @@ from proxy.table.nginx import phpfpm
 from proxy.table.nginx.actions import Action, Kind
 from proxy.table.nginx.emit import line, scalar
 from proxy.table.nginx.errors import NginxError
-from proxy.table.nginx.model import Config, Directive, Location, Server
+from proxy.table.nginx.model import Config, Directive, Location, Server, every_location
 from proxy.table.nginx.report import Report, Status
 
 _SIZE = re.compile(r"(\d+)([kKmMgG]?)")
@@ -175,7 +175,7 @@ def _limits(config: Config, server: Server, report: Report) -> list[str]:
     found = server.find("client_max_body_size") or tuple(
         d for d in config.http if d.name == "client_max_body_size"
     )
-    for loc in _all_locations(server.locations):
+    for loc in every_location(server.locations):
         for d in loc.find("client_max_body_size"):
             report.mark(
                 d, Status.APPROXIMATED, "the table has one body limit for every route: the server's"
@@ -205,16 +205,8 @@ def _size(arg: str) -> str | None:
     return f"{number}{name}" if name else str(number)
 
 
-def _all_locations(locations: Iterable[Location]) -> list[Location]:
-    out: list[Location] = []
-    for loc in locations:
-        out.append(loc)
-        out += _all_locations(loc.locations)
-    return out
-
-
 def _all_directives(locations: Iterable[Location]) -> list[Directive]:
-    return [d for loc in _all_locations(locations) for d in loc.directives]
+    return [d for loc in every_location(locations) for d in loc.directives]
 
 
 __all__ = ["Kind", "LegacyBlock", "SidesError", "legacy_block"]

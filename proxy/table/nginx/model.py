@@ -7,6 +7,7 @@ not what it means: choosing a server or a location is `servers` and `locations`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,8 +46,24 @@ class Modifier(StrEnum):
         return self in (Modifier.PREFIX, Modifier.PREFIX_NO_REGEX)
 
 
+class _Block:
+    """A `location` or a `server`: directives read from a block at file:line."""
+
+    __slots__ = ()
+    directives: tuple[Directive, ...]
+    file: str
+    line: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def find(self, name: str) -> tuple[Directive, ...]:
+        return tuple(d for d in self.directives if d.name == name)
+
+
 @dataclass(frozen=True, slots=True)
-class Location:
+class Location(_Block):
     modifier: Modifier
     pattern: str
     directives: tuple[Directive, ...]
@@ -55,18 +72,11 @@ class Location:
     line: int
 
     @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
-
-    @property
     def label(self) -> str:
         """The location as written after `location`, e.g. `^~ /static/` or `@fallback`."""
         if self.modifier is Modifier.NAMED:
             return self.pattern
         return f"{self.modifier} {self.pattern}" if self.modifier else self.pattern
-
-    def find(self, name: str) -> tuple[Directive, ...]:
-        return tuple(d for d in self.directives if d.name == name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +96,7 @@ class Listen:
 
 
 @dataclass(frozen=True, slots=True)
-class Server:
+class Server(_Block):
     listens: tuple[Listen, ...]
     names: tuple[str, ...]
     directives: tuple[Directive, ...]
@@ -95,17 +105,10 @@ class Server:
     line: int
 
     @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
-
-    @property
     def label(self) -> str:
         names = " ".join(n for n in self.names if n) or '""'
         listens = ", ".join(f"{a}:{p}" for a, p in (x.endpoint for x in self.listens))
         return f"server {names} (listen {listens}) at {self.where}"
-
-    def find(self, name: str) -> tuple[Directive, ...]:
-        return tuple(d for d in self.directives if d.name == name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +125,11 @@ class Config:
             if d.name == "upstream" and d.args == (name,):
                 return d
         return None
+
+
+def every_location(locations: Iterable[Location]) -> list[Location]:
+    """The locations and all those nested in them, each before its own, in file order."""
+    out: list[Location] = []
+    for loc in locations:
+        out += [loc, *every_location(loc.locations)]
+    return out

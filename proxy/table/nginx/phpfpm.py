@@ -13,10 +13,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from proxy.table.nginx.emit import line, scalar
-from proxy.table.nginx.model import Config, Directive, Location, Modifier, Server
+from proxy.table.nginx.model import (
+    Config,
+    Directive,
+    Location,
+    Modifier,
+    Server,
+    every_location,
+)
 from proxy.table.nginx.pcre import compile_pcre
 from proxy.table.nginx.report import Report, Status
 
@@ -45,7 +51,7 @@ _SECONDS = {
 
 
 def fastcgi_lines(config: Config, server: Server, address: str, report: Report) -> list[str]:
-    php = [loc for loc in _all_locations(server.locations) if loc.find("fastcgi_pass")]
+    php = [loc for loc in every_location(server.locations) if loc.find("fastcgi_pass")]
     out = [line(f"  fastcgi: {scalar(address)}", f"fastcgi_pass ({php[0].where})")]
     root = _nearest(php[0], server, config, "root")
     if root is not None:
@@ -71,7 +77,7 @@ def _runs_any_php(loc: Location) -> bool:
 
 
 def _front_controller(server: Server, config: Config, report: Report) -> tuple[str, str]:
-    for loc in _all_locations(server.locations):
+    for loc in every_location(server.locations):
         for d in loc.find("try_files"):
             last = d.args[-1] if d.args else ""
             script = last.split("?", 1)[0].split("$", 1)[0]
@@ -119,7 +125,7 @@ def _params(
 
 def static_cache(server: Server, report: Report) -> list[str]:
     rules: list[tuple[str, str, str]] = []
-    for loc in _all_locations(server.locations):
+    for loc in every_location(server.locations):
         if loc.find("fastcgi_pass") or loc.find("proxy_pass"):
             continue
         value, where = _cache_control(loc, report)
@@ -182,11 +188,3 @@ def _nearest(loc: Location, server: Server, config: Config, name: str) -> Direct
         if found:
             return found[-1]
     return None
-
-
-def _all_locations(locations: Iterable[Location]) -> list[Location]:
-    out: list[Location] = []
-    for loc in locations:
-        out.append(loc)
-        out += _all_locations(loc.locations)
-    return out

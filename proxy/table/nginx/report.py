@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from proxy.table.nginx.model import Directive, Location, Server
+from proxy.table.nginx.model import Directive, Location, Server, every_location
 
 
 class Status(Enum):
@@ -37,6 +37,16 @@ class Entry:
 
 _NOTHING = "the gateway needs no such setting"
 _LOGS = "the gateway logs one JSON line a request to stdout (strangler serve); route logs elsewhere"
+_VARIABLES = "variables are not carried over"
+_RATE = "no rate limiting in the gateway: keep it in front"
+_CONNECTIONS = "no connection limiting in the gateway"
+_TIMEOUTS = "the server's own timeouts apply"
+_BUFFER_RESPONSE = "see limits.buffer_response"
+_ADDRESSES = (
+    "address rules are not carried over: every client is let through; keep them in front, or "
+    "in the application"
+)
+_CACHE = "the gateway caches nothing"
 _HEADERS = (
     "response headers are not added by the gateway: set them in the application (or keep a "
     "server in front that adds them)"
@@ -87,9 +97,9 @@ DEFAULTS: dict[str, tuple[Status, str]] = {
         "conditions are not carried over: the gateway routes on method "
         "and path only; move the condition into the application",
     ),
-    "set": (Status.NOT_IMPORTED, "variables are not carried over"),
-    "map": (Status.NOT_IMPORTED, "variables are not carried over"),
-    "geo": (Status.NOT_IMPORTED, "variables are not carried over"),
+    "set": (Status.NOT_IMPORTED, _VARIABLES),
+    "map": (Status.NOT_IMPORTED, _VARIABLES),
+    "geo": (Status.NOT_IMPORTED, _VARIABLES),
     "auth_request": (
         Status.NOT_IMPORTED,
         "sub-request authentication is not done by the gateway: authenticate in the application",
@@ -99,10 +109,10 @@ DEFAULTS: dict[str, tuple[Status, str]] = {
         "the gateway asks for no password: authenticate in the application",
     ),
     "auth_basic_user_file": (Status.NOT_IMPORTED, "the gateway asks for no password"),
-    "limit_req": (Status.NOT_IMPORTED, "no rate limiting in the gateway: keep it in front"),
-    "limit_req_zone": (Status.NOT_IMPORTED, "no rate limiting in the gateway: keep it in front"),
-    "limit_conn": (Status.NOT_IMPORTED, "no connection limiting in the gateway"),
-    "limit_conn_zone": (Status.NOT_IMPORTED, "no connection limiting in the gateway"),
+    "limit_req": (Status.NOT_IMPORTED, _RATE),
+    "limit_req_zone": (Status.NOT_IMPORTED, _RATE),
+    "limit_conn": (Status.NOT_IMPORTED, _CONNECTIONS),
+    "limit_conn_zone": (Status.NOT_IMPORTED, _CONNECTIONS),
     "error_page": (
         Status.NOT_IMPORTED,
         "error pages are the sides' own: a side's error passes "
@@ -119,16 +129,16 @@ DEFAULTS: dict[str, tuple[Status, str]] = {
         Status.APPROXIMATED,
         "the gateway reads up to limits.buffer_response ahead of a slow client, then streams",
     ),
-    "proxy_buffers": (Status.APPROXIMATED, "see limits.buffer_response"),
-    "proxy_buffer_size": (Status.APPROXIMATED, "see limits.buffer_response"),
+    "proxy_buffers": (Status.APPROXIMATED, _BUFFER_RESPONSE),
+    "proxy_buffer_size": (Status.APPROXIMATED, _BUFFER_RESPONSE),
     "proxy_request_buffering": (Status.APPROXIMATED, "see limits.buffer_request"),
     "client_body_buffer_size": (
         Status.APPROXIMATED,
         "request bodies are held in memory up to limits.buffer_request, then spooled to a file",
     ),
-    "client_body_timeout": (Status.NOT_IMPORTED, "the server's own timeouts apply"),
-    "client_header_timeout": (Status.NOT_IMPORTED, "the server's own timeouts apply"),
-    "send_timeout": (Status.NOT_IMPORTED, "the server's own timeouts apply"),
+    "client_body_timeout": (Status.NOT_IMPORTED, _TIMEOUTS),
+    "client_header_timeout": (Status.NOT_IMPORTED, _TIMEOUTS),
+    "send_timeout": (Status.NOT_IMPORTED, _TIMEOUTS),
     "fastcgi_index": (Status.MAPPED, "legacy.index"),
     "fastcgi_split_path_info": (Status.MAPPED, "the FastCGI side splits PATH_INFO after .php"),
     "fastcgi_intercept_errors": (
@@ -139,18 +149,10 @@ DEFAULTS: dict[str, tuple[Status, str]] = {
         Status.NOT_IMPORTED,
         "headers from PHP pass through: remove them in PHP (expose_php = Off for X-Powered-By)",
     ),
-    "fastcgi_buffers": (Status.APPROXIMATED, "see limits.buffer_response"),
-    "fastcgi_buffer_size": (Status.APPROXIMATED, "see limits.buffer_response"),
-    "allow": (
-        Status.NOT_IMPORTED,
-        "address rules are not carried over: every client is let "
-        "through; keep them in front, or in the application",
-    ),
-    "deny": (
-        Status.NOT_IMPORTED,
-        "address rules are not carried over: every client is let "
-        "through; keep them in front, or in the application",
-    ),
+    "fastcgi_buffers": (Status.APPROXIMATED, _BUFFER_RESPONSE),
+    "fastcgi_buffer_size": (Status.APPROXIMATED, _BUFFER_RESPONSE),
+    "allow": (Status.NOT_IMPORTED, _ADDRESSES),
+    "deny": (Status.NOT_IMPORTED, _ADDRESSES),
     "index": (Status.APPROXIMATED, "a directory's index is the legacy side's to serve"),
     "alias": (
         Status.APPROXIMATED,
@@ -158,9 +160,9 @@ DEFAULTS: dict[str, tuple[Status, str]] = {
     ),
     "autoindex": (Status.NOT_IMPORTED, "no directory listings"),
     "sub_filter": (Status.NOT_IMPORTED, "bodies are not rewritten"),
-    "proxy_cache": (Status.NOT_IMPORTED, "the gateway caches nothing"),
-    "proxy_cache_path": (Status.NOT_IMPORTED, "the gateway caches nothing"),
-    "fastcgi_cache": (Status.NOT_IMPORTED, "the gateway caches nothing"),
+    "proxy_cache": (Status.NOT_IMPORTED, _CACHE),
+    "proxy_cache_path": (Status.NOT_IMPORTED, _CACHE),
+    "fastcgi_cache": (Status.NOT_IMPORTED, _CACHE),
     "open_file_cache": (
         Status.MAPPED,
         "the static side keeps small files in memory, checked against their mtime",
@@ -168,17 +170,22 @@ DEFAULTS: dict[str, tuple[Status, str]] = {
     "etag": (Status.MAPPED, "the static side sends nginx's ETag"),
 }
 _GENERIC = "no equivalent in the gateway"
+# what was written where: two directives may share a line
+_Key = tuple[str, int, str, tuple[str, ...]]
+
+
+def _key(d: Directive) -> _Key:
+    return (d.file, d.line, d.name, d.args)
 
 
 class Report:
     """The verdicts so far, one per directive (a stronger verdict replaces a weaker one)."""
 
     def __init__(self) -> None:
-        # keyed by what was written where: two directives may share a line
-        self._entries: dict[tuple[str, int, str, tuple[str, ...]], Entry] = {}
+        self._entries: dict[_Key, Entry] = {}
 
     def mark(self, d: Directive, status: Status, note: str) -> None:
-        key = (d.file, d.line, d.name, d.args)
+        key = _key(d)
         old = self._entries.get(key)
         if old is not None and _RANK[old.status] >= _RANK[status]:
             return
@@ -186,23 +193,23 @@ class Report:
 
     def annotate(self, d: Directive, text: str) -> None:
         """Add `text` to the verdict already given (a location's routes to its approximation)."""
-        key = (d.file, d.line, d.name, d.args)
+        key = _key(d)
         old = self._entries.get(key)
         if old is not None and text not in old.note:
             self._entries[key] = replace(old, note=f"{text}; {old.note}")
 
     def has(self, d: Directive) -> bool:
-        return (d.file, d.line, d.name, d.args) in self._entries
+        return _key(d) in self._entries
 
     def close(self, server: Server, http: Iterable[Directive]) -> tuple[Entry, ...]:
         """Every directive of `server` and `http`, each with its verdict, in the order nginx
         reads them (an included file's directives where the include stands)."""
-        order: list[tuple[str, int, str, tuple[str, ...]]] = []
+        order: list[_Key] = []
         for d in _directives(server, http):
             if not self.has(d):
                 status, note = DEFAULTS.get(d.name, (Status.NOT_IMPORTED, _GENERIC))
                 self.mark(d, status, note)
-            order.append((d.file, d.line, d.name, d.args))
+            order.append(_key(d))
         listed = dict.fromkeys(order)
         rest = [key for key in self._entries if key not in listed]
         return tuple(self._entries[key] for key in (*listed, *rest))
@@ -211,18 +218,12 @@ class Report:
 def _directives(server: Server, http: Iterable[Directive]) -> list[Directive]:
     found = [d for d in http if d.name != "server"]
     found += server.directives
-    found += [d for loc in _walk(server.locations) for d in _located(loc)]
+    found += [d for loc in every_location(server.locations) for d in _located(loc)]
     return found
 
 
 def _located(loc: Location) -> list[Directive]:
     return [Directive("location", (loc.label,), loc.file, loc.line), *loc.directives]
-
-
-def _walk(locations: Iterable[Location]) -> Iterable[Location]:
-    for loc in locations:
-        yield loc
-        yield from _walk(loc.locations)
 
 
 def _written(d: Directive) -> str:
