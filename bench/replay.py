@@ -67,18 +67,8 @@ def requests_per_run(bench: Bench) -> int:
 def start(bench: Bench) -> None:
     """The legacy side under PHP-FPM on MariaDB (as parts 1 to 3 start it)."""
     from bench import services
-    from bench.driver import Target
 
-    if not bench.token:
-        bench.seed()
-    if "mariadb" not in bench.php:
-        php = services.start_php(
-            bench.reg, "mariadb", bench.dbs["mariadb"]["php"], bench.s.fpm_children
-        )
-        bench.php["mariadb"] = php
-        bench.add(
-            Target("php.direct", f"http://127.0.0.1:{php.port}", [php], bench.s.sut_cpu, "direct")
-        )
+    services.php_on_mariadb(bench, bench.s.sut_cpu)
 
 
 def part7(bench: Bench, rnd: int) -> None:

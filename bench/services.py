@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.procs import Proc, Registry, free_port
 
@@ -304,3 +305,19 @@ def start_floor(reg: Registry, kind: str, upstream: str, cpus: str | None) -> Pr
     port = free_port()
     cmd = [sys.executable, "-m", "bench.floors", kind, str(port)]
     return reg.start(f"floor-{kind}", cmd, env={"UP": upstream}, port=port, cwd=ROOT, cpus=cpus)
+
+
+def php_on_mariadb(bench: Any, cpu: int | None) -> bool:
+    """The legacy side under PHP-FPM on MariaDB, shared by the parts that need it (started by
+    the first, with the token seeded) and registered as the target php.direct, pinned to `cpu`.
+    Whether it was started now."""
+    from bench.driver import Target
+
+    if not bench.token:
+        bench.seed()
+    if "mariadb" in bench.php:
+        return False
+    php = start_php(bench.reg, "mariadb", bench.dbs["mariadb"]["php"], bench.s.fpm_children)
+    bench.php["mariadb"] = php
+    bench.add(Target("php.direct", f"http://127.0.0.1:{php.port}", [php], cpu, "direct"))
+    return True

@@ -118,15 +118,8 @@ def start(bench: Bench) -> None:
     """PHP-FPM on MariaDB (shared with parts 1 to 3 when they run) and the part's gateways."""
     from bench.driver import Target
 
-    if not bench.token:
-        bench.seed()
-    if "mariadb" not in bench.php:
-        php = services.start_php(
-            bench.reg, "mariadb", bench.dbs["mariadb"]["php"], bench.s.fpm_children
-        )
-        bench.php["mariadb"] = php
-        bench.results["setup"]["php"] = php.info.get("how")
-        bench.add(Target("php.direct", f"http://127.0.0.1:{php.port}", [php], None, "direct"))
+    if services.php_on_mariadb(bench, None):
+        bench.results["setup"]["php"] = bench.php["mariadb"].info.get("how")
     upstream = bench.targets["php.direct"].base
     env = {"DATABASE_URL": bench.dbs["mariadb"]["url"]}
     for name, (mode, workers, nice) in GATEWAYS.items():
