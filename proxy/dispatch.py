@@ -236,11 +236,7 @@ class Gateway:
         if self.workers is not None:
             lease = self.workers.lease()
             if lease is None:
-                call.exchange.status, call.exchange.error = errors.BAD_GATEWAY, "no native worker"
-                send = call.send if tap is None else tapped(call.send, tap)
-                call.exchange.bytes_out = await errors.send_error(
-                    send, errors.BAD_GATEWAY, "no native worker is running", call.view.request_id
-                )
+                await self._no_native(call, tap, "no native worker", "no native worker is running")
                 return
             try:
                 await self._forward_native(
@@ -249,22 +245,28 @@ class Gateway:
             finally:
                 lease.end()
             return
-        send = call.send if tap is None else tapped(call.send, tap)
         if self.native_app is None:
-            call.exchange.status, call.exchange.error = errors.BAD_GATEWAY, "no native app"
-            call.exchange.bytes_out = await errors.send_error(
-                send, errors.BAD_GATEWAY, "no native side is configured", call.view.request_id
-            )
+            await self._no_native(call, tap, "no native app", "no native side is configured")
             return
         await native.call_native(
             self.native_app,
             call.scope,
             call.receive,
-            send,
+            call.send if tap is None else tapped(call.send, tap),
             call.path_for(native=True),
             snapshot.native_timeout,
             call.exchange,
             self.native_state,
+        )
+
+    async def _no_native(
+        self, call: Call, tap: ResponseTap | None, error: str, message: str
+    ) -> None:
+        """The gateway's 502 when no native side can take the request."""
+        call.exchange.status, call.exchange.error = errors.BAD_GATEWAY, error
+        send = call.send if tap is None else tapped(call.send, tap)
+        call.exchange.bytes_out = await errors.send_error(
+            send, errors.BAD_GATEWAY, message, call.view.request_id
         )
 
     async def _forward_native(

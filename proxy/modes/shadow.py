@@ -278,7 +278,7 @@ def side_call(
         """The native side in one of the gateway's workers: shed when none has room for
         another candidate (A/A calls of a native primary are bounded the same way)."""
         client = sides.forwarder.client
-        lease = workers.lease(candidate=True) if workers is not None else None
+        lease = workers.lease(candidate=True) if workers is not None and client else None
         if lease is None or client is None:
             return Observation(side, shed=True)
         target: Target | None = lease.target(snapshot)

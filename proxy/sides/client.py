@@ -131,15 +131,6 @@ class Response(Stream):
         else:
             self._settle_if_busy()
 
-    def _unasked(self) -> None:
-        """Bytes after a complete response: the response stands, the connection is dropped."""
-        if self.complete and self.error is None:
-            self.keep_alive = False
-            if self.transport is not None:
-                self.transport.abort()
-        else:
-            self._fail(UpstreamInvalid())
-
     def connection_lost(self, exc: Exception | None) -> None:
         if self.status and self._until_eof and exc is None and not self.complete:
             self.complete = True  # a body delimited by the end of the connection has ended

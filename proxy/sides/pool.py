@@ -216,6 +216,16 @@ class Stream(asyncio.Protocol):
         """This object carries no more exchanges: drop what refers back to it (a parser holding
         its callbacks), so it is freed when its reader is done, not by a garbage collection."""
 
+    def _unasked(self, error: UpstreamError | None = None) -> None:
+        """Bytes outside an exchange (an idle connection, or after the response): a complete
+        response stands and the connection is dropped; otherwise the exchange fails."""
+        if self.complete and self.error is None:
+            self.keep_alive = False
+            if self.transport is not None:
+                self.transport.abort()
+        else:
+            self._fail(error if error is not None else UpstreamInvalid())
+
     def _settle_if_busy(self) -> None:
         """After bytes arrived: a response complete while its reader is busy elsewhere (sending
         to a slow client) gives its connection back now, not when that reader is done."""

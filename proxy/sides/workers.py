@@ -215,17 +215,14 @@ class NativeWorkers:
         log_json: bool | None = None,
         log_level: str = "info",
         on_gone: Callable[[Upstream], None] | None = None,
-        on_restart: Callable[[int], None] | None = None,
     ) -> None:
         self.app = app
         self.nice = nice
-        self.timeout = timeout
         self.grace = grace
         self.options = WorkerOptions(
             app, nice, timeout, os.getpid(), grace, log_json, log_level
         ).argument()
         self.on_gone = on_gone  # a worker's socket is gone: drop its connections
-        self.on_restart = on_restart
         self.workers = [Worker(i) for i in range(count)]
         self.directory = ""
         self._processes: dict[Worker, _Process] = {}  # serving
@@ -394,8 +391,6 @@ class NativeWorkers:
         )
         if upstream is not None and self.on_gone is not None:
             self.on_gone(upstream)
-        if self.on_restart is not None:
-            self.on_restart(worker.index)
 
     async def _take_spare(self) -> _Process:
         """The waiting spare (or, if it failed, a new process), and a new spare behind it."""

@@ -151,7 +151,7 @@ class FastCGIStream(Stream):
     def data_received(self, data: bytes) -> None:
         decoder = self._decoder
         if decoder is None or not self._active or self.complete:
-            self._unasked()
+            self._unasked(UpstreamInvalid("bytes outside a request"))
             return
         try:
             events = decoder.feed(data)
@@ -172,15 +172,6 @@ class FastCGIStream(Stream):
     def connection_lost(self, exc: Exception | None) -> None:
         self._unqueue()
         super().connection_lost(exc)
-
-    def _unasked(self) -> None:
-        """Bytes outside an exchange: the connection cannot be trusted with another."""
-        if self.complete and self.error is None:
-            self.keep_alive = False
-            if self.transport is not None:
-                self.transport.abort()
-        else:
-            self._fail(UpstreamInvalid("bytes outside a request"))
 
     # -- the records of the answer
 
